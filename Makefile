@@ -1,0 +1,47 @@
+# One command each: `make run` (set up, index the seeds, start the product) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup run test test-fast lint fix bench clean-index
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+# torch first: the CPU wheel on this machine; letting pip pick torch would pull GBs of CUDA packages.
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	@echo "installing the project (llama-cpp-python compiles once, ~5 min; pip caches the wheel)"
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+	$(BIN)/rag setup
+
+index/seeds/meta.json: setup $(wildcard seeds/*)
+	$(BIN)/rag index build seeds --name seeds
+
+run: setup index/seeds/meta.json
+	$(BIN)/rag index info --name seeds
+	$(BIN)/rag search "Chi accompagnava Umerov a Bruxelles?" -k 3
+
+test: setup
+	$(BIN)/pytest
+
+test-fast: $(VENV)/.installed
+	$(BIN)/pytest -m "not slow"
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check rag ui tests
+	$(BIN)/ruff format --check rag ui tests
+
+fix: $(VENV)/.installed
+	$(BIN)/ruff check --fix rag ui tests
+	$(BIN)/ruff format rag ui tests
+
+bench: setup
+	$(BIN)/rag bench

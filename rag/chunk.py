@@ -1,0 +1,122 @@
+"""Sentence-aware chunking sized in tokens of the embedder's tokenizer, with overlap.
+
+Lines are split into sentences (pysbd, Italian rules); sentences are packed greedily into chunks of at
+most ``max_tokens``; each new chunk starts with the last sentences of the previous one, up to
+``overlap_tokens``. A sentence longer than a chunk is cut at word boundaries. Every chunk keeps
+character offsets into ``Document.text`` so a caller can highlight the quoted span.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rag.types import Chunk, Document
+
+TokenCounter = Callable[[str], int]
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    max_tokens: int = 200
+    overlap_tokens: int = 40
+    language: str = "it"
+
+    def __post_init__(self):
+        if self.max_tokens < 16:
+            raise ValueError(f"max_tokens must be at least 16, got {self.max_tokens}")
+        if not 0 <= self.overlap_tokens < self.max_tokens // 2:
+            raise ValueError(f"overlap_tokens must be in [0, max_tokens/2), got {self.overlap_tokens}")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=4)
+def _segmenter(language: str):
+    import pysbd
+
+    return pysbd.Segmenter(language=language, clean=False, char_span=True)
+
+
+def sentence_spans(text: str, language: str = "it") -> list[Span]:
+    """Sentences as character spans, never crossing a line break, whitespace trimmed."""
+    spans: list[Span] = []
+    for line in re.finditer(r"[^\n]+", text):
+        if not line.group().strip():
+            continue
+        for piece in _segmenter(language).segment(line.group()):
+            start = line.start() + piece.start
+            end = line.start() + piece.end
+            while start < end and text[start].isspace():
+                start += 1
+            while end > start and text[end - 1].isspace():
+                end -= 1
+            if end > start:
+                spans.append(Span(start, end))
+    return spans
+
+
+def _split_long(text: str, span: Span, count: TokenCounter, max_tokens: int) -> list[Span]:
+    """Cut one over-long sentence at word boundaries into pieces of at most ``max_tokens``."""
+    words = [Span(span.start + m.start(), span.start + m.end()) for m in re.finditer(r"\S+", text[span.start : span.end])]
+    pieces: list[Span] = []
+    first = 0
+    while first < len(words):
+        last = first
+        while last + 1 < len(words) and count(text[words[first].start : words[last + 1].end]) <= max_tokens:
+            last += 1
+        pieces.append(Span(words[first].start, words[last].end))
+        first = last + 1
+    return pieces
+
+
+def chunk_document(doc: Document, count: TokenCounter, settings: ChunkSettings = ChunkSettings()) -> list[Chunk]:
+    units: list[Span] = []
+    for span in sentence_spans(doc.text, settings.language):
+        if count(doc.text[span.start : span.end]) > settings.max_tokens:
+            units.extend(_split_long(doc.text, span, count, settings.max_tokens))
+        else:
+            units.append(span)
+    sizes = [count(doc.text[u.start : u.end]) for u in units]
+
+    groups: list[tuple[int, int]] = []  # [first, last] unit index of each chunk
+    first = 0
+    while first < len(units):
+        last, total = first, sizes[first]
+        while last + 1 < len(units) and total + sizes[last + 1] <= settings.max_tokens:
+            last += 1
+            total += sizes[last]
+        groups.append((first, last))
+        if last + 1 >= len(units):
+            break
+        nxt, overlap = last + 1, 0  # step back over whole sentences while they fit in the overlap
+        while nxt - 1 > first and overlap + sizes[nxt - 1] <= settings.overlap_tokens:
+            nxt -= 1
+            overlap += sizes[nxt]
+        first = nxt
+
+    chunks = []
+    for ordinal, (a, b) in enumerate(groups):
+        start, end = units[a].start, units[b].end
+        chunks.append(
+            Chunk(
+                id=f"{doc.id}::{ordinal}",
+                doc_id=doc.id,
+                ordinal=ordinal,
+                text=doc.text[start:end],
+                start=start,
+                end=end,
+                title=doc.title,
+                date=doc.date,
+                place=doc.place,
+                source=doc.source,
+                url=doc.url,
+            )
+        )
+    return chunks

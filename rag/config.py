@@ -1,0 +1,35 @@
+"""Where things live and which models are used by default. Every path can be overridden by env var.
+
+- ``RAG_CACHE_DIR``: downloads, assembled models, the embedding cache (default ``~/.cache/rag-news``)
+- ``RAG_MODEL_DIR``: assembled models (default ``$RAG_CACHE_DIR/models``)
+- ``RAG_INDEX_DIR``: where ``--name NAME`` indexes live (default ``./index``)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_EMBEDDER = "embeddinggemma-300m"
+DEFAULT_LLM = "qwen2.5-1.5b-instruct"
+FAST_LLM = "qwen2.5-0.5b-instruct"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("RAG_CACHE_DIR", Path.home() / ".cache" / "rag-news")).expanduser()
+
+
+def model_dir() -> Path:
+    return Path(os.environ.get("RAG_MODEL_DIR", cache_dir() / "models")).expanduser()
+
+
+def index_root() -> Path:
+    return Path(os.environ.get("RAG_INDEX_DIR", "index")).expanduser()
+
+
+def index_path(name_or_path: str | os.PathLike) -> Path:
+    """``seeds`` -> ``index/seeds``; anything that looks like a path is used as it is."""
+    text = str(name_or_path)
+    if os.sep in text or text.startswith("."):
+        return Path(text).expanduser()
+    return index_root() / text

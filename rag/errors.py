@@ -1,0 +1,17 @@
+"""The few exceptions the library raises. The CLI prints their message and exits with code 2."""
+
+
+class RagError(Exception):
+    """Base class: the message says what went wrong and what to do about it."""
+
+
+class InputError(RagError):
+    """A file, line or field given by the user cannot be used."""
+
+
+class ModelError(RagError):
+    """A model is missing, corrupt, or does not match the index."""
+
+
+class StoreError(RagError):
+    """An index is missing, damaged, or was built differently from what is asked."""

@@ -1,0 +1,118 @@
+"""Build, update and prune indexes: ingest -> chunk -> embed (cached) -> store, atomically."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.chunk import ChunkSettings, chunk_document
+from rag.embed import Embedder, EmbeddingCache, load_embedder
+from rag.errors import InputError, StoreError
+from rag.store import IndexMeta, Store, content_hash, edit
+from rag.types import Document
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IndexReport:
+    """What a build/add/remove changed."""
+
+    path: Path
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{self.path}: {len(self.added)} added, {len(self.replaced)} replaced, "
+            f"{len(self.skipped)} unchanged, {len(self.removed)} removed; "
+            f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f}s"
+        )
+
+
+def _upsert(store: Store, docs: Iterable[Document], embedder: Embedder, cache: EmbeddingCache | None, report) -> None:
+    todo = []
+    for doc in docs:
+        old = store.stored_hash(doc.id)
+        if old == content_hash(doc):
+            report.skipped.append(doc.id)
+            continue
+        if old is not None:
+            store.remove_document(doc.id)
+            report.replaced.append(doc.id)
+        else:
+            report.added.append(doc.id)
+        todo.append((doc, chunk_document(doc, embedder.count_tokens, store.meta.chunking)))
+    all_chunks = [c for _, chunks in todo for c in chunks]
+    vectors = embedder.embed_chunks(all_chunks, cache) if all_chunks else None
+    report.chunks_embedded = len(all_chunks)
+    offset = 0
+    for doc, chunks in todo:
+        store.add_document(doc, chunks, vectors[offset : offset + len(chunks)] if chunks else None)
+        offset += len(chunks)
+
+
+def build_index(
+    docs: list[Document],
+    path: Path,
+    embedder: Embedder,
+    settings: ChunkSettings = ChunkSettings(),
+    cache: EmbeddingCache | None = None,
+) -> IndexReport:
+    """(Re)build the index at ``path`` from documents (see ``rag.ingest.load_documents``).
+
+    The old index stays in place, untouched, until the new one is complete.
+    """
+    started = time.perf_counter()
+    if not docs:
+        raise InputError("no documents to index; give .txt/.md/.jsonl/SQuAD files that are not empty")
+    report = IndexReport(path)
+    meta = IndexMeta(embedder=embedder.info, chunking=settings)
+    with edit(path, meta=meta, fresh=True) as store:
+        _upsert(store, docs, embedder, cache, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def check_embedder(meta: IndexMeta, embedder: Embedder, path: Path) -> None:
+    if embedder.info != meta.embedder:
+        raise StoreError(
+            f"index {path} was built with {meta.embedder.model_id} (dim {meta.embedder.dim}), "
+            f"not {embedder.info.model_id} (dim {embedder.info.dim}); use that model or rebuild the index"
+        )
+
+
+def add_to_index(
+    docs: list[Document], path: Path, embedder: Embedder | None = None, cache: EmbeddingCache | None = None
+) -> IndexReport:
+    """Add new documents, replace changed ones (same id, other content), skip identical ones."""
+    started = time.perf_counter()
+    report = IndexReport(path)
+    with edit(path) as store:
+        if embedder is None:
+            embedder = load_embedder(store.meta.embedder)
+        check_embedder(store.meta, embedder, path)
+        _upsert(store, docs, embedder, cache, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def remove_from_index(doc_ids: Iterable[str], path: Path) -> IndexReport:
+    started = time.perf_counter()
+    report = IndexReport(path)
+    with edit(path) as store:
+        for doc_id in doc_ids:
+            if store.stored_hash(doc_id) is None:
+                known = ", ".join(store.doc_ids()[:5])
+                raise InputError(f"no document {doc_id!r} in {path}; `rag index info` lists them (e.g. {known})")
+            store.remove_document(doc_id)
+            report.removed.append(doc_id)
+    report.seconds = time.perf_counter() - started
+    return report

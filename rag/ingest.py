@@ -1,0 +1,177 @@
+"""Read articles from disk into ``Document`` records.
+
+Accepted: ``.txt``/``.md`` files and folders of them (recursive), JSONL of articles
+(``id``, ``text``, optional ``title``, ``date``, ``source``, ``url``), and SQuAD v1.1 JSON or
+``.json.gz`` (each paragraph one document, id ``<title>#<paragraph index>``).
+Bad input raises ``InputError`` naming the file (and line or field) and what to do.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from rag.dateline import parse_dateline
+from rag.errors import InputError
+from rag.types import Document
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+SUPPORTED = "`.txt`, `.md`, `.jsonl`, SQuAD `.json`/`.json.gz`"
+TITLE_CHARS = 90
+
+
+def kind_of(path: Path) -> str | None:
+    name = path.name.lower()
+    if name.endswith((".json.gz", ".json")):
+        return "squad"
+    if name.endswith(".jsonl"):
+        return "jsonl"
+    if path.suffix.lower() in TEXT_SUFFIXES:
+        return "text"
+    return None
+
+
+def load_documents(paths: Iterable[str | Path]) -> list[Document]:
+    """Read every path (file or folder); raise on the first unusable one. Duplicate ids are an error."""
+    docs: dict[str, Document] = {}
+    for raw in paths:
+        for doc in _read_path(Path(raw)):
+            if doc.id in docs and docs[doc.id] != doc:
+                raise InputError(f"{raw}: document id {doc.id!r} appears twice with different content; ids must be unique")
+            docs[doc.id] = doc
+    return list(docs.values())
+
+
+def _read_path(path: Path) -> Iterator[Document]:
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder; check the path")
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        for file in files:
+            if kind_of(file) is None:
+                log.warning("%s: skipped, not one of %s", file, SUPPORTED)
+                continue
+            yield from read_file(file, doc_id=file.relative_to(path).as_posix())
+        return
+    yield from read_file(path, doc_id=path.name)
+
+
+def read_file(path: Path, doc_id: str | None = None) -> Iterator[Document]:
+    kind = kind_of(path)
+    if kind is None:
+        raise InputError(f"{path}: unknown file type {path.suffix or '(none)'}; give {SUPPORTED}")
+    if kind == "squad":
+        yield from read_squad(path)
+        return
+    text = read_text(path)
+    if not text.strip():
+        log.warning("%s: empty file, skipped", path)
+        return
+    if kind == "jsonl":
+        yield from _read_jsonl(path, text)
+    else:
+        yield text_document(doc_id or path.name, text, markdown=path.suffix.lower() != ".txt")
+
+
+def read_text(path: Path) -> str:
+    """Decode UTF-8; fall back to CP1252/Latin-1 with a warning; refuse binary files."""
+    data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise InputError(f"{path}: looks like a binary file, not text; give {SUPPORTED}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    for encoding in ("cp1252", "latin-1"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        log.warning("%s: not UTF-8, decoded as %s; save it as UTF-8 to silence this", path, encoding)
+        return text
+    raise AssertionError("latin-1 decodes any byte string")
+
+
+def text_document(doc_id: str, text: str, title: str | None = None, markdown: bool = False, **meta) -> Document:
+    """Build a Document from raw article text, reading the dateline and deriving a title if none is given."""
+    text = text.strip()
+    dateline = parse_dateline(text)
+    date = meta.pop("date", None) or (dateline.date if dateline else None)
+    place = meta.pop("place", None) or (dateline.place if dateline else None)
+    body = text[dateline.end :] if dateline else text
+    return Document(
+        id=doc_id, text=text, title=title or derive_title(body, markdown), date=date, place=place, **meta
+    )
+
+
+def derive_title(body: str, markdown: bool = False) -> str:
+    """A Markdown heading, a short first line, or the opening words of the first sentence."""
+    first_line = body.strip().splitlines()[0].strip() if body.strip() else ""
+    if markdown and first_line.startswith("#"):
+        return first_line.lstrip("#").strip()
+    if len(first_line) <= TITLE_CHARS and not first_line.endswith((".", "!", "?", ":")):
+        return first_line
+    sentence = re.split(r"(?<=[.!?])\s", first_line, maxsplit=1)[0]
+    if len(sentence) <= TITLE_CHARS:
+        return sentence.rstrip(".")
+    return sentence[:TITLE_CHARS].rsplit(" ", 1)[0] + "…"
+
+
+def _read_jsonl(path: Path, text: str) -> Iterator[Document]:
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}:{number}: not valid JSON ({e.msg}); fix or remove that line") from e
+        if not isinstance(row, dict):
+            raise InputError(f"{path}:{number}: expected a JSON object with 'id' and 'text'")
+        for field in ("id", "text"):
+            if not isinstance(row.get(field), str | int) or not str(row.get(field)).strip():
+                raise InputError(f"{path}:{number}: field {field!r} is missing or empty; every article needs 'id' and 'text'")
+        meta = {k: str(row[k]) for k in ("date", "source", "url", "place") if row.get(k)}
+        yield text_document(str(row["id"]), str(row["text"]), title=row.get("title") or None, **meta)
+
+
+def read_squad_json(path: Path) -> list[dict]:
+    """Return the ``data`` list of a SQuAD v1.1 file, checking its shape."""
+    try:
+        if path.name.lower().endswith(".gz"):
+            with gzip.open(path, "rt", encoding="utf-8") as handle:
+                payload = json.load(handle)
+        else:
+            payload = json.loads(read_text(path))
+    except (OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: not a readable SQuAD JSON file ({e}); give SQuAD v1.1 JSON or .json.gz") from e
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise InputError(f"{path}: no top-level 'data' list; expected SQuAD v1.1 format")
+    for i, article in enumerate(payload["data"]):
+        if not isinstance(article, dict) or not isinstance(article.get("title"), str):
+            raise InputError(f"{path}: data[{i}].title is missing; every SQuAD article needs a title")
+        if not isinstance(article.get("paragraphs"), list):
+            raise InputError(f"{path}: data[{i}].paragraphs is missing; expected SQuAD v1.1 format")
+        for j, para in enumerate(article["paragraphs"]):
+            if not isinstance(para, dict) or not isinstance(para.get("context"), str):
+                raise InputError(f"{path}: data[{i}].paragraphs[{j}].context is missing; expected SQuAD v1.1 format")
+            if not isinstance(para.get("qas", []), list):
+                raise InputError(f"{path}: data[{i}].paragraphs[{j}].qas must be a list")
+    return payload["data"]
+
+
+def squad_doc_id(title: str, paragraph: int) -> str:
+    return f"{title}#{paragraph}"
+
+
+def read_squad(path: Path) -> Iterator[Document]:
+    for article in read_squad_json(path):
+        title = article["title"].replace("_", " ")
+        for j, para in enumerate(article["paragraphs"]):
+            if para["context"].strip():
+                yield Document(id=squad_doc_id(article["title"], j), text=para["context"].strip(), title=title)

@@ -1,0 +1,78 @@
+"""BM25 over chunk texts (bm25s) with a Snowball stemmer and stopwords for the index's language.
+
+Rebuilt from the chunk store whenever the index changes (BM25 indexing is fast: thousands of chunks
+per second), saved in ``<index>/lexical/``, and mapped back to chunk rows through ``rows.npy``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+STEMMER_LANGUAGES = {"it": "italian", "en": "english", "fr": "french", "de": "german", "es": "spanish"}
+
+
+@lru_cache(maxsize=4)
+def _stemmer(language: str):
+    import Stemmer
+
+    return Stemmer.Stemmer(STEMMER_LANGUAGES.get(language, "italian"))
+
+
+def tokenize(texts: list[str], language: str = "it") -> list[list[str]]:
+    """Lower-case word tokens, stopwords removed, stemmed.
+
+    >>> tokenize(["Chi accompagnava Umerov a Bruxelles?"])
+    [['accompagn', 'umerov', 'bruxelles']]
+    """
+    import bm25s
+
+    return bm25s.tokenize(
+        texts, stopwords=language, stemmer=_stemmer(language), return_ids=False, show_progress=False
+    )
+
+
+class LexicalIndex:
+    def __init__(self, bm25, rows: np.ndarray, language: str):
+        self.bm25 = bm25
+        self.rows = rows
+        self.language = language
+
+    @classmethod
+    def build(cls, rows: list[int], texts: list[str], language: str = "it") -> LexicalIndex:
+        import bm25s
+
+        bm25 = bm25s.BM25()
+        if texts:
+            bm25.index(tokenize(texts, language), show_progress=False)
+        return cls(bm25, np.asarray(rows, dtype=np.int64), language)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        if len(self.rows):
+            self.bm25.save(str(folder), show_progress=False)
+        np.save(folder / "rows.npy", self.rows)
+        (folder / "lexical.json").write_text(json.dumps({"language": self.language, "chunks": len(self.rows)}))
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        import bm25s
+
+        info = json.loads((folder / "lexical.json").read_text())
+        rows = np.load(folder / "rows.npy")
+        bm25 = bm25s.BM25.load(str(folder), show_progress=False) if len(rows) else bm25s.BM25()
+        return cls(bm25, rows, info["language"])
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """(chunk row, BM25 score) pairs, best first; only chunks sharing a term with the query."""
+        if not len(self.rows):
+            return []
+        vocab = self.bm25.vocab_dict
+        terms = [t for t in tokenize([query], self.language)[0] if t in vocab]
+        if not terms:
+            return []
+        docs, scores = self.bm25.retrieve([terms], k=min(k, len(self.rows)), show_progress=False, n_threads=1)
+        return [(int(self.rows[d]), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]

@@ -1,0 +1,140 @@
+"""Search an index: dense (FAISS), lexical (BM25) or both fused by reciprocal rank (the default).
+
+>>> from rag import Retriever
+>>> hits = Retriever.load("seeds").search("Chi accompagnava Umerov a Bruxelles?", k=3)  # doctest: +SKIP
+>>> hits[0].doc_id, hits.to_frame()                                                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from rag.config import index_path
+from rag.embed import Embedder, load_embedder
+from rag.errors import InputError
+from rag.fusion import rrf
+from rag.indexer import check_embedder
+from rag.lexical import LexicalIndex
+from rag.store import Store
+from rag.types import Chunk, Filters, Hit
+
+Mode = Literal["dense", "lexical", "hybrid"]
+MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
+
+
+class Hits(list[Hit]):
+    """A list of ``Hit`` with a DataFrame view for notebooks."""
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([h.to_dict() for h in self])
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    mode: Mode = "hybrid"
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    rrf_k: int = 60
+    depth: int = 50  # candidates taken from each ranker before fusion
+
+
+class Retriever:
+    def __init__(self, store: Store, embedder: Embedder, lexical: LexicalIndex, settings: SearchSettings = SearchSettings()):
+        self.store = store
+        self.embedder = embedder
+        self.lexical = lexical
+        self.settings = settings
+        self.last_timings: dict[str, float] = {}
+
+    @classmethod
+    def load(
+        cls, index: str | os.PathLike = "seeds", embedder: Embedder | None = None, settings: SearchSettings = SearchSettings()
+    ) -> Retriever:
+        """Open ``index/<name>`` (or a path). The embedder that built it is loaded unless one is given,
+        in which case it must match the index's model and dimension."""
+        path = index_path(index)
+        store = Store.open(path)
+        if embedder is None:
+            embedder = load_embedder(store.meta.embedder)
+        check_embedder(store.meta, embedder, path)
+        return cls(store, embedder, LexicalIndex.load(path / "lexical"), settings)
+
+    def reload(self) -> None:
+        """Pick up changes written to the index on disk (after ``add_to_index``/``remove_from_index``)."""
+        store = Store.open(self.store.path)
+        check_embedder(store.meta, self.embedder, store.path)
+        lexical = LexicalIndex.load(store.path / "lexical")
+        old, self.store, self.lexical = self.store, store, lexical
+        old.close()
+
+    def search(self, query: str, k: int = 5, filters: Filters | None = None, mode: Mode | None = None) -> Hits:
+        """The ``k`` best distinct chunks for ``query``; ``score`` is cosine (dense), BM25 (lexical) or RRF (hybrid)."""
+        if not isinstance(query, str) or not query.strip():
+            raise InputError("the query is empty; type a question or some keywords")
+        if k < 1:
+            raise InputError(f"k must be at least 1, got {k}")
+        mode = mode or self.settings.mode
+        if mode not in MODES:
+            raise InputError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
+        filters = filters or Filters()
+        depth = max(self.settings.depth, 4 * k)
+        timings: dict[str, float] = {}
+        rankings: list[list[tuple[int, float]]] = []
+        if mode in ("dense", "hybrid"):
+            started = time.perf_counter()
+            rankings.append(self._dense(query, depth, filters))
+            timings["dense"] = time.perf_counter() - started
+        if mode in ("lexical", "hybrid"):
+            started = time.perf_counter()
+            rankings.append(self._filtered(self.lexical.search(query, depth if not filters else len(self.lexical.rows)), filters))
+            timings["lexical"] = time.perf_counter() - started
+        if mode == "hybrid":
+            fused = rrf(
+                [[row for row, _ in r] for r in rankings],
+                [self.settings.dense_weight, self.settings.lexical_weight],
+                self.settings.rrf_k,
+            )
+        else:
+            fused = rankings[0]
+        self.last_timings = timings
+        return self._hits(fused, k)
+
+    def _dense(self, query: str, depth: int, filters: Filters) -> list[tuple[int, float]]:
+        vector = self.embedder.embed_query(query.strip())[None, :].astype(np.float32)
+        total = self.store.vectors.ntotal
+        while True:
+            scores, rows = self.store.vectors.search(vector, min(depth, total))
+            ranked = self._filtered([(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0], filters)
+            if len(ranked) >= depth // 4 or depth >= total:
+                return ranked
+            depth *= 4
+
+    def _filtered(self, ranked: list[tuple[int, float]], filters: Filters) -> list[tuple[int, float]]:
+        if not filters:
+            return ranked
+        chunks = self.store.chunks_by_rows([r for r, _ in ranked])
+        return [(r, s) for r, s in ranked if r in chunks and filters.accepts(chunks[r])]
+
+    def _hits(self, ranked, k: int) -> Hits:
+        chunks = self.store.chunks_by_rows([row for row, _ in ranked[: 4 * k]])
+        hits, seen = Hits(), set()
+        for row, score in ranked:
+            chunk: Chunk | None = chunks.get(row)
+            if chunk is None:
+                continue
+            fingerprint = hashlib.sha1(" ".join(chunk.text.split()).lower().encode()).hexdigest()
+            if fingerprint in seen:  # the same passage stored under two document ids
+                continue
+            seen.add(fingerprint)
+            hits.append(Hit.from_chunk(chunk, score, len(hits) + 1))
+            if len(hits) == k:
+                break
+        return hits

@@ -1,0 +1,246 @@
+"""An index on disk: FAISS vectors, a SQLite chunk store and ``meta.json``, written atomically.
+
+Layout of ``index/<name>/``::
+
+    meta.json        what built it: embedder, chunking, counts, format version, times
+    vectors.faiss    IndexIDMap2(IndexFlatIP) over unit vectors; ids are chunk row ids (stable)
+    chunks.sqlite    documents (with content hash) and chunks (text, offsets, metadata)
+    lexical/         BM25 index over the same chunks (see ``rag.lexical``)
+
+Every change is made in a temporary copy beside the index and swapped in by rename, so a build
+that fails or is killed leaves the previous index as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from rag.chunk import ChunkSettings
+from rag.embed import EmbedderInfo
+from rag.errors import StoreError
+from rag.lexical import LexicalIndex
+from rag.types import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+_CHUNK_COLUMNS = ("id", "doc_id", "ordinal", "text", "start", "end", "title", "date", "place", "source", "url")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, title TEXT, date TEXT, place TEXT,
+    source TEXT, url TEXT, text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    row INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL, ordinal INTEGER,
+    text TEXT NOT NULL, start INTEGER, "end" INTEGER, title TEXT, date TEXT, place TEXT, source TEXT, url TEXT,
+    text_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+"""
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    embedder: EmbedderInfo
+    chunking: ChunkSettings
+    documents: int = 0
+    chunks: int = 0
+    created: str = ""
+    updated: str = ""
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> IndexMeta:
+        raw = json.loads(text)
+        if raw.get("format_version") != FORMAT_VERSION:
+            raise StoreError(f"index format {raw.get('format_version')} is not {FORMAT_VERSION}; rebuild it with `rag index build`")
+        return cls(
+            embedder=EmbedderInfo(**raw["embedder"]),
+            chunking=ChunkSettings(**raw["chunking"]),
+            **{k: raw[k] for k in ("documents", "chunks", "created", "updated", "format_version")},
+        )
+
+
+def content_hash(doc: Document) -> str:
+    return hashlib.sha256(json.dumps(asdict(doc), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    """An opened index folder. Read it with ``Store.open``; change it inside ``Store.edit``."""
+
+    def __init__(self, path: Path, meta: IndexMeta, vectors, db: sqlite3.Connection):
+        self.path = path
+        self.meta = meta
+        self.vectors = vectors  # faiss.IndexIDMap2
+        self.db = db
+
+    # ---- reading -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> Store:
+        import faiss
+
+        path = Path(path)
+        _recover(path)
+        if not (path / "meta.json").exists():
+            raise StoreError(f"no index at {path}; build one with `rag index build PATH --name {path.name}`")
+        try:
+            meta = IndexMeta.from_json((path / "meta.json").read_text())
+            vectors = faiss.read_index(str(path / "vectors.faiss"))
+        except (OSError, RuntimeError, KeyError, TypeError, json.JSONDecodeError) as e:
+            raise StoreError(f"index at {path} is damaged ({e}); rebuild it with `rag index build`") from e
+        db = sqlite3.connect(path / "chunks.sqlite", check_same_thread=False)
+        return cls(path, meta, vectors, db)
+
+    def chunks_by_rows(self, rows: list[int]) -> dict[int, Chunk]:
+        if not rows:
+            return {}
+        marks = ",".join("?" * len(rows))
+        cols = ", ".join(f'"{c}"' for c in _CHUNK_COLUMNS)
+        query = f"SELECT row, {cols} FROM chunks WHERE row IN ({marks})"
+        return {r[0]: Chunk(*r[1:]) for r in self.db.execute(query, [int(x) for x in rows])}
+
+    def all_chunks(self) -> Iterator[tuple[int, Chunk]]:
+        cols = ", ".join(f'"{c}"' for c in _CHUNK_COLUMNS)
+        for r in self.db.execute(f"SELECT row, {cols} FROM chunks ORDER BY row"):
+            yield r[0], Chunk(*r[1:])
+
+    def document(self, doc_id: str) -> Document | None:
+        row = self.db.execute(
+            "SELECT id, text, title, date, place, source, url FROM documents WHERE id = ?", (doc_id,)
+        ).fetchone()
+        return Document(*row) if row else None
+
+    def doc_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM documents ORDER BY id")]
+
+    def row_text_hashes(self) -> dict[int, str]:
+        return dict(self.db.execute("SELECT row, text_hash FROM chunks"))
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ---- writing (only inside ``edit``) -------------------------------------------------
+    def stored_hash(self, doc_id: str) -> str | None:
+        row = self.db.execute("SELECT content_hash FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return row[0] if row else None
+
+    def remove_document(self, doc_id: str) -> int:
+        rows = [r[0] for r in self.db.execute("SELECT row FROM chunks WHERE doc_id = ?", (doc_id,))]
+        if rows:
+            self.vectors.remove_ids(np.asarray(rows, dtype=np.int64))
+        self.db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+        self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        return len(rows)
+
+    def add_document(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        self.db.execute(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (doc.id, content_hash(doc), doc.title, doc.date, doc.place, doc.source, doc.url, doc.text),
+        )
+        rows = []
+        for c in chunks:
+            cur = self.db.execute(
+                'INSERT INTO chunks (id, doc_id, ordinal, text, start, "end", title, date, place, source, url, text_hash)'
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*(getattr(c, k) for k in _CHUNK_COLUMNS), hashlib.sha256(c.text.encode()).hexdigest()),
+            )
+            rows.append(cur.lastrowid)
+        if rows:
+            self.vectors.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(rows, dtype=np.int64))
+
+    def _save(self) -> None:
+        import faiss
+
+        self.db.commit()
+        counts = self.db.execute("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)").fetchone()
+        self.meta = IndexMeta(
+            embedder=self.meta.embedder,
+            chunking=self.meta.chunking,
+            documents=counts[0],
+            chunks=counts[1],
+            created=self.meta.created or _now(),
+            updated=_now(),
+        )
+        faiss.write_index(self.vectors, str(self.path / "vectors.faiss"))
+        shutil.rmtree(self.path / "lexical", ignore_errors=True)
+        pairs = [(row, chunk.title + "\n" + chunk.text) for row, chunk in self.all_chunks()]
+        LexicalIndex.build([r for r, _ in pairs], [t for _, t in pairs], self.meta.chunking.language).save(
+            self.path / "lexical"
+        )
+        (self.path / "meta.json").write_text(self.meta.to_json())
+
+
+def _recover(path: Path) -> None:
+    """If a swap was interrupted between its two renames, put the previous index back."""
+    old = path.parent / f".{path.name}.old"
+    if not path.exists() and old.exists():
+        old.rename(path)
+
+
+@contextmanager
+def edit(path: str | os.PathLike, meta: IndexMeta | None = None, fresh: bool = False) -> Iterator[Store]:
+    """Open a working copy of the index at ``path`` (or a new empty one) and swap it in on success.
+
+    ``fresh=True`` starts from an empty index even if one exists (a rebuild); ``meta`` is required then.
+    On any exception the working copy is deleted and the index on disk is untouched.
+    """
+    import faiss
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _recover(path)
+    work = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        if path.exists() and not fresh:
+            current = Store.open(path)
+            current.close()
+            for name in ("meta.json", "vectors.faiss", "chunks.sqlite"):
+                shutil.copy2(path / name, work / name)
+            if (path / "lexical").exists():
+                shutil.copytree(path / "lexical", work / "lexical")
+            store = Store.open(work)
+        else:
+            if meta is None:
+                raise StoreError(f"no index at {path} to update; build it first with `rag index build`")
+            db = sqlite3.connect(work / "chunks.sqlite", check_same_thread=False)
+            db.executescript(_SCHEMA)
+            vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(meta.embedder.dim))
+            store = Store(work, meta, vectors, db)
+        yield store
+        store._save()
+        store.close()
+        _swap(work, path)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def _swap(work: Path, path: Path) -> None:
+    old = path.parent / f".{path.name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if path.exists():
+        path.rename(old)
+    work.rename(path)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,146 @@
+"""Typed records passed between the stages: ingest -> chunk -> embed/store -> retrieve."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article (or one SQuAD paragraph) as read from disk.
+
+    ``id`` is stable: the file name for files, the given id for JSONL,
+    ``<title>#<paragraph index>`` for SQuAD.
+    """
+
+    id: str
+    text: str
+    title: str
+    date: str | None = None  # ISO date, YYYY-MM-DD
+    place: str | None = None
+    source: str | None = None
+    url: str | None = None
+
+    def metadata(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k != "text"}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document; ``start``/``end`` are character offsets into ``Document.text``."""
+
+    id: str  # "<doc id>::<ordinal>"
+    doc_id: str
+    ordinal: int
+    text: str
+    start: int
+    end: int
+    title: str
+    date: str | None = None
+    place: str | None = None
+    source: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: the chunk, its score and its 1-based rank."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    text: str
+    score: float
+    rank: int
+    start: int
+    end: int
+    date: str | None = None
+    place: str | None = None
+    source: str | None = None
+    url: str | None = None
+
+    @classmethod
+    def from_chunk(cls, chunk: Chunk, score: float, rank: int) -> Hit:
+        return cls(
+            chunk_id=chunk.id,
+            doc_id=chunk.doc_id,
+            title=chunk.title,
+            text=chunk.text,
+            score=float(score),
+            rank=rank,
+            start=chunk.start,
+            end=chunk.end,
+            date=chunk.date,
+            place=chunk.place,
+            source=chunk.source,
+            url=chunk.url,
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict a search: ISO dates are inclusive; ``doc_ids``/``sources`` keep only those."""
+
+    date_from: str | None = None
+    date_to: str | None = None
+    doc_ids: frozenset[str] = field(default_factory=frozenset)
+    sources: frozenset[str] = field(default_factory=frozenset)
+
+    def accepts(self, chunk: Chunk) -> bool:
+        if self.doc_ids and chunk.doc_id not in self.doc_ids:
+            return False
+        if self.sources and chunk.source not in self.sources:
+            return False
+        if self.date_from or self.date_to:
+            if chunk.date is None:
+                return False
+            if self.date_from and chunk.date < self.date_from:
+                return False
+            if self.date_to and chunk.date > self.date_to:
+                return False
+        return True
+
+    def __bool__(self) -> bool:
+        return bool(self.date_from or self.date_to or self.doc_ids or self.sources)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer: ``[number]`` in ``Answer.text`` points here.
+
+    ``quote`` is the sentence(s) of the passage that support the answer; ``quote_start``/``quote_end``
+    are its character offsets in the document text (for highlighting).
+    """
+
+    number: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    date: str | None
+    place: str | None
+    quote: str
+    quote_start: int
+    quote_end: int
+    passage: str
+    score: float
+
+
+@dataclass
+class Answer:
+    """The result of asking a question. While streaming, ``done`` is False and only ``text`` grows."""
+
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    refused: bool = False
+    query: str = ""  # what was searched (the question, or its rewrite with the conversation)
+    language: str = "it"
+    passages: list[Hit] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: retrieve, first_token, generate, total
+    done: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
