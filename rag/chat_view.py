@@ -1,0 +1,343 @@
+"""What the chat page shows, as pure functions: UI strings (it/en), chat messages, the sources panel.
+
+Nothing here imports gradio, so tests and notebooks can render an ``Answer`` exactly as the page does:
+
+>>> from rag.types import Answer, Citation
+>>> c = Citation(1, "d::0", "d", "Umerov a Bruxelles", "2025-12-03", "Roma", "accompagnato da Hnatov",
+...              40, 62, "Umerov sarà a Bruxelles, accompagnato da Hnatov.", 0.03)
+>>> html = sources_html(Answer("Chi?", "Hnatov [1].", citations=[c], query="Chi?"), STRINGS["it"])
+>>> "<mark>accompagnato da Hnatov</mark>" in html and "3 dicembre 2025" in html
+True
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.errors import InputError
+from rag.types import Answer, Citation, Hit
+
+STRINGS: dict[str, dict[str, str]] = {
+    "it": {
+        "page_title": "Chiedi alle notizie",
+        "subtitle": "Fai una domanda sugli articoli indicizzati: la risposta cita le fonti, tutto in locale.",
+        "placeholder": "Scrivi una domanda, per esempio: Chi accompagnava Umerov a Bruxelles?",
+        "send": "Chiedi",
+        "clear": "Nuova conversazione",
+        "chat_label": "Conversazione",
+        "chat_empty": "Fai una domanda sugli articoli, oppure scegline una qui sotto.",
+        "sources": "Fonti",
+        "sources_empty": "Le fonti della risposta compariranno qui.",
+        "sources_of": "Fonti della risposta a",
+        "sources_hint": "Tocca una domanda nella conversazione per rivederne le fonti.",
+        "searched": "Ricerca",
+        "rewritten": "riscritta con la conversazione",
+        "score": "punteggio",
+        "searching": "Cerco negli articoli…",
+        "writing": "Scrivo la risposta…",
+        "loading_model": "Carico il modello {model} (solo la prima volta)…",
+        "refused": "Non ho trovato questa informazione negli articoli indicizzati.",
+        "refused_panel": "Nessuna risposta: i passaggi trovati non bastano per rispondere.",
+        "consulted": "Passaggi consultati",
+        "no_passages": "Nessun passaggio trovato.",
+        "error": "Qualcosa è andato storto",
+        "empty_question": "Scrivi una domanda prima di inviare.",
+        "settings": "Impostazioni",
+        "index": "Indice",
+        "passages": "Passaggi da consultare",
+        "model": "Modello",
+        "model_large": "Qwen2.5 1.5B (più preciso)",
+        "model_small": "Qwen2.5 0.5B (più veloce)",
+        "length": "Lunghezza della risposta",
+        "length_short": "Breve",
+        "length_medium": "Media",
+        "length_long": "Lunga",
+        "examples": "Esempi",
+        "add_title": "Aggiungi articoli",
+        "add_help": "File .txt o .md (un articolo per file) oppure .jsonl (un articolo per riga, con `id` e `text`).",
+        "upload": "File da aggiungere",
+        "add_button": "Aggiungi all'indice",
+        "add_none": "Scegli prima uno o più file.",
+        "add_failed": "Nessun articolo aggiunto, l'indice non è cambiato.",
+        "add_done": "Indice «{index}» aggiornato: {added} aggiunti, {replaced} sostituiti, {skipped} già presenti "
+        "({chunks} passaggi in {seconds:.1f} s). Ora puoi fare domande su questi articoli.",
+        "add_reading": "Leggo i file…",
+        "add_embedding": "Calcolo i vettori dei passaggi…",
+        "add_reloading": "Ricarico l'indice…",
+        "bad_type": "{name}: tipo di file non accettato; usa .txt, .md o .jsonl",
+        "no_articles": "{name}: il file è vuoto, non contiene articoli",
+    },
+    "en": {
+        "page_title": "Ask the news",
+        "subtitle": "Ask a question about the indexed articles: the answer cites its sources, all offline.",
+        "placeholder": "Type a question, for example: Chi accompagnava Umerov a Bruxelles?",
+        "send": "Ask",
+        "clear": "New conversation",
+        "chat_label": "Conversation",
+        "chat_empty": "Ask a question about the articles, or pick one below.",
+        "sources": "Sources",
+        "sources_empty": "The sources of the answer will appear here.",
+        "sources_of": "Sources of the answer to",
+        "sources_hint": "Tap a question in the conversation to see its sources again.",
+        "searched": "Searched",
+        "rewritten": "rewritten with the conversation",
+        "score": "score",
+        "searching": "Searching the articles…",
+        "writing": "Writing the answer…",
+        "loading_model": "Loading the {model} model (first time only)…",
+        "refused": "I did not find this information in the indexed articles.",
+        "refused_panel": "No answer: the passages found are not enough to answer.",
+        "consulted": "Passages consulted",
+        "no_passages": "No passage found.",
+        "error": "Something went wrong",
+        "empty_question": "Type a question before sending.",
+        "settings": "Settings",
+        "index": "Index",
+        "passages": "Passages to consult",
+        "model": "Model",
+        "model_large": "Qwen2.5 1.5B (more accurate)",
+        "model_small": "Qwen2.5 0.5B (faster)",
+        "length": "Answer length",
+        "length_short": "Short",
+        "length_medium": "Medium",
+        "length_long": "Long",
+        "examples": "Examples",
+        "add_title": "Add articles",
+        "add_help": "`.txt` or `.md` files (one article each) or `.jsonl` (one article a line, with `id` and `text`).",
+        "upload": "Files to add",
+        "add_button": "Add to the index",
+        "add_none": "Choose one or more files first.",
+        "add_failed": "No article added; the index is unchanged.",
+        "add_done": "Index “{index}” updated: {added} added, {replaced} replaced, {skipped} already there "
+        "({chunks} passages in {seconds:.1f} s). You can now ask about these articles.",
+        "add_reading": "Reading the files…",
+        "add_embedding": "Embedding the passages…",
+        "add_reloading": "Reloading the index…",
+        "bad_type": "{name}: file type not accepted; use .txt, .md or .jsonl",
+        "no_articles": "{name}: the file is empty, it holds no articles",
+    },
+}
+LANGUAGES = tuple(STRINGS)
+
+# Questions the seed articles answer (seeds/000_… Rutte in Kiev, seeds/004_… Umerov in Brussels).
+EXAMPLES: dict[str, list[str]] = {
+    "it": [
+        "Chi accompagnava Umerov a Bruxelles?",
+        "Quando arriva Mark Rutte a Kiev?",
+        "Dove terrà il suo discorso Rutte?",
+    ],
+    "en": [
+        "Who went with Umerov to Brussels?",
+        "When does Mark Rutte arrive in Kyiv?",
+        "Where will Rutte give his speech?",
+    ],
+}
+
+# Answer length setting -> max_tokens for the generator.
+LENGTHS: dict[str, int] = {"short": 60, "medium": 120, "long": 240}
+UPLOAD_KINDS = (".txt", ".md", ".jsonl")
+
+_MONTHS = {
+    "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre".split(),
+    "en": "January February March April May June July August September October November December".split(),
+}
+
+
+def strings(lang: str) -> dict[str, str]:
+    if lang not in STRINGS:
+        raise InputError(f"unknown UI language {lang!r}; use one of {', '.join(LANGUAGES)}")
+    return STRINGS[lang]
+
+
+@dataclass
+class Turn:
+    """One question and what the page shows for it (the answer text, its sources panel)."""
+
+    question: str
+    answer: str = ""
+    status: str = "pending"  # pending | answered | refused | error
+    sources: str = ""  # HTML of the sources panel for this answer
+    query: str = ""
+    citations: list[int] = field(default_factory=list)
+
+
+def history_pairs(turns: Iterable[Turn]) -> list[tuple[str, str]]:
+    """The finished (question, answer) pairs to give the pipeline for rewriting a follow-up question."""
+    return [(t.question, t.answer) for t in turns if t.status in ("answered", "refused")]
+
+
+def chat_messages(turns: Sequence[Turn], t: Mapping[str, str]) -> list[dict]:
+    """Chatbot messages (``{"role", "content"}``), two per turn; a refusal is shown as one, not as an error."""
+    out: list[dict] = []
+    for turn in turns:
+        out.append({"role": "user", "content": turn.question})
+        if turn.status == "refused":
+            content = f"ℹ️ {t['refused']}"  # the page's own wording, in the page's language
+        elif turn.status == "error":
+            content = f"⚠️ **{t['error']}:** {turn.answer}"
+        elif turn.status == "pending":
+            content = turn.answer + " ▍" if turn.answer else f"_{t['searching']}_"
+        else:
+            content = turn.answer
+        out.append({"role": "assistant", "content": content})
+    return out
+
+
+def format_date(iso: str | None, lang: str = "it") -> str:
+    """``2025-12-03`` -> ``3 dicembre 2025`` (or ``3 December 2025``); anything else is returned as is."""
+    if not iso:
+        return ""
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso)
+    if not m or not 1 <= int(m[2]) <= 12:
+        return iso
+    return f"{int(m[3])} {_MONTHS.get(lang, _MONTHS['en'])[int(m[2]) - 1]} {m[1]}"
+
+
+def quote_span(passage: str, quote: str, quote_start: int | None = None, passage_start: int | None = None):
+    """Where ``quote`` lies in ``passage`` as ``(start, end)``, or None.
+
+    Uses the document offsets when the passage's own offset is known and they agree with the text;
+    otherwise finds the quote in the passage, ignoring differences in whitespace.
+
+    >>> quote_span("Roma – Umerov è a Bruxelles con Hnatov.", "con Hnatov")
+    (28, 38)
+    >>> quote_span("Umerov  con\\nHnatov.", "con Hnatov")
+    (8, 18)
+    """
+    quote = quote or ""
+    if not quote.strip():
+        return None
+    if quote_start is not None and passage_start is not None:
+        s = quote_start - passage_start
+        if 0 <= s and passage[s : s + len(quote)] == quote:
+            return s, s + len(quote)
+    i = passage.find(quote)
+    if i >= 0:
+        return i, i + len(quote)
+    pattern = r"\s+".join(re.escape(w) for w in quote.split())
+    m = re.search(pattern, passage, flags=re.IGNORECASE)
+    return m.span() if m else None
+
+
+def highlight(passage: str, span: tuple[int, int] | None) -> str:
+    """The passage as HTML-escaped text with ``span`` wrapped in ``<mark>``."""
+    if not span:
+        return html.escape(passage)
+    s, e = span
+    return html.escape(passage[:s]) + "<mark>" + html.escape(passage[s:e]) + "</mark>" + html.escape(passage[e:])
+
+
+def _meta_line(date: str | None, place: str | None, score: float, lang: str, t: Mapping[str, str]) -> str:
+    parts = [p for p in (format_date(date, lang), place) if p]
+    parts.append(f"{t['score']} {score:.3f}")
+    return " · ".join(html.escape(p) for p in parts)
+
+
+def _citation_card(c: Citation, hits_by_chunk: Mapping[str, Hit], lang: str, t: Mapping[str, str]) -> str:
+    hit = hits_by_chunk.get(c.chunk_id)
+    span = quote_span(c.passage, c.quote, c.quote_start, hit.start if hit else None)
+    return (
+        f'<li class="src-card" id="src-{c.number}" data-doc="{html.escape(c.doc_id)}">'
+        f'<div class="src-head"><span class="src-num">[{c.number}]</span> '
+        f'<span class="src-title">{html.escape(c.title or c.doc_id)}</span></div>'
+        f'<div class="src-meta">{_meta_line(c.date, c.place, c.score, lang, t)}</div>'
+        f'<p class="src-passage">{highlight(c.passage, span)}</p></li>'
+    )
+
+
+def _hit_card(h: Hit, lang: str, t: Mapping[str, str]) -> str:
+    return (
+        f'<li class="src-card src-plain" data-doc="{html.escape(h.doc_id)}">'
+        f'<div class="src-head"><span class="src-title">{html.escape(h.title or h.doc_id)}</span></div>'
+        f'<div class="src-meta">{_meta_line(h.date, h.place, h.score, lang, t)}</div>'
+        f'<p class="src-passage">{html.escape(h.text)}</p></li>'
+    )
+
+
+def query_line(question: str, query: str, t: Mapping[str, str]) -> str:
+    if not query:
+        return ""
+    note = f' <span class="src-note">({t["rewritten"]})</span>' if query.strip() != question.strip() else ""
+    return f'<div class="src-query">{t["searched"]}: <q>{html.escape(query)}</q>{note}</div>'
+
+
+def sources_html(answer: Answer, t: Mapping[str, str], lang: str = "it") -> str:
+    """The sources panel for a finished answer: what was searched, then one card per citation with the
+    quoted span highlighted; for a refusal, the passages that were consulted."""
+    head = (
+        f'<div class="src-question">{t["sources_of"]} <q>{html.escape(answer.question)}</q></div>'
+        + query_line(answer.question, answer.query, t)
+    )
+    hits = {h.chunk_id: h for h in answer.passages}
+    if answer.refused or not answer.citations:
+        body = f'<div class="src-refused">{t["refused_panel"] if answer.refused else t["no_passages"]}</div>'
+        if answer.passages:
+            cards = "".join(_hit_card(h, lang, t) for h in answer.passages)
+            body += f'<details class="src-consulted"><summary>{t["consulted"]} ({len(answer.passages)})</summary>'
+            body += f'<ol class="src-list">{cards}</ol></details>'
+        return f'<div class="src-panel">{head}{body}</div>'
+    cards = "".join(_citation_card(c, hits, lang, t) for c in sorted(answer.citations, key=lambda c: c.number))
+    return f'<div class="src-panel">{head}<ol class="src-list">{cards}</ol></div>'
+
+
+def pending_html(question: str, query: str, t: Mapping[str, str], note: str) -> str:
+    """The sources panel while an answer is being written."""
+    return (
+        f'<div class="src-panel"><div class="src-question">{t["sources_of"]} <q>{html.escape(question)}</q></div>'
+        f'{query_line(question, query, t)}<div class="src-wait">{html.escape(note)}</div></div>'
+    )
+
+
+def empty_html(t: Mapping[str, str]) -> str:
+    return f'<div class="src-panel src-empty">{t["sources_empty"]}</div>'
+
+
+def add_articles(retriever, paths: Sequence[str | Path], t: Mapping[str, str] = STRINGS["en"], progress=None):
+    """Read uploaded ``.txt``/``.md``/``.jsonl`` files and add their articles to the retriever's index.
+
+    Everything is read and checked first, so a bad file raises ``InputError`` before the index is
+    touched; the write itself is atomic (``add_to_index``). Returns the ``IndexReport``.
+    ``progress(fraction, desc)`` is called between steps when given.
+    """
+    from rag.embed import EmbeddingCache
+    from rag.indexer import add_to_index
+    from rag.ingest import load_documents
+
+    step = progress or (lambda *a, **k: None)
+    paths = [Path(p) for p in paths]
+    for p in paths:
+        if not p.name.lower().endswith(UPLOAD_KINDS):
+            raise InputError(t["bad_type"].format(name=p.name))
+    step(0.05, desc=t["add_reading"])
+    for p in paths:  # an empty file is refused too: the user meant to add something
+        if not load_documents([p]):
+            raise InputError(t["no_articles"].format(name=p.name))
+    docs = load_documents(paths)
+    step(0.2, desc=t["add_embedding"])
+    report = add_to_index(docs, retriever.store.path, embedder=retriever.embedder, cache=EmbeddingCache())
+    step(0.9, desc=t["add_reloading"])
+    retriever.reload()
+    step(1.0, desc=t["add_reloading"])
+    return report
+
+
+def add_report_text(report, index: str, t: Mapping[str, str]) -> str:
+    return t["add_done"].format(
+        index=index,
+        added=len(report.added),
+        replaced=len(report.replaced),
+        skipped=len(report.skipped),
+        chunks=report.chunks_embedded,
+        seconds=report.seconds,
+    )
+
+
+def friendly_error(message: str, paths: Iterable[str | Path] = ()) -> str:
+    """Replace upload temp paths in a library message by the bare file names the user knows."""
+    for p in paths:
+        message = message.replace(str(p), Path(p).name)
+    return message

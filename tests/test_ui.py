@@ -1,0 +1,341 @@
+"""The chat page's callbacks and rendering, driven by a fake assistant over a fake-embedder index (fast)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from rag.chat_view import (
+    EXAMPLES,
+    STRINGS,
+    Turn,
+    chat_messages,
+    format_date,
+    highlight,
+    history_pairs,
+    quote_span,
+    sources_html,
+)
+from rag.errors import InputError, RagError
+from rag.indexer import build_index
+from rag.ingest import load_documents
+from rag.retriever import Retriever
+from rag.types import Answer, Citation
+
+from .conftest import ROOT, SEEDS, UMEROV_DOC, write
+
+IT, EN = STRINGS["it"], STRINGS["en"]
+
+
+class FakeAssistant:
+    """Plugs in like ``rag.pipeline.Assistant``: real retrieval (fake embedder), canned generation.
+
+    The answer is the retrieved passage's sentence that shares most words with the query, streamed
+    word by word, cited as [1]. Follow-ups are searched together with the previous question. Questions
+    about Mars ("marte", "mars") are refused; "guasto" raises a RagError.
+    """
+
+    def __init__(self, retriever: Retriever):
+        self.retriever = retriever
+        self.calls: list[dict] = []
+
+    def ask_stream(self, question, history=(), k=None, max_tokens=None):
+        self.calls.append({"question": question, "history": list(history), "k": k, "max_tokens": max_tokens})
+        if "guasto" in question:
+            raise RagError("the model file is damaged; run `rag setup --force`")
+        query = f"{history[-1][0]} {question}" if history else question
+        hits = self.retriever.search(query, k=k or 4)
+        if any(w in question.lower() for w in ("marte", "mars")) or not hits:
+            yield Answer(question, "Le fonti disponibili non contengono questa informazione.", refused=True,
+                         query=query, passages=list(hits))
+            return
+        top = hits[0]
+        words = set(re.findall(r"\w+", query.lower()))
+        sentence = max(re.split(r"(?<=[.!?])\s+", top.text), key=lambda s: len(words & set(re.findall(r"\w+", s.lower()))))
+        pieces = sentence.split(" ")
+        for n in range(1, len(pieces) + 1):
+            yield Answer(question, " ".join(pieces[:n]), query=query, passages=list(hits), done=False)
+        start = top.start + top.text.index(sentence)
+        citation = Citation(1, top.chunk_id, top.doc_id, top.title, top.date, top.place, sentence, start,
+                            start + len(sentence), top.text, top.score)
+        yield Answer(question, f"{sentence} [1]", citations=[citation], query=query, passages=list(hits), done=True)
+
+
+@pytest.fixture
+def app_module():
+    from rag.ui_cli import load_ui_module
+
+    return load_ui_module()
+
+
+@pytest.fixture
+def seed_index(tmp_path, fake_embedder):
+    build_index(load_documents([SEEDS]), tmp_path / "index" / "seeds", fake_embedder)
+    return tmp_path / "index" / "seeds"
+
+
+@pytest.fixture
+def factory(seed_index, fake_embedder):
+    made = []
+
+    def make(index, model):
+        assistant = FakeAssistant(Retriever.load(index, embedder=fake_embedder))
+        assistant.model = model
+        made.append(assistant)
+        return assistant
+
+    make.made = made
+    return make
+
+
+@pytest.fixture
+def controller(app_module, factory):
+    return app_module.ChatController(app_module.Assistants(factory), "it")
+
+
+def ask(controller, question, turns=(), index="seeds", k=4, model="qwen2.5-1.5b-instruct", length="medium"):
+    return list(controller.respond(question, list(turns), index, k, model, length))
+
+
+# ---- the chat callback ------------------------------------------------------------------------------
+def test_answer_streams_then_shows_markers_and_highlighted_sources(controller):
+    steps = ask(controller, "Chi accompagnava Umerov a Bruxelles?")
+    assert len(steps) > 5, "the answer must arrive in several steps"
+    first_messages, first_panel, _, box = steps[0]
+    assert first_messages[-1]["content"] == f"_{IT['searching']}_" and box == ""
+    partials = [s[0][-1]["content"] for s in steps[1:-1]]
+    assert all(p.endswith("▍") for p in partials)
+    assert len(partials[-1]) > len(partials[0])
+    messages, panel, turns, box = steps[-1]
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    assert "Hnatov" in messages[-1]["content"] and messages[-1]["content"].endswith("[1]")
+    assert turns[-1].status == "answered" and box == ""
+    assert f'data-doc="{UMEROV_DOC}"' in panel and "[1]" in panel
+    assert "3 dicembre 2025" in panel and "Roma" in panel and "punteggio" in panel
+    assert re.search(r"<mark>[^<]*Hnatov[^<]*</mark>", panel)
+
+
+def test_settings_reach_the_pipeline(controller, factory):
+    ask(controller, "Chi accompagnava Umerov a Bruxelles?", k=2, length="short")
+    call = factory.made[0].calls[-1]
+    assert call["k"] == 2 and call["max_tokens"] == 60 and call["history"] == []
+
+
+def test_follow_up_gets_history_and_panel_shows_rewritten_query(controller, factory):
+    *_, (_, _, turns, _) = ask(controller, "Chi accompagnava Umerov a Bruxelles?")
+    *_, (messages, panel, turns, _) = ask(controller, "E chi lo accompagnava?", turns)
+    call = factory.made[0].calls[-1]
+    assert call["history"] == [("Chi accompagnava Umerov a Bruxelles?", turns[0].answer)]
+    assert len(messages) == 4 and "Hnatov" in messages[-1]["content"]
+    assert IT["rewritten"] in panel and "Chi accompagnava Umerov a Bruxelles? E chi lo accompagnava?" in panel
+
+
+def test_refusal_is_shown_as_a_refusal_not_an_error(controller):
+    *_, (messages, panel, turns, _) = ask(controller, "Chi ha vinto la corsa su Marte?")
+    assert turns[-1].status == "refused"
+    assert messages[-1]["content"] == f"ℹ️ {IT['refused']}"
+    assert "⚠️" not in messages[-1]["content"] and IT["error"] not in messages[-1]["content"]
+    assert IT["refused_panel"] in panel and IT["consulted"] in panel and "<mark>" not in panel
+
+
+def test_refused_turn_is_kept_in_history_but_error_is_not(controller, factory):
+    *_, (_, _, turns, _) = ask(controller, "Chi è andato su Marte?")
+    *_, (messages, panel, turns, _) = ask(controller, "guasto totale", turns)
+    assert turns[-1].status == "error" and messages[-1]["content"].startswith("⚠️")
+    assert "rag setup --force" in messages[-1]["content"]
+    *_, (messages, _, turns, _) = ask(controller, "Chi accompagnava Umerov a Bruxelles?", turns)
+    assert turns[-1].status == "answered", "the page keeps working after an error"
+    assert [q for q, _ in factory.made[0].calls[-1]["history"]] == ["Chi è andato su Marte?"]
+
+
+def test_unexpected_exception_is_shown_and_logged(app_module, caplog):
+    class Broken:
+        def ask_stream(self, *a, **k):
+            raise ZeroDivisionError("boom")
+            yield
+
+    controller = app_module.ChatController(app_module.Assistants(lambda i, m: Broken()), "it")
+    *_, (messages, _, turns, _) = ask(controller, "Chi?")
+    assert turns[-1].status == "error" and "ZeroDivisionError: boom" in messages[-1]["content"]
+    assert "answering 'Chi?' failed" in caplog.text
+
+
+def test_empty_question_does_not_call_the_pipeline(controller, factory):
+    steps = ask(controller, "   ")
+    assert len(steps) == 1 and steps[0][0] == [] and steps[0][2] == []
+    assert not factory.made or not factory.made[0].calls
+
+
+def test_clicking_a_message_shows_that_answers_sources(controller):
+    *_, (_, first_panel, turns, _) = ask(controller, "Chi accompagnava Umerov a Bruxelles?")
+    *_, (_, second_panel, turns, _) = ask(controller, "Quando arriva Mark Rutte a Kiev?", turns)
+    assert first_panel != second_panel
+    assert controller.show_sources(turns, 0) == first_panel  # the first question
+    assert controller.show_sources(turns, 1) == first_panel  # its answer
+    assert controller.show_sources(turns, 3) == second_panel
+    assert controller.show_sources(turns, [2, 0]) == second_panel
+    assert controller.show_sources(turns, 99) == second_panel
+
+
+def test_clear_resets_everything(controller):
+    messages, panel, turns, box = controller.clear()
+    assert messages == [] and turns == [] and box == "" and IT["sources_empty"] in panel
+
+
+def test_models_load_once_and_another_model_loads_on_first_use(app_module, factory):
+    assistants = app_module.Assistants(factory)
+    controller = app_module.ChatController(assistants, "it")
+    assistants.get("seeds", "qwen2.5-1.5b-instruct")
+    ask(controller, "Chi accompagnava Umerov?")
+    ask(controller, "Chi è Rutte?")
+    assert len(factory.made) == 1
+    steps = ask(controller, "Chi è Rutte?", model="qwen2.5-0.5b-instruct")
+    assert "qwen2.5-0.5b-instruct" in steps[0][1], "the page says a model is being loaded"
+    assert [a.model for a in factory.made] == ["qwen2.5-1.5b-instruct", "qwen2.5-0.5b-instruct"]
+
+
+def test_english_page(app_module, factory):
+    controller = app_module.ChatController(app_module.Assistants(factory), "en")
+    *_, (messages, panel, _, _) = ask(controller, "What is on Mars?")
+    assert messages[-1]["content"] == f"ℹ️ {EN['refused']}" and EN["refused_panel"] in panel
+    with pytest.raises(InputError, match="unknown UI language 'fr'"):
+        app_module.ChatController(app_module.Assistants(factory), "fr")
+
+
+# ---- adding articles --------------------------------------------------------------------------------
+NEW_ARTICLE = (
+    "Milano, 5 marzo 2026 – La sindaca di Pavia, Giulia Ferraresi, ha inaugurato il nuovo ponte "
+    "pedonale sul Ticino insieme all'ingegnere Marco Bellandi, che lo ha progettato.\n"
+)
+
+
+def test_added_article_can_be_asked_about(controller, tmp_path):
+    path = write(tmp_path / "upload" / "ponte.txt", NEW_ARTICLE)
+    seen = []
+    status = controller.add_files([str(path)], "seeds", "qwen2.5-1.5b-instruct", lambda f, desc: seen.append(f))
+    assert status.startswith("✅") and "1 aggiunti" in status and "«seeds»" in status
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    *_, (messages, panel, _, _) = ask(controller, "Chi ha progettato il ponte pedonale sul Ticino?")
+    assert "Bellandi" in messages[-1]["content"] and 'data-doc="ponte.txt"' in panel
+    assert "5 marzo 2026" in panel and "Milano" in panel
+
+
+def test_other_loaded_assistants_see_added_articles(controller, tmp_path):
+    ask(controller, "Chi è Rutte?", model="qwen2.5-0.5b-instruct")
+    controller.add_files([str(write(tmp_path / "up" / "ponte.txt", NEW_ARTICLE))], "seeds", "qwen2.5-1.5b-instruct")
+    *_, (_, panel, _, _) = ask(controller, "Chi ha progettato il ponte sul Ticino?", model="qwen2.5-0.5b-instruct")
+    assert 'data-doc="ponte.txt"' in panel
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("rotto.jsonl", '{"id": "a", "text": "Testo valido."}\n{"id": "b", "text": \n', "rotto.jsonl:2: not valid JSON"),
+        ("senza_testo.jsonl", '{"id": "a"}\n', "field 'text' is missing"),
+        ("foto.pdf", b"%PDF-1.4 \x00\x01", "foto.pdf: tipo di file non accettato"),
+        ("binario.txt", b"\x00\x01\x02ciao", "binario.txt: looks like a binary file"),
+        ("vuoto.txt", "   \n", "vuoto.txt: il file è vuoto"),
+    ],
+)
+def test_bad_upload_gives_a_readable_message_and_changes_nothing(controller, seed_index, tmp_path, name, content, message):
+    good = write(tmp_path / "upload" / "ponte.txt", NEW_ARTICLE)
+    bad = write(tmp_path / "upload" / name, content)
+    before = (seed_index / "meta.json").read_text()
+    status = controller.add_files([str(good), str(bad)], "seeds", "qwen2.5-1.5b-instruct")
+    assert status.startswith("⚠️") and IT["add_failed"] in status and message in status
+    assert str(tmp_path) not in status, "temporary upload paths are replaced by file names"
+    assert (seed_index / "meta.json").read_text() == before
+    assistant = controller.assistants.get("seeds", "qwen2.5-1.5b-instruct")
+    assistant.retriever.reload()
+    assert "ponte.txt" not in assistant.retriever.store.doc_ids()
+    assert json.loads(before)["documents"] == 2
+
+
+def test_add_without_files_says_so(controller):
+    assert controller.add_files([], "seeds", "qwen2.5-1.5b-instruct") == f"⚠️ {IT['add_none']}"
+    assert controller.add_files(None, "seeds", "qwen2.5-1.5b-instruct") == f"⚠️ {IT['add_none']}"
+
+
+# ---- the page as a whole ----------------------------------------------------------------------------
+def test_build_app_preloads_once_and_wires_the_page(app_module, factory):
+    demo = app_module.build_app(factory, index="seeds", lang="it")
+    assert len(factory.made) == 1, "models load at start"
+    config = demo.get_config_file()
+    kinds = {c["type"] for c in config["components"]}
+    assert {"chatbot", "textbox", "html", "accordion", "file", "slider", "radio", "dropdown"} <= kinds
+    labels = {c["props"].get("label") for c in config["components"]}
+    assert {IT["settings"], IT["add_title"], IT["index"], IT["passages"], IT["model"], IT["length"]} <= labels
+    chatbot = next(c for c in config["components"] if c["type"] == "chatbot")
+    assert [e["text"] for e in chatbot["props"]["examples"]] == EXAMPLES["it"]
+    textbox = next(c for c in config["components"] if c["type"] == "textbox")
+    assert textbox["props"]["placeholder"] == IT["placeholder"]
+    api_names = {d.get("api_name") for d in config["dependencies"]}
+    assert {"ask", "add_articles", "clear"} <= api_names
+    ask_dep = next(d for d in config["dependencies"] if d.get("api_name") == "ask")
+    add_dep = next(d for d in config["dependencies"] if d.get("api_name") == "add_articles")
+    assert ask_dep["queue"] is True and ask_dep["types"]["generator"] is True
+    for dep in (ask_dep, add_dep):  # answers and index writes share one worker: queued, never concurrent
+        fn = demo.fns[dep["id"]]
+        assert fn.concurrency_limit == 1 and fn.concurrency_id == "assistant"
+    assert len(factory.made) == 1
+
+
+def test_available_indexes_lists_built_ones(app_module, seed_index):
+    assert app_module.available_indexes("seeds") == ["seeds"]
+    assert app_module.available_indexes("other") == ["other", "seeds"]
+
+
+# ---- pure rendering helpers -------------------------------------------------------------------------
+def test_quote_span_prefers_offsets_then_text_then_loose_whitespace():
+    passage = "Umerov è a Bruxelles. Sarà con Hnatov. Sarà con Hnatov."
+    assert quote_span(passage, "Sarà con Hnatov.", 1039, 1000) == (39, 55)  # the offsets pick the 2nd one
+    assert quote_span(passage, "Sarà con Hnatov.", 5, 1000) == (22, 38)  # wrong offsets: found in the text
+    assert quote_span("Sarà  con\nHnatov.", "Sarà con Hnatov.") == (0, 17)
+    assert quote_span(passage, "Rutte") is None and quote_span(passage, "") is None
+
+
+def test_highlight_escapes_html():
+    assert highlight("a <b> & c", (6, 7)) == "a &lt;b&gt; <mark>&amp;</mark> c"
+    assert highlight("<x>", None) == "&lt;x&gt;"
+
+
+def test_sources_html_escapes_titles_and_marks_the_quote():
+    c = Citation(2, "d::0", "d<1>", "Titolo <script>", "2026-02-02", "Kiev", "Rutte sarà a Kiev", 0, 17,
+                 "Rutte sarà a Kiev domani.", 0.0312)
+    html = sources_html(Answer("Quando?", "Domani [2].", citations=[c], query="Quando?"), IT)
+    assert "<script>" not in html and "Titolo &lt;script&gt;" in html
+    assert "<mark>Rutte sarà a Kiev</mark> domani." in html and "2 febbraio 2026 · Kiev · punteggio 0.031" in html
+    assert IT["rewritten"] not in html
+
+
+def test_format_date():
+    assert format_date("2025-12-03") == "3 dicembre 2025" and format_date("2025-12-03", "en") == "3 December 2025"
+    assert format_date(None) == "" and format_date("dicembre 2025") == "dicembre 2025"
+
+
+def test_chat_messages_and_history():
+    turns = [Turn("a", "risposta [1]", "answered"), Turn("b", "", "pending"), Turn("c", "x", "error")]
+    messages = chat_messages(turns, IT)
+    assert messages[1]["content"] == "risposta [1]" and messages[3]["content"] == f"_{IT['searching']}_"
+    assert messages[5]["content"].startswith(f"⚠️ **{IT['error']}:**")
+    assert history_pairs(turns) == [("a", "risposta [1]")]
+
+
+def test_strings_exist_in_every_language():
+    assert set(IT) == set(EN)
+    assert all(value.strip() for table in STRINGS.values() for value in table.values())
+
+
+# ---- the command --------------------------------------------------------------------------------
+def test_ui_command_help_and_lazy_imports():
+    from rag.ui_cli import ui
+
+    result = CliRunner().invoke(ui, ["--help"])
+    assert result.exit_code == 0 and "--index" in result.output and "--port" in result.output
+    code = "import sys, rag.ui_cli; assert 'gradio' not in sys.modules and 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

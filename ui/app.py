@@ -1,0 +1,340 @@
+"""The chat page: a thin Gradio shell over ``rag.pipeline.Assistant``.
+
+Callbacks only wire page inputs to the library: answering is ``Assistant.ask_stream``, rendering is
+``rag.chat_view``, adding articles is ``rag.chat_view.add_articles``. ``ChatController`` holds the
+callbacks as plain methods so tests drive them with a fake assistant and no server.
+
+    python ui/app.py --index seeds          # or: rag ui --index seeds
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
+
+import gradio as gr  # noqa: E402
+
+from rag.chat_view import (  # noqa: E402
+    EXAMPLES,
+    LENGTHS,
+    UPLOAD_KINDS,
+    Turn,
+    add_articles,
+    add_report_text,
+    chat_messages,
+    empty_html,
+    friendly_error,
+    history_pairs,
+    pending_html,
+    sources_html,
+    strings,
+)
+from rag.config import DEFAULT_LLM, FAST_LLM, index_root  # noqa: E402
+from rag.errors import RagError  # noqa: E402
+
+log = logging.getLogger("rag.ui")
+
+AssistantFactory = Callable[[str, str], object]  # (index, model) -> Assistant
+
+
+def load_assistant(index: str, model: str):
+    """The real factory: ``rag.pipeline.Assistant.load``."""
+    from rag.pipeline import Assistant
+
+    return Assistant.load(index=index, model=model)
+
+
+class Assistants:
+    """Assistants by (index, model), each loaded once and shared by every session.
+
+    The first one is loaded at start; another index or model is loaded the first time it is chosen.
+    """
+
+    def __init__(self, factory: AssistantFactory):
+        self.factory = factory
+        self._loaded: dict[tuple[str, str], object] = {}
+        self._lock = threading.Lock()
+
+    def is_loaded(self, index: str, model: str) -> bool:
+        return (index, model) in self._loaded
+
+    def get(self, index: str, model: str):
+        with self._lock:
+            key = (index, model)
+            if key not in self._loaded:
+                log.info("loading assistant for index %s, model %s", index, model)
+                self._loaded[key] = self.factory(index, model)
+            return self._loaded[key]
+
+    def reload_index(self, index: str, done: object = None) -> None:
+        """After the index on disk changed, make every other assistant on it see the change."""
+        for (name, _), assistant in list(self._loaded.items()):
+            if name == index and assistant is not done:
+                assistant.retriever.reload()
+
+
+def available_indexes(current: str) -> list[str]:
+    """Index names under ``$RAG_INDEX_DIR`` (folders with a ``meta.json``), plus the current one."""
+    root = index_root()
+    names = sorted(p.name for p in root.iterdir() if (p / "meta.json").exists()) if root.is_dir() else []
+    return names if current in names else [current, *names]
+
+
+class ChatController:
+    """The page's callbacks as plain methods (no Gradio objects needed to call them)."""
+
+    def __init__(self, assistants: Assistants, lang: str = "it"):
+        self.assistants = assistants
+        self.lang = lang
+        self.t = strings(lang)
+
+    def respond(
+        self, question: str, turns: list[Turn] | None, index: str, k: int, model: str, length: str
+    ) -> Iterator[tuple[list[dict], str, list[Turn], str]]:
+        """Stream an answer: yields (chat messages, sources panel HTML, turns, text box value)."""
+        t, turns = self.t, list(turns or [])
+        question = (question or "").strip()
+        if not question:
+            yield chat_messages(turns, t), (turns[-1].sources if turns else empty_html(t)), turns, ""
+            return
+        history = history_pairs(turns)
+        turn = Turn(question)
+        turns.append(turn)
+        note = t["searching"]
+        if not self.assistants.is_loaded(index, model):
+            note = t["loading_model"].format(model=model)
+        yield chat_messages(turns, t), pending_html(question, "", t, note), turns, ""
+        try:
+            assistant = self.assistants.get(index, model)
+            final = None
+            for answer in assistant.ask_stream(question, history=history, k=int(k), max_tokens=LENGTHS[length]):
+                if answer.done:
+                    final = answer
+                    break
+                turn.answer = answer.text
+                yield chat_messages(turns, t), pending_html(question, answer.query, t, t["writing"]), turns, ""
+            if final is None:
+                raise RagError("the answer pipeline stopped without a final answer")
+        except RagError as e:
+            turn.status, turn.answer, turn.sources = "error", str(e), empty_html(t)
+            yield chat_messages(turns, t), turn.sources, turns, ""
+            return
+        except Exception as e:  # shown on the page and logged with its traceback, never swallowed
+            log.exception("answering %r failed", question)
+            turn.status, turn.answer, turn.sources = "error", f"{type(e).__name__}: {e}", empty_html(t)
+            yield chat_messages(turns, t), turn.sources, turns, ""
+            return
+        turn.answer, turn.query = final.text, final.query
+        turn.status = "refused" if final.refused else "answered"
+        turn.citations = [c.number for c in final.citations]
+        turn.sources = sources_html(final, t, self.lang)
+        yield chat_messages(turns, t), turn.sources, turns, ""
+
+    def show_sources(self, turns: list[Turn] | None, message_index) -> str:
+        """The sources panel of the turn a clicked chat message belongs to (two messages per turn)."""
+        turns = turns or []
+        if isinstance(message_index, list | tuple):
+            message_index = message_index[0]
+        if not isinstance(message_index, int) or not 0 <= message_index // 2 < len(turns):
+            return turns[-1].sources if turns else empty_html(self.t)
+        turn = turns[message_index // 2]
+        return turn.sources or pending_html(turn.question, turn.query, self.t, self.t["writing"])
+
+    def clear(self) -> tuple[list[dict], str, list[Turn], str]:
+        return [], empty_html(self.t), [], ""
+
+    def add_files(self, files, index: str, model: str, progress=None) -> str:
+        """Add uploaded files to ``index``; returns the Markdown status line shown under the upload box."""
+        t = self.t
+        paths = [f if isinstance(f, str | Path) else getattr(f, "name", str(f)) for f in (files or [])]
+        if not paths:
+            return f"⚠️ {t['add_none']}"
+        try:
+            assistant = self.assistants.get(index, model)
+            report = add_articles(assistant.retriever, paths, t, progress)
+        except RagError as e:
+            return f"⚠️ **{t['add_failed']}**  \n{friendly_error(str(e), paths)}"
+        self.assistants.reload_index(index, done=assistant)
+        return f"✅ {add_report_text(report, index, t)}"
+
+
+CSS = """
+.gradio-container { max-width: 1180px !important; margin: 0 auto !important; }
+#header h1 { margin-bottom: 0.1rem; }
+#header p { margin-top: 0; color: var(--body-text-color-subdued); }
+#sources-title h3 { margin: 0.2rem 0 0.4rem; }
+#sources { max-height: 72vh; overflow-y: auto; }
+.src-panel { font-size: 0.94rem; line-height: 1.45; }
+.src-empty, .src-wait, .src-refused { color: var(--body-text-color-subdued); padding: 0.4rem 0; }
+.src-refused { font-weight: 600; }
+.src-question { font-weight: 600; margin-bottom: 0.25rem; }
+.src-query { color: var(--body-text-color-subdued); margin-bottom: 0.5rem; }
+.src-note { font-style: italic; }
+.src-list { list-style: none; padding: 0; margin: 0; }
+.src-card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 0.6rem 0.75rem;
+            margin: 0 0 0.6rem 0; background: var(--block-background-fill); }
+.src-num { font-weight: 700; color: var(--color-accent); margin-right: 0.2rem; }
+.src-title { font-weight: 600; }
+.src-meta { font-size: 0.82rem; color: var(--body-text-color-subdued); margin: 0.15rem 0 0.35rem; }
+.src-passage { margin: 0; white-space: pre-line; }
+.src-passage mark { background: #fde68a; color: #1f2937; padding: 0 2px; border-radius: 3px; }
+.src-consulted summary { cursor: pointer; margin: 0.3rem 0; }
+@media (max-width: 640px) {
+  #header h1 { font-size: 1.5rem; }
+  #sources { max-height: none; }
+}
+"""
+
+
+def theme():
+    # System fonts: the default theme fetches Google Fonts, which an offline machine cannot reach.
+    return gr.themes.Soft(
+        primary_hue="blue", font=["system-ui", "Segoe UI", "Roboto", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+    )
+
+
+def build_app(
+    assistant_factory: AssistantFactory = load_assistant,
+    index: str = "seeds",
+    model: str = DEFAULT_LLM,
+    lang: str = "it",
+    preload: bool = True,
+) -> gr.Blocks:
+    """The page, wired to ``assistant_factory(index, model)``; with ``preload`` the first assistant loads now."""
+    assistants = Assistants(assistant_factory)
+    if preload:
+        assistants.get(index, model)
+    controller = ChatController(assistants, lang)
+    t = controller.t
+
+    with gr.Blocks(title=t["page_title"]) as demo:
+        demo.controller = controller  # for tests and notebooks
+        gr.Markdown(f"# {t['page_title']}\n{t['subtitle']}", elem_id="header")
+        turns = gr.State([])
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                chatbot = gr.Chatbot(
+                    label=t["chat_label"],
+                    elem_id="chat",
+                    height="58vh",
+                    min_height=320,
+                    placeholder=f"**{t['chat_empty']}**",
+                    examples=[{"text": q} for q in EXAMPLES[lang]],
+                    buttons=["copy"],
+                    feedback_options=None,
+                    layout="bubble",
+                )
+                with gr.Row(equal_height=True):
+                    question = gr.Textbox(
+                        placeholder=t["placeholder"],
+                        show_label=False,
+                        container=False,
+                        lines=1,
+                        max_lines=4,
+                        autofocus=True,
+                        scale=5,
+                        min_width=200,
+                        elem_id="question",
+                    )
+                    send = gr.Button(t["send"], variant="primary", scale=1, min_width=90, elem_id="send")
+                clear = gr.Button(t["clear"], variant="secondary", size="sm", elem_id="clear")
+                with gr.Accordion(t["settings"], open=False, elem_id="settings"):
+                    with gr.Row():
+                        index_box = gr.Dropdown(
+                            available_indexes(index), value=index, label=t["index"], allow_custom_value=True
+                        )
+                        model_box = gr.Radio(
+                            [(t["model_large"], DEFAULT_LLM), (t["model_small"], FAST_LLM)]
+                            if model in (DEFAULT_LLM, FAST_LLM)
+                            else [(model, model), (t["model_large"], DEFAULT_LLM), (t["model_small"], FAST_LLM)],
+                            value=model,
+                            label=t["model"],
+                        )
+                    with gr.Row():
+                        k_box = gr.Slider(1, 10, value=4, step=1, label=t["passages"])
+                        length_box = gr.Radio(
+                            [(t["length_short"], "short"), (t["length_medium"], "medium"), (t["length_long"], "long")],
+                            value="medium",
+                            label=t["length"],
+                        )
+                with gr.Accordion(t["add_title"], open=False, elem_id="add-articles"):
+                    gr.Markdown(t["add_help"])
+                    files = gr.File(label=t["upload"], file_count="multiple", file_types=list(UPLOAD_KINDS), height=120)
+                    add = gr.Button(t["add_button"], variant="secondary", elem_id="add")
+                    add_status = gr.Markdown(elem_id="add-status")
+            with gr.Column(scale=2, min_width=300):
+                gr.Markdown(f"### {t['sources']}\n{t['sources_hint']}", elem_id="sources-title")
+                sources = gr.HTML(empty_html(t), elem_id="sources")
+
+        ask_inputs = [question, turns, index_box, k_box, model_box, length_box]
+        ask_outputs = [chatbot, sources, turns, question]
+        asking = gr.on(
+            [question.submit, send.click],
+            controller.respond,
+            ask_inputs,
+            ask_outputs,
+            api_name="ask",
+            concurrency_limit=1,
+            concurrency_id="assistant",  # one model on 2 cores: answers and index writes take turns
+        )
+
+        def pick_example(evt: gr.SelectData):
+            value = evt.value
+            return value.get("text", "") if isinstance(value, dict) else str(value)
+
+        chatbot.example_select(pick_example, None, question, queue=False, api_visibility="private").then(
+            controller.respond, ask_inputs, ask_outputs, concurrency_limit=1, concurrency_id="assistant",
+            api_visibility="private",
+        )
+
+        def select_message(turn_list, evt: gr.SelectData):
+            return controller.show_sources(turn_list, evt.index)
+
+        chatbot.select(select_message, turns, sources, queue=False, api_visibility="private")
+        clear.click(controller.clear, None, [chatbot, sources, turns, question], cancels=[asking], queue=False,
+                    api_name="clear")
+
+        def add_files(file_list, index_name, model_name, progress=gr.Progress()):
+            return controller.add_files(file_list, index_name, model_name, progress)
+
+        add.click(add_files, [files, index_box, model_box], add_status, api_name="add_articles",
+                  concurrency_limit=1, concurrency_id="assistant")
+    return demo
+
+
+def launch_app(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, block: bool = True, **kwargs):
+    """Start the server. Requests wait in one queue, so several people chatting at once take turns."""
+    demo.queue(default_concurrency_limit=1, max_size=64)
+    return demo.launch(
+        server_name=host,
+        server_port=port,
+        prevent_thread_lock=not block,
+        theme=theme(),
+        css=CSS,
+        footer_links=[],
+        show_error=True,
+        **kwargs,
+    )
+
+
+def main(index: str = "seeds", model: str = DEFAULT_LLM, host: str = "127.0.0.1", port: int = 7860, lang: str = "it"):
+    demo = build_app(load_assistant, index=index, model=model, lang=lang)
+    launch_app(demo, host=host, port=port)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="The rag-news chat page.")
+    parser.add_argument("--index", default="seeds")
+    parser.add_argument("--model", default=DEFAULT_LLM)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--lang", default="it", choices=["it", "en"])
+    args = parser.parse_args()
+    main(args.index, args.model, args.host, args.port, args.lang)
