@@ -6,7 +6,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run test test-fast lint fix bench clean-index
+.PHONY: setup browser run test test-fast lint fix bench
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ run: setup index/seeds/meta.json
 	$(BIN)/rag index info --name seeds
 	$(BIN)/rag search "Chi accompagnava Umerov a Bruxelles?" -k 3
 
-test: setup
+# Debian's Chromium for the browser test (Playwright drives it; never `playwright install`).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: setup browser
 	$(BIN)/pytest
 
 test-fast: $(VENV)/.installed

@@ -194,8 +194,8 @@ def search(query, k, index, mode, date_from, date_to, doc_ids, sources, as_json)
     """Find the passages that best match QUERY."""
     from rag.retriever import Retriever
 
-    retriever = Retriever.load(index)
-    hits = retriever.search(query, k=k, mode=mode, filters=make_filters(date_from, date_to, doc_ids, sources))
+    filters = make_filters(date_from, date_to, doc_ids, sources)
+    hits = Retriever.load(index).search(query, k=k, mode=mode, filters=filters)
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
         return

@@ -1,0 +1,57 @@
+"""The command line as a user meets it: exit code 2 and one line, never a traceback."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import SEEDS, UMEROV_DOC, write
+
+
+def rag(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["search", "x", "--index", "nope"], "no index at"),
+        (["index", "build", "does-not-exist", "--name", "t"], "does-not-exist: no such file or folder"),
+        (["index", "info", "--name", "nope"], "no index at"),
+        (["setup", "--model", "gpt-5"], "unknown model 'gpt-5'"),
+        (["search", "x", "--date-from", "ieri"], "--date-from 'ieri' is not a date"),
+    ],
+)
+def test_user_errors_exit_2_without_traceback(args, message):
+    result = rag(*args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_jsonl_line_is_reported_before_loading_a_model(tmp_path):
+    path = write(tmp_path / "a.jsonl", '{"id": 1, "text": "ok"}\nnot json\n')
+    result = rag("index", "build", str(path), "--name", "t")
+    assert result.returncode == 2 and "a.jsonl:2: not valid JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_texts():
+    for args in (["--help"], ["index", "build", "--help"], ["search", "--help"], ["setup", "--help"]):
+        result = rag(*args)
+        assert result.returncode == 0 and "Usage:" in result.stdout
+
+
+@pytest.mark.slow
+def test_build_search_add_remove_with_the_real_model(tmp_path):
+    assert rag("index", "build", str(SEEDS), "--name", "seeds").returncode == 0
+    result = rag("search", "Chi accompagnava Umerov a Bruxelles?", "-k", "2", "--json")
+    hits = json.loads(result.stdout)
+    assert hits[0]["doc_id"] == UMEROV_DOC and "Hnatov" in hits[0]["text"]
+    info = json.loads(rag("index", "info", "--json", "--docs").stdout)
+    assert info["documents"] == 2 and info["embedder"]["model_id"] == "embeddinggemma-300m"
+    removed = rag("index", "remove", UMEROV_DOC, "--name", "seeds")
+    assert removed.returncode == 0 and "1 removed" in removed.stdout
+    added = rag("index", "add", str(SEEDS), "--name", "seeds")
+    assert "1 added" in added.stdout and "1 unchanged" in added.stdout and "0 chunks embedded" not in added.stdout

@@ -1,0 +1,137 @@
+"""Index build/update/remove, atomic writes, filters and the lexical side, with a fake embedder."""
+
+import shutil
+
+import pytest
+
+from rag.errors import InputError, StoreError
+from rag.indexer import add_to_index, build_index, remove_from_index
+from rag.ingest import load_documents, text_document
+from rag.retriever import Retriever
+from rag.types import Filters
+
+from .conftest import RUTTE_DOC, SEEDS, UMEROV_DOC, FakeEmbedder
+
+
+@pytest.fixture
+def seed_index(tmp_path, fake_embedder):
+    path = tmp_path / "index" / "seeds"
+    build_index(load_documents([SEEDS]), path, fake_embedder)
+    return path
+
+
+def test_build_and_search_every_mode(seed_index, fake_embedder):
+    retriever = Retriever.load(seed_index, embedder=fake_embedder)
+    assert retriever.store.meta.documents == 2 and retriever.store.meta.chunks >= 4
+    for mode in ("dense", "lexical", "hybrid"):
+        hits = retriever.search("Hnatov Umerov Bruxelles", k=3, mode=mode)
+        assert hits[0].doc_id == UMEROV_DOC, mode
+        assert [h.rank for h in hits] == [1, 2, 3]
+        assert len({h.chunk_id for h in hits}) == 3
+
+
+def test_index_name_resolves_under_index_dir(seed_index, fake_embedder):
+    assert Retriever.load("seeds", embedder=fake_embedder).store.path == seed_index
+
+
+def test_failed_build_leaves_previous_index_loadable(seed_index, fake_embedder):
+    class Exploding(FakeEmbedder):
+        def encode(self, texts):
+            raise RuntimeError("killed mid-build")
+
+    before = Retriever.load(seed_index, embedder=fake_embedder).search("Rutte Kiev", k=2)
+    with pytest.raises(RuntimeError, match="killed mid-build"):
+        build_index([text_document("new.txt", "Un testo nuovo.")], seed_index, Exploding())
+    after = Retriever.load(seed_index, embedder=fake_embedder)
+    assert after.store.doc_ids() == [RUTTE_DOC, UMEROV_DOC]
+    assert after.search("Rutte Kiev", k=2) == before
+    assert [p.name for p in seed_index.parent.iterdir()] == ["seeds"]  # no temporary folders left
+
+
+def test_identical_document_is_skipped_changed_replaced(seed_index, fake_embedder):
+    docs = load_documents([SEEDS])
+    report = add_to_index(docs, seed_index, embedder=fake_embedder)
+    assert sorted(report.skipped) == [RUTTE_DOC, UMEROV_DOC] and report.chunks_embedded == 0
+    changed = text_document(UMEROV_DOC, "Roma, 4 dicembre 2025 – Umerov torna a Kiev con Zaluzhny.")
+    report = add_to_index([changed], seed_index, embedder=fake_embedder)
+    assert report.replaced == [UMEROV_DOC]
+    retriever = Retriever.load(seed_index, embedder=fake_embedder)
+    texts = [h.text for h in retriever.search("Umerov", k=10)]
+    assert not any("Hnatov" in t for t in texts) and any("Zaluzhny" in t for t in texts)
+
+
+def test_same_text_under_two_ids_is_returned_once(seed_index, fake_embedder):
+    text = "Roma, 3 dicembre 2025 – Una notizia copiata da due agenzie su Hnatov."
+    add_to_index([text_document("a.txt", text), text_document("b.txt", text)], seed_index, embedder=fake_embedder)
+    hits = Retriever.load(seed_index, embedder=fake_embedder).search("notizia copiata agenzie Hnatov", k=10)
+    assert sum("copiata" in h.text for h in hits) == 1
+
+
+def test_remove_by_id_and_lexical_survives_reload(seed_index, fake_embedder):
+    remove_from_index([UMEROV_DOC], seed_index)
+    retriever = Retriever.load(seed_index, embedder=fake_embedder)
+    assert retriever.store.doc_ids() == [RUTTE_DOC]
+    for mode in ("dense", "lexical", "hybrid"):
+        assert all(h.doc_id == RUTTE_DOC for h in retriever.search("Hnatov Umerov", k=5, mode=mode))
+    assert retriever.search("Hnatov", k=5, mode="lexical") == []
+    add_to_index(load_documents([SEEDS / UMEROV_DOC]), seed_index, embedder=fake_embedder)
+    retriever.reload()
+    assert retriever.search("Hnatov", k=1, mode="lexical")[0].doc_id == UMEROV_DOC
+
+
+def test_remove_unknown_id_is_a_clear_error(seed_index):
+    with pytest.raises(InputError, match="no document 'nope.txt'"):
+        remove_from_index(["nope.txt"], seed_index)
+
+
+def test_filters_exclude_what_they_should(seed_index, fake_embedder):
+    retriever = Retriever.load(seed_index, embedder=fake_embedder)
+    for mode in ("dense", "lexical", "hybrid"):
+        late = retriever.search("Umerov Rutte Kiev", k=10, mode=mode, filters=Filters(date_from="2026-01-01"))
+        assert late and {h.doc_id for h in late} == {RUTTE_DOC}, mode
+        early = retriever.search("Umerov Rutte Kiev", k=10, mode=mode, filters=Filters(date_to="2025-12-31"))
+        assert early and {h.doc_id for h in early} == {UMEROV_DOC}, mode
+        only = retriever.search("Rutte", k=10, mode=mode, filters=Filters(doc_ids=frozenset({UMEROV_DOC})))
+        assert {h.doc_id for h in only} <= {UMEROV_DOC}
+    assert retriever.search("Rutte", k=5, filters=Filters(sources=frozenset({"Reuters"}))) == []
+
+
+def test_mismatched_model_is_refused(seed_index):
+    with pytest.raises(StoreError, match="was built with fake-bow .dim 64., not other .dim 32."):
+        Retriever.load(seed_index, embedder=FakeEmbedder(dim=32, model_id="other"))
+    with pytest.raises(StoreError, match="built with fake-bow"):
+        add_to_index([text_document("x.txt", "testo")], seed_index, embedder=FakeEmbedder(dim=32, model_id="other"))
+
+
+def test_missing_or_damaged_index(tmp_path, seed_index, fake_embedder):
+    with pytest.raises(StoreError, match="no index at .*nope; build one"):
+        Retriever.load(tmp_path / "nope", embedder=fake_embedder)
+    (seed_index / "vectors.faiss").write_bytes(b"garbage")
+    with pytest.raises(StoreError, match="is damaged"):
+        Retriever.load(seed_index, embedder=fake_embedder)
+
+
+def test_interrupted_swap_is_recovered(seed_index, fake_embedder):
+    shutil.move(seed_index, seed_index.parent / ".seeds.old")  # killed between the two renames
+    assert Retriever.load(seed_index, embedder=fake_embedder).store.meta.documents == 2
+
+
+def test_embedding_cache_skips_unchanged_text(tmp_path):
+    from rag.embed import EmbeddingCache
+
+    cache, embedder = EmbeddingCache(tmp_path / "cache.sqlite"), FakeEmbedder()
+    docs = load_documents([SEEDS])
+    build_index(docs, tmp_path / "a", embedder, cache=cache)
+    first = embedder.calls
+    build_index(docs, tmp_path / "b", embedder, cache=cache)
+    assert first > 0 and embedder.calls == first
+
+
+def test_bad_queries(seed_index, fake_embedder):
+    retriever = Retriever.load(seed_index, embedder=fake_embedder)
+    with pytest.raises(InputError, match="query is empty"):
+        retriever.search("   ")
+    with pytest.raises(InputError, match="k must be at least 1"):
+        retriever.search("Rutte", k=0)
+    with pytest.raises(InputError, match="unknown search mode"):
+        retriever.search("Rutte", mode="magic")

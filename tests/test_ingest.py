@@ -1,0 +1,85 @@
+import json
+import logging
+
+import pytest
+
+from rag.errors import InputError
+from rag.ingest import load_documents
+
+from .conftest import SQUAD_DEV, write
+
+
+def test_folder_is_read_recursively_with_relative_ids(tmp_path):
+    write(tmp_path / "a.txt", "Roma, 3 dicembre 2025 – Primo articolo. Testo.")
+    write(tmp_path / "sub" / "b.md", "# Titolo vero\n\nSecondo articolo.")
+    docs = {d.id: d for d in load_documents([tmp_path])}
+    assert set(docs) == {"a.txt", "sub/b.md"}
+    assert docs["sub/b.md"].title == "Titolo vero"
+    assert docs["a.txt"].date == "2025-12-03"
+
+
+def test_jsonl_articles(tmp_path):
+    rows = [
+        {"id": "x1", "title": "Uno", "text": "Testo uno.", "date": "2025-01-02", "source": "ANSA", "url": "http://x"},
+        {"id": 2, "text": "Kiev, 2 febbraio 2026 – Testo due senza titolo."},
+    ]
+    path = write(tmp_path / "a.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n\n")
+    docs = {d.id: d for d in load_documents([path])}
+    assert docs["x1"].source == "ANSA" and docs["x1"].date == "2025-01-02" and docs["x1"].title == "Uno"
+    assert docs["2"].date == "2026-02-02" and docs["2"].title.startswith("Testo due")
+
+
+def test_malformed_jsonl_line_is_named(tmp_path):
+    path = write(tmp_path / "bad.jsonl", '{"id": "a", "text": "ok"}\n{"id": "b", "text": \n')
+    with pytest.raises(InputError, match=r"bad.jsonl:2: not valid JSON"):
+        load_documents([path])
+
+
+def test_jsonl_missing_text_is_named(tmp_path):
+    path = write(tmp_path / "bad.jsonl", '{"id": "a"}\n')
+    with pytest.raises(InputError, match=r"bad.jsonl:1: field 'text'"):
+        load_documents([path])
+
+
+def test_squad_dev_import():
+    docs = load_documents([SQUAD_DEV])
+    assert len(docs) == 480
+    assert docs[0].id == "Amazzonia#0" and docs[0].title == "Amazzonia"
+    assert all("#" in d.id and d.text for d in docs)
+
+
+def test_squad_missing_context_is_named(tmp_path):
+    bad = {"data": [{"title": "T", "paragraphs": [{"qas": []}]}]}
+    path = write(tmp_path / "s.json", json.dumps(bad))
+    with pytest.raises(InputError, match=r"data\[0\]\.paragraphs\[0\]\.context is missing"):
+        load_documents([path])
+
+
+def test_empty_file_is_skipped_with_warning(tmp_path, caplog):
+    write(tmp_path / "empty.txt", "   \n")
+    write(tmp_path / "full.txt", "Un articolo.")
+    with caplog.at_level(logging.WARNING):
+        docs = load_documents([tmp_path])
+    assert [d.id for d in docs] == ["full.txt"]
+    assert "empty.txt: empty file, skipped" in caplog.text
+
+
+def test_binary_file_is_refused(tmp_path):
+    path = write(tmp_path / "x.txt", b"\x89PNG\x00\x00\x01binary")
+    with pytest.raises(InputError, match="x.txt: looks like a binary file"):
+        load_documents([path])
+
+
+def test_cp1252_is_decoded_with_warning(tmp_path, caplog):
+    path = write(tmp_path / "old.txt", "Perché è così – città".encode("cp1252"))
+    with caplog.at_level(logging.WARNING):
+        (doc,) = load_documents([path])
+    assert doc.text == "Perché è così – città"
+    assert "not UTF-8, decoded as cp1252" in caplog.text
+
+
+def test_unknown_extension_and_missing_path(tmp_path):
+    with pytest.raises(InputError, match=r"unknown file type \.pdf"):
+        load_documents([write(tmp_path / "a.pdf", "x")])
+    with pytest.raises(InputError, match="no such file or folder"):
+        load_documents([tmp_path / "nope"])
