@@ -205,12 +205,31 @@ def edit(path: str | os.PathLike, meta: IndexMeta | None = None, fresh: bool = F
     ``fresh=True`` starts from an empty index even if one exists (a rebuild); ``meta`` is required then.
     On any exception the working copy is deleted and the index on disk is untouched.
     """
-    import faiss
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _recover(path)
-    work = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    with _locked(path):
+        _recover(path)
+        work = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        work.chmod(0o755)
+        yield from _edit_in(work, path, meta, fresh)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """One writer at a time per index (a second one waits); readers are never blocked."""
+    import fcntl
+
+    with open(path.parent / f".{path.name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _edit_in(work: Path, path: Path, meta: IndexMeta | None, fresh: bool) -> Iterator[Store]:
+    import faiss
+
     try:
         if path.exists() and not fresh:
             current = Store.open(path)
