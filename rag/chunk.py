@@ -31,6 +31,9 @@ class ChunkSettings:
             raise ValueError(f"overlap_tokens must be in [0, max_tokens/2), got {self.overlap_tokens}")
 
 
+DEFAULT_CHUNKING = ChunkSettings()
+
+
 @dataclass(frozen=True)
 class Span:
     start: int
@@ -64,7 +67,9 @@ def sentence_spans(text: str, language: str = "it") -> list[Span]:
 
 def _split_long(text: str, span: Span, count: TokenCounter, max_tokens: int) -> list[Span]:
     """Cut one over-long sentence at word boundaries into pieces of at most ``max_tokens``."""
-    words = [Span(span.start + m.start(), span.start + m.end()) for m in re.finditer(r"\S+", text[span.start : span.end])]
+    words = [
+        Span(span.start + m.start(), span.start + m.end()) for m in re.finditer(r"\S+", text[span.start : span.end])
+    ]
     pieces: list[Span] = []
     first = 0
     while first < len(words):
@@ -76,7 +81,8 @@ def _split_long(text: str, span: Span, count: TokenCounter, max_tokens: int) -> 
     return pieces
 
 
-def chunk_document(doc: Document, count: TokenCounter, settings: ChunkSettings = ChunkSettings()) -> list[Chunk]:
+def chunk_document(doc: Document, count: TokenCounter, settings: ChunkSettings | None = None) -> list[Chunk]:
+    settings = settings or DEFAULT_CHUNKING
     units: list[Span] = []
     for span in sentence_spans(doc.text, settings.language):
         if count(doc.text[span.start : span.end]) > settings.max_tokens:

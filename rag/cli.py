@@ -82,7 +82,9 @@ def index() -> None:
 @index.command("build")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--name", "-n", required=True, help="Index name; written to ./index/NAME (or give a path).")
-@click.option("--model", default=DEFAULT_EMBEDDER, show_default=True, help="Embedding model: built-in name, folder or hub id.")
+@click.option(
+    "--model", default=DEFAULT_EMBEDDER, show_default=True, help="Embedding model: built-in name, folder or hub id."
+)
 @click.option("--dim", type=int, default=None, help="Truncate vectors to this size (Matryoshka models: 512, 256, 128).")
 @click.option("--chunk-tokens", default=200, show_default=True, help="Maximum chunk size in model tokens.")
 @click.option("--overlap", default=40, show_default=True, help="Tokens of whole sentences repeated between chunks.")
@@ -186,8 +188,13 @@ def make_filters(date_from, date_to, doc_ids, sources):
 @click.argument("query")
 @click.option("-k", default=5, show_default=True, help="Number of passages.")
 @INDEX_OPTION
-@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True,
-              help="hybrid fuses BM25 and dense results by reciprocal rank.")
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "dense", "lexical"]),
+    default="hybrid",
+    show_default=True,
+    help="hybrid fuses BM25 and dense results by reciprocal rank.",
+)
 @filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
 def search(query, k, index, mode, date_from, date_to, doc_ids, sources, as_json) -> None:
@@ -208,8 +215,12 @@ def search(query, k, index, mode, date_from, date_to, doc_ids, sources, as_json)
 
 
 @cli.command()
-@click.option("--dataset", type=click.Path(path_type=Path), default=None,
-              help="SQuAD v1.1 JSON(.gz) to measure on. Default: ../shared/datasets/squad-it/squad_it-dev.json.gz")
+@click.option(
+    "--dataset",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="SQuAD v1.1 JSON(.gz) to measure on. Default: ../shared/datasets/squad-it/squad_it-dev.json.gz",
+)
 @click.option("--model", default=DEFAULT_EMBEDDER, show_default=True, help="Embedding model to measure.")
 @click.option("--dim", type=int, default=None, help="Matryoshka dimension.")
 @click.option("--limit", type=int, default=None, help="Use only the first N paragraphs (and their questions).")

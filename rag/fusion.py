@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 
 
-def rrf(rankings: Sequence[Sequence[Hashable]], weights: Sequence[float] | None = None, k: int = 60) -> list[tuple[Hashable, float]]:
+def rrf(
+    rankings: Sequence[Sequence[Hashable]], weights: Sequence[float] | None = None, k: int = 60
+) -> list[tuple[Hashable, float]]:
     """Fuse ranked lists of ids: ``score(id) = sum_i w_i / (k + rank_i(id))``, ranks from 1.
 
     An id is counted once per list (its best rank there). Ties keep first-seen order.

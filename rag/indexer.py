@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.chunk import ChunkSettings, chunk_document
+from rag.chunk import DEFAULT_CHUNKING, ChunkSettings, chunk_document
 from rag.embed import Embedder, EmbeddingCache, load_embedder
 from rag.errors import InputError, StoreError
 from rag.store import IndexMeta, Store, content_hash, edit
@@ -63,7 +63,7 @@ def build_index(
     docs: list[Document],
     path: Path,
     embedder: Embedder,
-    settings: ChunkSettings = ChunkSettings(),
+    settings: ChunkSettings = DEFAULT_CHUNKING,
     cache: EmbeddingCache | None = None,
 ) -> IndexReport:
     """(Re)build the index at ``path`` from documents (see ``rag.ingest.load_documents``).

@@ -43,7 +43,9 @@ def load_documents(paths: Iterable[str | Path]) -> list[Document]:
     for raw in paths:
         for doc in _read_path(Path(raw)):
             if doc.id in docs and docs[doc.id] != doc:
-                raise InputError(f"{raw}: document id {doc.id!r} appears twice with different content; ids must be unique")
+                raise InputError(
+                    f"{raw}: document id {doc.id!r} appears twice with different content; ids must be unique"
+                )
             docs[doc.id] = doc
     return list(docs.values())
 
@@ -105,9 +107,7 @@ def text_document(doc_id: str, text: str, title: str | None = None, markdown: bo
     date = meta.pop("date", None) or (dateline.date if dateline else None)
     place = meta.pop("place", None) or (dateline.place if dateline else None)
     body = text[dateline.end :] if dateline else text
-    return Document(
-        id=doc_id, text=text, title=title or derive_title(body, markdown), date=date, place=place, **meta
-    )
+    return Document(id=doc_id, text=text, title=title or derive_title(body, markdown), date=date, place=place, **meta)
 
 
 def derive_title(body: str, markdown: bool = False) -> str:
@@ -135,7 +135,9 @@ def _read_jsonl(path: Path, text: str) -> Iterator[Document]:
             raise InputError(f"{path}:{number}: expected a JSON object with 'id' and 'text'")
         for field in ("id", "text"):
             if not isinstance(row.get(field), str | int) or not str(row.get(field)).strip():
-                raise InputError(f"{path}:{number}: field {field!r} is missing or empty; every article needs 'id' and 'text'")
+                raise InputError(
+                    f"{path}:{number}: field {field!r} is missing or empty; every article needs 'id' and 'text'"
+                )
         meta = {k: str(row[k]) for k in ("date", "source", "url", "place") if row.get(k)}
         yield text_document(str(row["id"]), str(row["text"]), title=row.get("title") or None, **meta)
 

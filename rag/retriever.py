@@ -47,7 +47,9 @@ class SearchSettings:
 
 
 class Retriever:
-    def __init__(self, store: Store, embedder: Embedder, lexical: LexicalIndex, settings: SearchSettings = SearchSettings()):
+    def __init__(
+        self, store: Store, embedder: Embedder, lexical: LexicalIndex, settings: SearchSettings = SearchSettings()
+    ):
         self.store = store
         self.embedder = embedder
         self.lexical = lexical
@@ -56,7 +58,10 @@ class Retriever:
 
     @classmethod
     def load(
-        cls, index: str | os.PathLike = "seeds", embedder: Embedder | None = None, settings: SearchSettings = SearchSettings()
+        cls,
+        index: str | os.PathLike = "seeds",
+        embedder: Embedder | None = None,
+        settings: SearchSettings = SearchSettings(),
     ) -> Retriever:
         """Open ``index/<name>`` (or a path). The embedder that built it is loaded unless one is given,
         in which case it must match the index's model and dimension."""
@@ -94,7 +99,9 @@ class Retriever:
             timings["dense"] = time.perf_counter() - started
         if mode in ("lexical", "hybrid"):
             started = time.perf_counter()
-            rankings.append(self._filtered(self.lexical.search(query, depth if not filters else len(self.lexical.rows)), filters))
+            rankings.append(
+                self._filtered(self.lexical.search(query, depth if not filters else len(self.lexical.rows)), filters)
+            )
             timings["lexical"] = time.perf_counter() - started
         if mode == "hybrid":
             fused = rrf(
@@ -112,7 +119,9 @@ class Retriever:
         total = self.store.vectors.ntotal
         while True:
             scores, rows = self.store.vectors.search(vector, min(depth, total))
-            ranked = self._filtered([(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0], filters)
+            ranked = self._filtered(
+                [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0], filters
+            )
             if len(ranked) >= depth // 4 or depth >= total:
                 return ranked
             depth *= 4

@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +70,9 @@ class IndexMeta:
     def from_json(cls, text: str) -> IndexMeta:
         raw = json.loads(text)
         if raw.get("format_version") != FORMAT_VERSION:
-            raise StoreError(f"index format {raw.get('format_version')} is not {FORMAT_VERSION}; rebuild it with `rag index build`")
+            raise StoreError(
+                f"index format {raw.get('format_version')} is not {FORMAT_VERSION}; rebuild it with `rag index build`"
+            )
         return cls(
             embedder=EmbedderInfo(**raw["embedder"]),
             chunking=ChunkSettings(**raw["chunking"]),
@@ -83,7 +85,7 @@ def content_hash(doc: Document) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Store:
@@ -161,8 +163,8 @@ class Store:
         rows = []
         for c in chunks:
             cur = self.db.execute(
-                'INSERT INTO chunks (id, doc_id, ordinal, text, start, "end", title, date, place, source, url, text_hash)'
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                'INSERT INTO chunks (id, doc_id, ordinal, text, start, "end", title, date, place, source, url,'
+                " text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*(getattr(c, k) for k in _CHUNK_COLUMNS), hashlib.sha256(c.text.encode()).hexdigest()),
             )
             rows.append(cur.lastrowid)
