@@ -1,0 +1,202 @@
+"""Text generators behind one small interface: ``stream(messages)`` yields pieces of the reply.
+
+Everything else (``generate``, token counting) is derived from it. Two backends:
+
+- ``LlamaCppGenerator`` (``llama-cpp``, the default): GGUF files through llama-cpp-python. It keeps
+  the key/value cache of the previous prompt, so a fixed prompt prefix is not evaluated twice.
+- ``TransformersGenerator`` (``transformers``): any Hugging Face causal-LM folder, or a GGUF file
+  (dequantized by transformers). The path for a GPU or an HF checkpoint; slow on a small CPU.
+
+>>> gen = load_generator("qwen2.5-1.5b-instruct")                       # doctest: +SKIP
+>>> "".join(gen.stream([{"role": "user", "content": "Ciao"}], max_tokens=8))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from rag.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": "..."}
+
+
+class Generator(ABC):
+    """A chat model. Subclasses implement ``stream``; ``name`` says which model it is."""
+
+    name: str = "generator"
+    context_tokens: int = 2048
+
+    @abstractmethod
+    def stream(self, messages: Sequence[Message], max_tokens: int = 256, stop: Sequence[str] = ()) -> Iterator[str]:
+        """Yield the reply to ``messages`` piece by piece (greedy decoding), at most ``max_tokens`` tokens."""
+
+    def generate(self, messages: Sequence[Message], max_tokens: int = 256, stop: Sequence[str] = ()) -> str:
+        return "".join(self.stream(messages, max_tokens=max_tokens, stop=stop))
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes in the prompt; backends with a tokenizer count exactly."""
+        return max(1, len(text) // 3)
+
+
+def _threads() -> int:
+    return int(os.environ.get("RAG_THREADS", min(os.cpu_count() or 2, 4)))
+
+
+class LlamaCppGenerator(Generator):
+    """A GGUF model run by llama-cpp-python on the CPU (or GPU layers with ``n_gpu_layers``)."""
+
+    def __init__(
+        self, model: str, n_ctx: int = 2048, n_threads: int | None = None, n_gpu_layers: int = 0, seed: int = 0
+    ):
+        from rag.provision import resolve
+
+        path = resolve(model)
+        if not Path(path).is_file():
+            raise ModelError(f"{path}: no such GGUF file; give a built-in model name ({_builtin()}) or a .gguf path")
+        try:
+            from llama_cpp import Llama
+        except ImportError as e:
+            raise ModelError(
+                "llama-cpp-python is not installed: run `make setup` (or `pip install llama-cpp-python`)"
+            ) from e
+        threads = n_threads or _threads()
+        try:
+            self.llm = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_batch=512,
+                n_gpu_layers=n_gpu_layers,
+                seed=seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as e:
+            raise ModelError(
+                f"cannot load {path} with llama.cpp ({e}); check the file or run `rag setup --force`"
+            ) from e
+        self.name = model
+        self.context_tokens = n_ctx
+        self._lock = threading.Lock()  # one llama context: one generation at a time
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def stream(self, messages, max_tokens=256, stop=()):
+        with self._lock:
+            pieces = self.llm.create_chat_completion(
+                messages=list(messages),
+                max_tokens=max_tokens,
+                temperature=0.0,
+                top_k=1,
+                repeat_penalty=1.0,
+                stop=list(stop) or None,
+                stream=True,
+            )
+            for piece in pieces:
+                text = piece["choices"][0]["delta"].get("content")
+                if text:
+                    yield text
+
+
+class TransformersGenerator(Generator):
+    """A Hugging Face causal LM: a model folder, or a ``.gguf`` file (dequantized; slow on CPU)."""
+
+    def __init__(self, model: str, device: str | None = None, dtype: str = "auto", context_tokens: int = 4096):
+        from rag.provision import resolve
+
+        path = Path(resolve(model))
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError as e:
+            raise ModelError("transformers and torch are needed for this backend: run `make setup`") from e
+        if path.is_file() and path.suffix == ".gguf":
+            folder, kwargs = str(path.parent), {"gguf_file": path.name}
+        elif path.is_dir():
+            folder, kwargs = str(path), {}
+        else:
+            raise ModelError(
+                f"{path}: not a model folder or .gguf file; give a Hugging Face model folder or a GGUF path"
+            )
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, **kwargs)
+            self.model = AutoModelForCausalLM.from_pretrained(
+                folder, local_files_only=True, dtype=dtype if dtype != "auto" else "auto", **kwargs
+            ).to(self.device)
+        except Exception as e:  # transformers raises many kinds; all mean "cannot load this model"
+            raise ModelError(f"cannot load {path} with transformers ({e}); check it is a causal-LM checkpoint") from e
+        self.model.eval()
+        self.name = model
+        self.context_tokens = context_tokens
+        self._lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def stream(self, messages, max_tokens=256, stop=()):
+        import torch
+        from transformers import TextIteratorStreamer
+
+        with self._lock:
+            inputs = self.tokenizer.apply_chat_template(
+                list(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
+            ).to(self.device)
+            streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+            errors: list[BaseException] = []
+
+            def run():
+                try:
+                    with torch.inference_mode():
+                        self.model.generate(**inputs, max_new_tokens=max_tokens, do_sample=False, streamer=streamer)
+                except BaseException as e:  # re-raised in the caller's thread below
+                    errors.append(e)
+                    streamer.end()
+
+            worker = threading.Thread(target=run, daemon=True)
+            worker.start()
+            produced = ""
+            for piece in streamer:
+                if not piece:
+                    continue
+                produced += piece
+                cut = _stop_at(produced, stop)
+                if cut is not None:
+                    yield piece[: len(piece) - (len(produced) - cut)]
+                    break
+                yield piece
+            worker.join()
+            if errors:
+                raise ModelError(f"generation failed ({errors[0]})") from errors[0]
+
+
+def _stop_at(text: str, stop: Sequence[str]) -> int | None:
+    positions = [text.find(s) for s in stop if s and s in text]
+    return min(positions) if positions else None
+
+
+def _builtin() -> str:
+    from rag.provision import MODELS
+
+    return ", ".join(name for name, spec in MODELS.items() if spec.kind == "file")
+
+
+BACKENDS: dict[str, type[Generator]] = {
+    "llama-cpp": LlamaCppGenerator,
+    "transformers": TransformersGenerator,
+}
+
+
+def load_generator(model: str, backend: str = "llama-cpp", **settings) -> Generator:
+    """Load ``model`` (built-in name, GGUF file or HF folder) with ``backend`` (see ``BACKENDS``)."""
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    return BACKENDS[backend](model, **settings)

@@ -1,0 +1,266 @@
+"""Answer questions: retrieve -> prompt -> generate -> ground, with citations and honest refusal.
+
+>>> from rag.pipeline import Assistant
+>>> assistant = Assistant.load("seeds")                                  # doctest: +SKIP
+>>> answer = assistant.ask("Chi accompagnava Umerov a Bruxelles?")       # doctest: +SKIP
+>>> answer.text, [(c.number, c.doc_id, c.quote) for c in answer.citations]  # doctest: +SKIP
+>>> for partial in assistant.ask_stream("Quando sarà Mark Rutte a Kiev?"):  # doctest: +SKIP
+...     print(partial.text, partial.done)
+
+The index, the embedder and the LLM are loaded once by ``Assistant.load``; ``ask`` may be called
+any number of times (one generation runs at a time per Assistant).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.config import DEFAULT_LLM
+from rag.embed import Embedder
+from rag.errors import InputError
+from rag.generate import Generator, load_generator
+from rag.grounding import Evidence, Thresholds, coverage, ground, keys, says_not_found, strip_markers
+from rag.language import REFUSAL, detect_language
+from rag.prompt import build_prompt
+from rag.retriever import Retriever
+from rag.types import Answer
+
+log = logging.getLogger(__name__)
+
+_FOLLOW_UP_RE = re.compile(
+    r"^(e|ed|ma|and|but|what about|e invece|invece)\b|\b(lo|la|li|le|gli|lui|lei|loro|esso|essa|questo|questa|"
+    r"quello|quella|costui|suo|sua|suoi|sue|he|she|it|they|him|her|them|his|its|their|this|that)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class AskSettings:
+    """How questions are answered. Pass any field to ``Assistant.load(..., field=value)``."""
+
+    k: int = 4  # passages retrieved
+    passage_tokens: int = 200  # prompt budget for passage text (prefill time is ~12 ms/token on 2 cores)
+    max_tokens: int = 80  # answer length cap
+    max_question_chars: int = 1000  # longer questions are cut (with a warning) before search and prompt
+    history_turns: int = 1  # earlier exchanges given to the model with a follow-up question
+    mode: str = "hybrid"
+    source_language: str = "it"  # language of the indexed articles (for sentence splitting)
+    thresholds: Thresholds = Thresholds()
+
+
+def _split_settings(settings: dict) -> tuple[dict, dict]:
+    fields = {f.name for f in dataclasses.fields(AskSettings)} | {f.name for f in dataclasses.fields(Thresholds)}
+    ask = {k: v for k, v in settings.items() if k in fields}
+    return ask, {k: v for k, v in settings.items() if k not in fields}
+
+
+def make_settings(**values) -> AskSettings:
+    threshold_fields = {f.name for f in dataclasses.fields(Thresholds)}
+    chosen = {k: values.pop(k) for k in list(values) if k in threshold_fields}
+    thresholds = values.pop("thresholds", None) or Thresholds(**chosen)
+    return AskSettings(**values, thresholds=thresholds)
+
+
+class _MemoEmbedder(Embedder):
+    """Delegates to an embedder, remembering the last query vectors (search and evidence share them)."""
+
+    def __init__(self, inner: Embedder, size: int = 32):
+        self.inner = inner
+        self.info = inner.info
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._size = size
+
+    def encode(self, texts):
+        return self.inner.encode(texts)
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def embed_query(self, query: str) -> np.ndarray:
+        if query not in self._queries:
+            self._queries[query] = self.inner.embed_query(query)
+            while len(self._queries) > self._size:
+                self._queries.popitem(last=False)
+        return self._queries[query]
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+class Assistant:
+    """Retriever + generator loaded once; ``ask``/``ask_stream`` answer with citations or refuse."""
+
+    retriever: Retriever
+
+    def __init__(self, retriever: Retriever, generator: Generator, settings: AskSettings = AskSettings()):
+        if not isinstance(retriever.embedder, _MemoEmbedder):
+            retriever.embedder = _MemoEmbedder(retriever.embedder)  # search and evidence embed the query once
+        self.retriever = retriever
+        self.generator = generator
+        self.settings = settings
+        self.last_evidence: Evidence | None = None  # why the last answer was (not) refused
+
+    @classmethod
+    def load(cls, index: str = "seeds", model: str = DEFAULT_LLM, backend: str = "llama-cpp", **settings) -> Assistant:
+        """Open ``index`` and load ``model`` with ``backend`` (``llama-cpp`` or ``transformers``).
+
+        ``settings`` are ``AskSettings``/``Thresholds`` fields (``k=6``, ``passage_tokens=300``,
+        ``min_support=0.6``); the rest go to the generator (``n_ctx``, ``n_threads``, ``device``).
+        """
+        ask, generator_settings = _split_settings(settings)
+        retriever = Retriever.load(index)
+        generator = load_generator(model, backend, **generator_settings)
+        return cls(retriever, generator, make_settings(**ask))
+
+    # ---- public API ----------------------------------------------------------------------
+    def ask(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        k: int | None = None,
+        max_tokens: int | None = None,
+    ) -> Answer:
+        """Answer ``question`` (``history``: earlier (question, answer) pairs of the chat)."""
+        answers = self.ask_stream(question, history, k, max_tokens)
+        return next(a for a in answers if a.done)
+
+    def ask_stream(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        k: int | None = None,
+        max_tokens: int | None = None,
+    ) -> Iterator[Answer]:
+        """Yield partial answers (``done=False``, growing ``text`` without markers), then one final
+        ``Answer`` (``done=True``) with markers, citations, ``refused`` and timings.
+
+        A refused answer's text is the fixed message in the question's language, even if partial
+        text was streamed before the check.
+        """
+        started = time.perf_counter()
+        question = self._check_question(question)
+        k = self.settings.k if k is None else k
+        if k < 1:
+            raise InputError(f"k must be at least 1, got {k}")
+        max_tokens = self.settings.max_tokens if max_tokens is None else max_tokens
+        if max_tokens < 1:
+            raise InputError(f"max_tokens must be at least 1, got {max_tokens}")
+        language = detect_language(question)
+        history = [(q, strip_markers(a)) for q, a in history if q and a]
+        query, context = self.rewrite(question, history)
+        timings: dict[str, float] = {}
+
+        hits = self.retriever.search(query, k=k, mode=self.settings.mode)
+        evidence = Evidence(coverage=coverage(query, [h.text for h in hits]), dense=self._dense(query, hits))
+        timings["retrieve"] = time.perf_counter() - started
+        self.last_evidence = evidence
+        base = Answer(question=question, text="", query=query, language=language, passages=list(hits), timings=timings)
+
+        if not hits or self.settings.thresholds.weak_retrieval(evidence):
+            evidence.reasons = ["weak retrieval"]
+            log.info("refused before generation: coverage %.2f, dense %s", evidence.coverage, evidence.dense)
+            yield self._finish(base, REFUSAL.get(language, REFUSAL["en"]), [], True, started)
+            return
+
+        prompt = build_prompt(
+            question,
+            hits,
+            self.generator.count_tokens,
+            budget=self.settings.passage_tokens,
+            language=language,
+            history=context,
+            source_language=self.settings.source_language,
+        )
+        base.passages = [p.hit for p in prompt.passages]
+        timings["prompt"] = time.perf_counter() - started - timings["retrieve"]
+        log.debug("prompt: %d tokens, %d passages", prompt.tokens, len(prompt.passages))
+
+        raw = ""
+        generate_started = time.perf_counter()
+        for piece in self.generator.stream(prompt.messages, max_tokens=max_tokens):
+            if not raw:
+                timings["first_token"] = time.perf_counter() - started
+            raw += piece
+            shown = strip_markers(raw, partial=True).strip()
+            if shown:
+                yield dataclasses.replace(base, text=shown, done=False, timings=dict(timings))
+        timings["generate"] = time.perf_counter() - generate_started
+        timings.setdefault("first_token", timings["generate"] + timings["retrieve"])
+
+        cross = language != self.settings.source_language
+        grounded = ground(raw, question, prompt.passages, cross_language=cross)
+        evidence.support = grounded.support
+        evidence.reply = raw
+        evidence.focus = grounded.focus
+        evidence.model_refused = says_not_found(raw) or not raw.strip()
+        refused = self.settings.thresholds.refuse(evidence)
+        if refused:
+            log.info("refused after generation (%s): %r", ", ".join(evidence.reasons), raw[:200])
+            yield self._finish(base, REFUSAL.get(language, REFUSAL["en"]), [], True, started)
+            return
+        yield self._finish(base, grounded.text, grounded.citations, False, started)
+
+    def rewrite(self, question: str, history: Sequence[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
+        """The search query for ``question`` in a chat, and the earlier exchanges to show the model.
+
+        A follow-up (few content words, a pronoun, or starting with "E …") is searched together with
+        the previous question; its wording is kept for the model, which also sees the previous exchange.
+        No LLM call: it costs nothing and keeps time to first token low.
+        """
+        if not history:
+            return question, []
+        if len(keys(question)) > 4 and not _FOLLOW_UP_RE.search(question):
+            return question, []
+        previous = history[-self.settings.history_turns :] if self.settings.history_turns else []
+        last_question = history[-1][0]
+        context = [(q, a[:300]) for q, a in previous]
+        return f"{last_question} {question}", context
+
+    # ---- helpers -------------------------------------------------------------------------
+    def _check_question(self, question: str) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise InputError('the question is empty; type a question, e.g. rag ask "Chi accompagnava Umerov?"')
+        question = " ".join(question.split())
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            cut = question[:limit].rsplit(" ", 1)[0] or question[:limit]
+            log.warning("question of %d characters cut to its first %d", len(question), len(cut))
+            question = cut
+        return question
+
+    def _dense(self, query: str, hits) -> float | None:
+        """Cosine between the query and the best passage (the retriever's RRF score is not comparable)."""
+        if not hits:
+            return None
+        try:
+            store = self.retriever.store
+            marks = ",".join("?" * len(hits))
+            rows = [
+                r
+                for (r,) in store.db.execute(
+                    f"SELECT row FROM chunks WHERE id IN ({marks})", [h.chunk_id for h in hits]
+                )
+            ]
+            if not rows:
+                return None
+            vectors = np.stack([store.vectors.reconstruct(int(r)) for r in rows])
+            query_vector = self.retriever.embedder.embed_query(query.strip())
+            return float(np.max(vectors @ query_vector))
+        except (RuntimeError, AttributeError) as e:  # an index type that cannot give vectors back
+            log.debug("dense evidence unavailable: %s", e)
+            return None
+
+    def _finish(self, base: Answer, text: str, citations, refused: bool, started: float) -> Answer:
+        timings = dict(base.timings)
+        timings["total"] = time.perf_counter() - started
+        return dataclasses.replace(
+            base, text=text, citations=list(citations), refused=refused, timings=timings, done=True
+        )

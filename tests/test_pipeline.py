@@ -1,0 +1,182 @@
+"""The answering pipeline with a scripted fake generator and the fake embedder: fast, no real models."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from rag.errors import InputError, ModelError
+from rag.generate import Generator, load_generator
+from rag.grounding import ground, keys, says_not_found, strip_markers
+from rag.language import REFUSAL, detect_language
+from rag.pipeline import Assistant, make_settings
+from rag.prompt import resolve_relative_dates
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+UMEROV_DOC = "004_bfb007c660085e29.txt"
+RUTTE_DOC = "000_917bb592a5e8f3ed.txt"
+
+
+class ScriptedGenerator(Generator):
+    """Replies with a fixed text, word by word; records the prompts it was given."""
+
+    def __init__(self, reply: str = ""):
+        self.reply = reply
+        self.prompts: list[list[dict]] = []
+
+    def stream(self, messages, max_tokens=256, stop=()):
+        self.prompts.append(list(messages))
+        yield from re.findall(r"\S+\s*", self.reply)
+
+
+@pytest.fixture
+def seeds_retriever(tmp_path, fake_embedder):
+    from rag.indexer import build_index
+    from rag.ingest import load_documents
+    from rag.retriever import Retriever
+
+    build_index(load_documents([SEEDS]), tmp_path / "index" / "seeds", fake_embedder)
+    return Retriever.load("seeds", embedder=fake_embedder)
+
+
+def make_assistant(retriever, reply, **settings):
+    # Thresholds fixed here: the fake embedder's cosines are not on the real model's scale.
+    values = {"min_coverage": 0.3, "min_dense": 2.0, "min_support": 0.5, "min_focus": 0.0, "passage_tokens": 400}
+    values.update(settings)
+    return Assistant(retriever, ScriptedGenerator(reply), make_settings(**values))
+
+
+def markers(text):
+    return [int(n) for n in re.findall(r"\[(\d+)\]", text)]
+
+
+def test_marker_pointing_nowhere_is_dropped(seeds_retriever):
+    assistant = make_assistant(seeds_retriever, "Umerov era accompagnato da Andrii Hnatov [7].", passage_tokens=2000)
+    partials = list(assistant.ask_stream("Chi accompagnava il ministro ucraino Umerov a Bruxelles?", k=3))
+    final = partials[-1]
+    assert len(final.passages) == 3
+    assert "[7]" not in final.text and all("[7]" not in p.text for p in partials)
+    assert not final.refused
+    assert markers(final.text) == [c.number for c in final.citations] == [1]
+    assert final.citations[0].doc_id == UMEROV_DOC
+    assert final.citations[0].chunk_id in {p.chunk_id for p in final.passages}
+
+
+def test_citation_quote_points_into_the_document(seeds_retriever):
+    assistant = make_assistant(seeds_retriever, "Andrii Hnatov, Capo di Stato Maggiore Generale.")
+    answer = assistant.ask("Chi accompagnava Umerov a Bruxelles?")
+    citation = answer.citations[0]
+    document = seeds_retriever.store.document(citation.doc_id)
+    assert " ".join(document.text[citation.quote_start : citation.quote_end].split()) == citation.quote
+    assert "Hnatov" in citation.quote and citation.title and citation.date == "2025-12-03"
+
+
+def test_stream_yields_partials_then_one_final(seeds_retriever):
+    assistant = make_assistant(seeds_retriever, "Umerov era accompagnato da Andrii Hnatov.")
+    answers = list(assistant.ask_stream("Chi accompagnava Umerov a Bruxelles?"))
+    assert [a.done for a in answers] == [False] * (len(answers) - 1) + [True]
+    texts = [a.text for a in answers[:-1]]
+    assert len(texts) >= 3 and all(b.startswith(a) for a, b in zip(texts, texts[1:], strict=False))
+    final = answers[-1]
+    assert {"retrieve", "first_token", "generate", "total"} <= set(final.timings)
+    assert final.query == "Chi accompagnava Umerov a Bruxelles?" and final.language == "it"
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t "])
+def test_empty_question_is_a_clear_error(seeds_retriever, question):
+    assistant = make_assistant(seeds_retriever, "x")
+    with pytest.raises(InputError, match="question is empty"):
+        assistant.ask(question)
+
+
+def test_very_long_question_is_cut_not_crashing(seeds_retriever):
+    question = "Chi accompagnava Umerov a Bruxelles? " + "parola " * 1500
+    assert len(question) > 10_000
+    assistant = make_assistant(seeds_retriever, "Umerov era accompagnato da Andrii Hnatov.")
+    answer = assistant.ask(question)
+    assert answer.done and len(answer.question) <= 1000 and len(answer.query) <= 1000
+    prompt = assistant.generator.prompts[-1][-1]["content"] if assistant.generator.prompts else ""
+    assert len(prompt) < 6000
+
+
+def test_invented_answer_is_refused(seeds_retriever):
+    assistant = make_assistant(seeds_retriever, "Umerov era accompagnato dal ministro Giuseppe Verdi e da Mario Rossi.")
+    answer = assistant.ask("Chi accompagnava Umerov a Bruxelles?")
+    assert answer.refused and answer.text == REFUSAL["it"] and answer.citations == []
+    assert "answer not grounded" in assistant.last_evidence.reasons
+
+
+def test_model_saying_not_found_is_refused_in_the_question_language(seeds_retriever):
+    assistant = make_assistant(seeds_retriever, "The sources do not mention who accompanied him.")
+    answer = assistant.ask("Who accompanied Umerov to Brussels?")
+    assert answer.refused and answer.text == REFUSAL["en"] and answer.language == "en"
+
+
+def test_weak_retrieval_is_refused_without_generating(seeds_retriever):
+    assistant = make_assistant(seeds_retriever, "Sanremo lo ha vinto qualcuno.")
+    answer = assistant.ask("Chi ha vinto il Festival di Sanremo nel 2026?")
+    assert answer.refused and answer.text == REFUSAL["it"]
+    assert assistant.generator.prompts == []
+    assert "first_token" not in answer.timings
+
+
+def test_relative_dates_are_resolved_in_the_prompt(seeds_retriever):
+    assistant = make_assistant(seeds_retriever, "Mark Rutte sarà a Kiev il 3 febbraio 2026.")
+    answer = assistant.ask("Quando sarà Mark Rutte a Kiev?")
+    prompt = assistant.generator.prompts[-1][-1]["content"]
+    assert "Domani (3 febbraio 2026)" in prompt and "(2 febbraio 2026)" in prompt
+    assert not answer.refused and answer.citations[0].doc_id == RUTTE_DOC
+
+
+def test_follow_up_question_is_searched_with_the_previous_one(seeds_retriever):
+    assistant = make_assistant(seeds_retriever, "Lo accompagnava Andrii Hnatov.")
+    history = [("Cosa ha fatto Umerov a Bruxelles?", "Umerov ha avviato una serie di incontri a Bruxelles [1].")]
+    answer = assistant.ask("E chi lo accompagnava?", history=history)
+    assert "Umerov" in answer.query and answer.query.endswith("E chi lo accompagnava?")
+    assert answer.passages[0].doc_id == UMEROV_DOC
+    messages = assistant.generator.prompts[-1]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert "[1]" not in messages[2]["content"]
+    assert not answer.refused and answer.citations[0].doc_id == UMEROV_DOC
+
+
+def test_standalone_question_after_history_is_not_rewritten(seeds_retriever):
+    assistant = make_assistant(seeds_retriever, "La Slovacchia ha ritirato il veto.")
+    history = [("Chi accompagnava Umerov a Bruxelles?", "Andrii Hnatov [1].")]
+    answer = assistant.ask("Quale paese ha ritirato il veto sulle sanzioni contro Mosca?", history=history)
+    assert answer.query == "Quale paese ha ritirato il veto sulle sanzioni contro Mosca?"
+
+
+def test_bad_k_and_backend_are_clear_errors(seeds_retriever):
+    assistant = make_assistant(seeds_retriever, "x")
+    with pytest.raises(InputError, match="k must be"):
+        assistant.ask("Chi accompagnava Umerov?", k=0)
+    with pytest.raises(ModelError, match="unknown backend"):
+        load_generator("qwen2.5-1.5b-instruct", backend="nope")
+
+
+def test_generate_is_derived_from_stream():
+    assert ScriptedGenerator("uno due tre").generate([{"role": "user", "content": "?"}]) == "uno due tre"
+
+
+def test_ground_keeps_only_markers_for_passages_in_the_prompt():
+    from rag.prompt import PromptPassage
+    from rag.types import Hit
+
+    hit = Hit("d::0", "d", "T", "Il treno parte alle 9 da Roma.", 1.0, 1, 0, 30)
+    grounded = ground("Parte alle 9 [2] [7].", "A che ora parte il treno?", [PromptPassage(1, hit, [(0, 30)], "")])
+    assert grounded.text == "Parte alle 9 [1]." and grounded.support == 1.0
+
+
+def test_helpers():
+    assert detect_language("Quando sarà Mark Rutte a Kiev?") == "it"
+    assert detect_language("When will Mark Rutte be in Kyiv?") == "en"
+    assert strip_markers("Sì [1] e no [2, 3]. Poi [4", partial=True) == "Sì e no. Poi"
+    assert says_not_found("Le fonti non contengono questa informazione.")
+    assert not says_not_found("Andrii Hnatov accompagnava Umerov.")
+    assert resolve_relative_dates("Ieri, oggi e domani.", "2026-01-01") == (
+        "Ieri (31 dicembre 2025), oggi (1 gennaio 2026) e domani (2 gennaio 2026)."
+    )
+    assert keys("accompagnava") == keys("accompagnato")
