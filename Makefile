@@ -25,9 +25,10 @@ setup: $(VENV)/.installed
 index/seeds/meta.json: setup $(wildcard seeds/*)
 	$(BIN)/rag index build seeds --name seeds
 
+# Ends with the chat page serving the seed index at http://127.0.0.1:7860 (Ctrl-C stops it).
 run: setup index/seeds/meta.json
 	$(BIN)/rag index info --name seeds
-	$(BIN)/rag search "Chi accompagnava Umerov a Bruxelles?" -k 3
+	$(BIN)/rag ui --index seeds
 
 # Debian's Chromium for the browser test (Playwright drives it; never `playwright install`).
 browser:

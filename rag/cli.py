@@ -44,6 +44,8 @@ def cli(verbose: int, quiet: bool) -> None:
       rag setup                          fetch and verify the models (once)
       rag index build seeds --name seeds index the bundled articles
       rag search "Chi accompagnava Umerov a Bruxelles?"
+      rag ask "Chi accompagnava Umerov a Bruxelles?"
+      rag ui                             chat in the browser at http://127.0.0.1:7860
     """
     _setup_logging(verbose, quiet)
 
@@ -250,3 +252,15 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+
+
+def _register() -> None:
+    """Commands that live beside the code they drive; each module imports only click at load time."""
+    from rag.ask_cli import ask, bench_answers
+    from rag.ui_cli import ui
+
+    for command in (ask, bench_answers, ui):
+        cli.add_command(command)
+
+
+_register()
