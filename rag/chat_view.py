@@ -25,7 +25,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "it": {
         "page_title": "Chiedi alle notizie",
         "subtitle": "Fai una domanda sugli articoli indicizzati: la risposta cita le fonti, tutto in locale.",
-        "placeholder": "Scrivi una domanda, per esempio: Chi accompagnava Umerov a Bruxelles?",
+        "placeholder": "Fai una domanda sulle notizie…",
         "send": "Chiedi",
         "clear": "Nuova conversazione",
         "chat_label": "Conversazione",
@@ -43,6 +43,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "refused": "Non ho trovato questa informazione negli articoli indicizzati.",
         "refused_panel": "Nessuna risposta: i passaggi trovati non bastano per rispondere.",
         "consulted": "Passaggi consultati",
+        "show_passage": "Mostra il passaggio intero",
         "no_passages": "Nessun passaggio trovato.",
         "error": "Qualcosa è andato storto",
         "empty_question": "Scrivi una domanda prima di inviare.",
@@ -74,7 +75,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "page_title": "Ask the news",
         "subtitle": "Ask a question about the indexed articles: the answer cites its sources, all offline.",
-        "placeholder": "Type a question, for example: Chi accompagnava Umerov a Bruxelles?",
+        "placeholder": "Ask a question about the news…",
         "send": "Ask",
         "clear": "New conversation",
         "chat_label": "Conversation",
@@ -92,6 +93,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "refused": "I did not find this information in the indexed articles.",
         "refused_panel": "No answer: the passages found are not enough to answer.",
         "consulted": "Passages consulted",
+        "show_passage": "Show the whole passage",
         "no_passages": "No passage found.",
         "error": "Something went wrong",
         "empty_question": "Type a question before sending.",
@@ -208,8 +210,8 @@ def quote_span(passage: str, quote: str, quote_start: int | None = None, passage
     >>> quote_span("Umerov  con\\nHnatov.", "con Hnatov")
     (8, 18)
     """
-    quote = quote or ""
-    if not quote.strip():
+    quote = (quote or "").strip()
+    if not quote:
         return None
     if quote_start is not None and passage_start is not None:
         s = quote_start - passage_start
@@ -231,6 +233,26 @@ def highlight(passage: str, span: tuple[int, int] | None) -> str:
     return html.escape(passage[:s]) + "<mark>" + html.escape(passage[s:e]) + "</mark>" + html.escape(passage[e:])
 
 
+def excerpt(passage: str, span: tuple[int, int] | None, context: int = 160) -> str:
+    """HTML of the passage around the highlighted span (``…`` where cut); the whole passage if short.
+
+    >>> excerpt("a " * 200 + "QUI" + " b" * 200, (400, 403), context=6)
+    '… a a <mark>QUI</mark> b b …'
+    """
+    if not span or len(passage) <= 2 * context + (span[1] - span[0]) + 40:
+        return highlight(passage, span)
+    s, e = span
+    left, right = max(0, s - context), min(len(passage), e + context)
+    if left > 0:  # start and end on whole words
+        left = passage.find(" ", left, s) + 1 if passage.find(" ", left, s) >= 0 else left
+    if right < len(passage):
+        cut = passage.rfind(" ", e, right)
+        right = cut if cut > e else right
+    piece = passage[left:right]
+    html_text = highlight(piece, (s - left, e - left)).strip()
+    return ("… " if left > 0 else "") + html_text + (" …" if right < len(passage) else "")
+
+
 def _meta_line(date: str | None, place: str | None, score: float, lang: str, t: Mapping[str, str]) -> str:
     parts = [p for p in (format_date(date, lang), place) if p]
     parts.append(f"{t['score']} {score:.3f}")
@@ -245,7 +267,17 @@ def _citation_card(c: Citation, hits_by_chunk: Mapping[str, Hit], lang: str, t: 
         f'<div class="src-head"><span class="src-num">[{c.number}]</span> '
         f'<span class="src-title">{html.escape(c.title or c.doc_id)}</span></div>'
         f'<div class="src-meta">{_meta_line(c.date, c.place, c.score, lang, t)}</div>'
-        f'<p class="src-passage">{highlight(c.passage, span)}</p></li>'
+        f'<p class="src-passage">{excerpt(c.passage, span)}</p>{_whole(c.passage, span, t)}</li>'
+    )
+
+
+def _whole(passage: str, span: tuple[int, int] | None, t: Mapping[str, str]) -> str:
+    """The whole passage, folded, when the card shows only an excerpt."""
+    if excerpt(passage, span) == highlight(passage, span):
+        return ""
+    return (
+        f'<details class="src-whole"><summary>{t["show_passage"]}</summary>'
+        f'<p class="src-passage">{highlight(passage, span)}</p></details>'
     )
 
 

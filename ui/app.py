@@ -167,7 +167,8 @@ CSS = """
 .gradio-container { max-width: 1180px !important; margin: 0 auto !important; }
 #header h1 { margin-bottom: 0.1rem; }
 #header p { margin-top: 0; color: var(--body-text-color-subdued); }
-#sources-title h3 { margin: 0.2rem 0 0.4rem; }
+#sources-title h3 { margin: 0.2rem 0 0.1rem; }
+#sources-title p { margin: 0 0 0.4rem; font-size: 0.85rem; color: var(--body-text-color-subdued); }
 #sources { max-height: 72vh; overflow-y: auto; }
 .src-panel { font-size: 0.94rem; line-height: 1.45; }
 .src-empty, .src-wait, .src-refused { color: var(--body-text-color-subdued); padding: 0.4rem 0; }
@@ -183,7 +184,8 @@ CSS = """
 .src-meta { font-size: 0.82rem; color: var(--body-text-color-subdued); margin: 0.15rem 0 0.35rem; }
 .src-passage { margin: 0; white-space: pre-line; }
 .src-passage mark { background: #fde68a; color: #1f2937; padding: 0 2px; border-radius: 3px; }
-.src-consulted summary { cursor: pointer; margin: 0.3rem 0; }
+.src-consulted summary, .src-whole summary { cursor: pointer; margin: 0.3rem 0; font-size: 0.85rem;
+                                             color: var(--body-text-color-subdued); }
 @media (max-width: 640px) {
   #header h1 { font-size: 1.5rem; }
   #sources { max-height: none; }
@@ -225,7 +227,7 @@ def build_app(
                     min_height=320,
                     placeholder=f"**{t['chat_empty']}**",
                     examples=[{"text": q} for q in EXAMPLES[lang]],
-                    buttons=["copy"],
+                    buttons=["copy_all"],
                     feedback_options=None,
                     layout="bubble",
                 )
@@ -243,6 +245,11 @@ def build_app(
                     )
                     send = gr.Button(t["send"], variant="primary", scale=1, min_width=90, elem_id="send")
                 clear = gr.Button(t["clear"], variant="secondary", size="sm", elem_id="clear")
+            with gr.Column(scale=2, min_width=300):
+                gr.Markdown(f"### {t['sources']}\n{t['sources_hint']}", elem_id="sources-title")
+                sources = gr.HTML(empty_html(t), elem_id="sources")
+        with gr.Row(equal_height=False):
+            with gr.Column(min_width=300):
                 with gr.Accordion(t["settings"], open=False, elem_id="settings"):
                     with gr.Row():
                         index_box = gr.Dropdown(
@@ -262,14 +269,12 @@ def build_app(
                             value="medium",
                             label=t["length"],
                         )
+            with gr.Column(min_width=300):
                 with gr.Accordion(t["add_title"], open=False, elem_id="add-articles"):
                     gr.Markdown(t["add_help"])
                     files = gr.File(label=t["upload"], file_count="multiple", file_types=list(UPLOAD_KINDS), height=120)
                     add = gr.Button(t["add_button"], variant="secondary", elem_id="add")
                     add_status = gr.Markdown(elem_id="add-status")
-            with gr.Column(scale=2, min_width=300):
-                gr.Markdown(f"### {t['sources']}\n{t['sources_hint']}", elem_id="sources-title")
-                sources = gr.HTML(empty_html(t), elem_id="sources")
 
         ask_inputs = [question, turns, index_box, k_box, model_box, length_box]
         ask_outputs = [chatbot, sources, turns, question]
@@ -298,6 +303,9 @@ def build_app(
         chatbot.select(select_message, turns, sources, queue=False, api_visibility="private")
         clear.click(controller.clear, None, [chatbot, sources, turns, question], cancels=[asking], queue=False,
                     api_name="clear")
+        # The chat's own trash icon must forget the conversation too, or follow-ups would use a hidden history.
+        chatbot.clear(controller.clear, None, [chatbot, sources, turns, question], cancels=[asking], queue=False,
+                      api_visibility="private")
 
         def add_files(file_list, index_name, model_name, progress=gr.Progress()):
             return controller.add_files(file_list, index_name, model_name, progress)
