@@ -25,7 +25,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "it": {
         "page_title": "Chiedi alle notizie",
         "subtitle": "Fai una domanda sugli articoli indicizzati: la risposta cita le fonti, tutto in locale.",
-        "placeholder": "Fai una domanda sulle notizie…",
+        "placeholder": "La tua domanda…",
         "send": "Chiedi",
         "clear": "Nuova conversazione",
         "chat_label": "Conversazione",
@@ -75,7 +75,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "page_title": "Ask the news",
         "subtitle": "Ask a question about the indexed articles: the answer cites its sources, all offline.",
-        "placeholder": "Ask a question about the news…",
+        "placeholder": "Your question…",
         "send": "Ask",
         "clear": "New conversation",
         "chat_label": "Conversation",
@@ -178,9 +178,9 @@ def chat_messages(turns: Sequence[Turn], t: Mapping[str, str]) -> list[dict]:
     for turn in turns:
         out.append({"role": "user", "content": turn.question})
         if turn.status == "refused":
-            content = f"ℹ️ {t['refused']}"  # the page's own wording, in the page's language
+            content = f"ℹ _{t['refused']}_"  # the page's own wording, in the page's language
         elif turn.status == "error":
-            content = f"⚠️ **{t['error']}:** {turn.answer}"
+            content = f"⚠ **{t['error']}:** {turn.answer}"
         elif turn.status == "pending":
             content = turn.answer + " ▍" if turn.answer else f"_{t['searching']}_"
         else:

@@ -138,15 +138,15 @@ def test_follow_up_gets_history_and_panel_shows_rewritten_query(controller, fact
 def test_refusal_is_shown_as_a_refusal_not_an_error(controller):
     *_, (messages, panel, turns, _) = ask(controller, "Chi ha vinto la corsa su Marte?")
     assert turns[-1].status == "refused"
-    assert messages[-1]["content"] == f"ℹ️ {IT['refused']}"
-    assert "⚠️" not in messages[-1]["content"] and IT["error"] not in messages[-1]["content"]
+    assert messages[-1]["content"] == f"ℹ _{IT['refused']}_"
+    assert "⚠" not in messages[-1]["content"] and IT["error"] not in messages[-1]["content"]
     assert IT["refused_panel"] in panel and IT["consulted"] in panel and "<mark>" not in panel
 
 
 def test_refused_turn_is_kept_in_history_but_error_is_not(controller, factory):
     *_, (_, _, turns, _) = ask(controller, "Chi è andato su Marte?")
     *_, (messages, panel, turns, _) = ask(controller, "guasto totale", turns)
-    assert turns[-1].status == "error" and messages[-1]["content"].startswith("⚠️")
+    assert turns[-1].status == "error" and messages[-1]["content"].startswith("⚠")
     assert "rag setup --force" in messages[-1]["content"]
     *_, (messages, _, turns, _) = ask(controller, "Chi accompagnava Umerov a Bruxelles?", turns)
     assert turns[-1].status == "answered", "the page keeps working after an error"
@@ -202,7 +202,7 @@ def test_models_load_once_and_another_model_loads_on_first_use(app_module, facto
 def test_english_page(app_module, factory):
     controller = app_module.ChatController(app_module.Assistants(factory), "en")
     *_, (messages, panel, _, _) = ask(controller, "What is on Mars?")
-    assert messages[-1]["content"] == f"ℹ️ {EN['refused']}" and EN["refused_panel"] in panel
+    assert messages[-1]["content"] == f"ℹ _{EN['refused']}_" and EN["refused_panel"] in panel
     with pytest.raises(InputError, match="unknown UI language 'fr'"):
         app_module.ChatController(app_module.Assistants(factory), "fr")
 
@@ -218,7 +218,7 @@ def test_added_article_can_be_asked_about(controller, tmp_path):
     path = write(tmp_path / "upload" / "ponte.txt", NEW_ARTICLE)
     seen = []
     status = controller.add_files([str(path)], "seeds", "qwen2.5-1.5b-instruct", lambda f, desc: seen.append(f))
-    assert status.startswith("✅") and "1 aggiunti" in status and "«seeds»" in status
+    assert status.startswith("✓") and "1 aggiunti" in status and "«seeds»" in status
     assert seen == sorted(seen) and seen[-1] == 1.0
     *_, (messages, panel, _, _) = ask(controller, "Chi ha progettato il ponte pedonale sul Ticino?")
     assert "Bellandi" in messages[-1]["content"] and 'data-doc="ponte.txt"' in panel
@@ -247,7 +247,7 @@ def test_bad_upload_gives_a_readable_message_and_changes_nothing(controller, see
     bad = write(tmp_path / "upload" / name, content)
     before = (seed_index / "meta.json").read_text()
     status = controller.add_files([str(good), str(bad)], "seeds", "qwen2.5-1.5b-instruct")
-    assert status.startswith("⚠️") and IT["add_failed"] in status and message in status
+    assert status.startswith("⚠") and IT["add_failed"] in status and message in status
     assert str(tmp_path) not in status, "temporary upload paths are replaced by file names"
     assert (seed_index / "meta.json").read_text() == before
     assistant = controller.assistants.get("seeds", "qwen2.5-1.5b-instruct")
@@ -257,8 +257,8 @@ def test_bad_upload_gives_a_readable_message_and_changes_nothing(controller, see
 
 
 def test_add_without_files_says_so(controller):
-    assert controller.add_files([], "seeds", "qwen2.5-1.5b-instruct") == f"⚠️ {IT['add_none']}"
-    assert controller.add_files(None, "seeds", "qwen2.5-1.5b-instruct") == f"⚠️ {IT['add_none']}"
+    assert controller.add_files([], "seeds", "qwen2.5-1.5b-instruct") == f"⚠ {IT['add_none']}"
+    assert controller.add_files(None, "seeds", "qwen2.5-1.5b-instruct") == f"⚠ {IT['add_none']}"
 
 
 # ---- the page as a whole ----------------------------------------------------------------------------
@@ -322,7 +322,7 @@ def test_chat_messages_and_history():
     turns = [Turn("a", "risposta [1]", "answered"), Turn("b", "", "pending"), Turn("c", "x", "error")]
     messages = chat_messages(turns, IT)
     assert messages[1]["content"] == "risposta [1]" and messages[3]["content"] == f"_{IT['searching']}_"
-    assert messages[5]["content"].startswith(f"⚠️ **{IT['error']}:**")
+    assert messages[5]["content"].startswith(f"⚠ **{IT['error']}:**")
     assert history_pairs(turns) == [("a", "risposta [1]")]
 
 
@@ -339,3 +339,45 @@ def test_ui_command_help_and_lazy_imports():
     assert result.exit_code == 0 and "--index" in result.output and "--port" in result.output
     code = "import sys, rag.ui_cli; assert 'gradio' not in sys.modules and 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+# ---- served: several people at once -----------------------------------------------------------------
+def test_simultaneous_questions_are_queued_not_crashed(app_module, factory):
+    """Two browsers ask at once through the real server: both get answers, never two generations at once."""
+    import socket
+    import threading
+    import time
+
+    from gradio_client import Client
+
+    state = {"running": 0, "most": 0}
+    lock = threading.Lock()
+
+    class Counting(FakeAssistant):
+        def ask_stream(self, *args, **kwargs):
+            with lock:
+                state["running"] += 1
+                state["most"] = max(state["most"], state["running"])
+            try:
+                for answer in super().ask_stream(*args, **kwargs):
+                    time.sleep(0.01)
+                    yield answer
+            finally:
+                with lock:
+                    state["running"] -= 1
+
+    demo = app_module.build_app(lambda i, m: Counting(factory(i, m).retriever), index="seeds")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app_module.launch_app(demo, host="127.0.0.1", port=port, block=False, quiet=True)
+    try:
+        clients = [Client(f"http://127.0.0.1:{port}/", verbose=False) for _ in range(3)]
+        jobs = [c.submit("Chi accompagnava Umerov a Bruxelles?", "seeds", 4, "qwen2.5-1.5b-instruct", "short",
+                         api_name="/ask") for c in clients]
+        results = [job.result(timeout=60) for job in jobs]
+    finally:
+        demo.close()
+    for messages, panel, box in results:
+        assert "Hnatov" in messages[-1]["content"][0]["text"] and UMEROV_DOC in panel and box == ""
+    assert state["most"] == 1

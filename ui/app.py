@@ -153,14 +153,14 @@ class ChatController:
         t = self.t
         paths = [f if isinstance(f, str | Path) else getattr(f, "name", str(f)) for f in (files or [])]
         if not paths:
-            return f"⚠️ {t['add_none']}"
+            return f"⚠ {t['add_none']}"
         try:
             assistant = self.assistants.get(index, model)
             report = add_articles(assistant.retriever, paths, t, progress)
         except RagError as e:
-            return f"⚠️ **{t['add_failed']}**  \n{friendly_error(str(e), paths)}"
+            return f"⚠ **{t['add_failed']}**  \n{friendly_error(str(e), paths)}"
         self.assistants.reload_index(index, done=assistant)
-        return f"✅ {add_report_text(report, index, t)}"
+        return f"✓ {add_report_text(report, index, t)}"
 
 
 CSS = """
@@ -186,6 +186,9 @@ CSS = """
 .src-passage mark { background: #fde68a; color: #1f2937; padding: 0 2px; border-radius: 3px; }
 .src-consulted summary, .src-whole summary { cursor: pointer; margin: 0.3rem 0; font-size: 0.85rem;
                                              color: var(--body-text-color-subdued); }
+#chat button.example { border: 1px solid var(--border-color-primary); border-radius: 12px;
+                       background: var(--background-fill-secondary); }
+#chat button.example:hover { border-color: var(--color-accent); background: var(--background-fill-primary); }
 @media (max-width: 640px) {
   #header h1 { font-size: 1.5rem; }
   #sources { max-height: none; }
@@ -247,7 +250,7 @@ def build_app(
                 clear = gr.Button(t["clear"], variant="secondary", size="sm", elem_id="clear")
             with gr.Column(scale=2, min_width=300):
                 gr.Markdown(f"### {t['sources']}\n{t['sources_hint']}", elem_id="sources-title")
-                sources = gr.HTML(empty_html(t), elem_id="sources")
+                sources = gr.HTML(empty_html(t), label=t["sources"], show_label=False, elem_id="sources")
         with gr.Row(equal_height=False):
             with gr.Column(min_width=300):
                 with gr.Accordion(t["settings"], open=False, elem_id="settings"):
@@ -274,7 +277,7 @@ def build_app(
                     gr.Markdown(t["add_help"])
                     files = gr.File(label=t["upload"], file_count="multiple", file_types=list(UPLOAD_KINDS), height=120)
                     add = gr.Button(t["add_button"], variant="secondary", elem_id="add")
-                    add_status = gr.Markdown(elem_id="add-status")
+                    add_status = gr.Markdown(label=t["add_title"], elem_id="add-status")
 
         ask_inputs = [question, turns, index_box, k_box, model_box, length_box]
         ask_outputs = [chatbot, sources, turns, question]

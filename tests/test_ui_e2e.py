@@ -1,0 +1,94 @@
+"""The chat page served for real (EmbeddingGemma + Qwen2.5-1.5B) and asked through gradio_client."""
+
+from __future__ import annotations
+
+import re
+import socket
+from contextlib import contextmanager
+
+import pytest
+
+from rag.config import DEFAULT_LLM
+from rag.indexer import build_index
+from rag.ingest import load_documents
+
+from .conftest import SEEDS, UMEROV_DOC
+
+pytestmark = pytest.mark.slow
+
+QUESTION = "Chi accompagnava Umerov a Bruxelles?"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def served_seed_app(tmp_dir, embedder, lang: str = "it"):
+    """Index the seeds into ``tmp_dir`` and serve the page on 127.0.0.1 with the real models, as `rag ui` does.
+
+    Yields the URL; the server is always closed.
+    """
+    from rag.ui_cli import load_ui_module
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RAG_INDEX_DIR", str(tmp_dir / "index"))
+        mp.setenv("RAG_CACHE_DIR", str(tmp_dir / "cache"))
+        build_index(load_documents([SEEDS]), tmp_dir / "index" / "seeds", embedder)
+        app = load_ui_module()
+        demo = app.build_app(app.load_assistant, index="seeds", model=DEFAULT_LLM, lang=lang)
+        port = free_port()
+        app.launch_app(demo, host="127.0.0.1", port=port, block=False, quiet=True)
+        try:
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            demo.close()
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory, real_embedder):
+    with served_seed_app(tmp_path_factory.mktemp("ui-e2e"), real_embedder) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(url):
+    from gradio_client import Client
+
+    return Client(url, verbose=False)
+
+
+def text_of(message: dict) -> str:
+    content = message["content"]
+    return content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
+
+
+@pytest.fixture(scope="module")
+def first_answer(client):
+    job = client.submit(QUESTION, "seeds", 4, DEFAULT_LLM, "short", api_name="/ask")
+    final = job.result(timeout=900)
+    return job.outputs(), final
+
+
+def test_umerov_answer_streams_names_hnatov_and_carries_sources(first_answer):
+    steps, (messages, panel, box) = first_answer
+    answer = text_of(messages[-1])
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    assert "Hnatov" in answer and re.search(r"\[\d\]", answer), answer
+    assert box == ""
+    partial_texts = [text_of(s[0][-1]) for s in steps[:-1] if s[0]]
+    assert any(t.endswith("▍") for t in partial_texts), "tokens were streamed to the page before the end"
+    assert f'data-doc="{UMEROV_DOC}"' in panel and "<mark>" in panel
+    assert "3 dicembre 2025" in panel and "Roma" in panel and "punteggio" in panel
+    marked = " ".join(re.findall(r"<mark>(.*?)</mark>", panel, flags=re.S))
+    assert "Hnatov" in marked, marked
+
+
+def test_follow_up_is_understood_and_the_rewritten_query_is_shown(client, first_answer):
+    messages, panel, _ = client.predict("E chi lo accompagnava?", "seeds", 4, DEFAULT_LLM, "short", api_name="/ask")
+    assert len(messages) == 4
+    assert "Hnatov" in text_of(messages[-1]), text_of(messages[-1])
+    assert "riscritta con la conversazione" in panel and "Umerov" in re.search(r"Ricerca: <q>(.*?)</q>", panel)[1]
+    assert f'data-doc="{UMEROV_DOC}"' in panel
