@@ -60,12 +60,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "examples": "Esempi",
         "add_title": "Aggiungi articoli",
         "add_help": "File .txt o .md (un articolo per file) oppure .jsonl (un articolo per riga, con `id` e `text`).",
-        "upload": "File da aggiungere",
-        "add_button": "Aggiungi all'indice",
+        "add_button": "Scegli i file da aggiungere…",
         "add_none": "Scegli prima uno o più file.",
         "add_failed": "Nessun articolo aggiunto, l'indice non è cambiato.",
-        "add_done": "Indice «{index}» aggiornato: {added} aggiunti, {replaced} sostituiti, {skipped} già presenti "
-        "({chunks} passaggi in {seconds:.1f} s). Ora puoi fare domande su questi articoli.",
+        "add_done": "Indice «{index}» aggiornato. Aggiunti: {added} · sostituiti: {replaced} · già presenti: "
+        "{skipped} · passaggi indicizzati: {chunks} ({seconds:.1f} s). Ora puoi fare domande su questi articoli.",
         "add_reading": "Leggo i file…",
         "add_embedding": "Calcolo i vettori dei passaggi…",
         "add_reloading": "Ricarico l'indice…",
@@ -110,12 +109,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "examples": "Examples",
         "add_title": "Add articles",
         "add_help": "`.txt` or `.md` files (one article each) or `.jsonl` (one article a line, with `id` and `text`).",
-        "upload": "Files to add",
-        "add_button": "Add to the index",
+        "add_button": "Choose files to add…",
         "add_none": "Choose one or more files first.",
         "add_failed": "No article added; the index is unchanged.",
-        "add_done": "Index “{index}” updated: {added} added, {replaced} replaced, {skipped} already there "
-        "({chunks} passages in {seconds:.1f} s). You can now ask about these articles.",
+        "add_done": "Index “{index}” updated. Added: {added} · replaced: {replaced} · already there: "
+        "{skipped} · passages indexed: {chunks} ({seconds:.1f} s). You can now ask about these articles.",
         "add_reading": "Reading the files…",
         "add_embedding": "Embedding the passages…",
         "add_reloading": "Reloading the index…",

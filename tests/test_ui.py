@@ -218,7 +218,7 @@ def test_added_article_can_be_asked_about(controller, tmp_path):
     path = write(tmp_path / "upload" / "ponte.txt", NEW_ARTICLE)
     seen = []
     status = controller.add_files([str(path)], "seeds", "qwen2.5-1.5b-instruct", lambda f, desc: seen.append(f))
-    assert status.startswith("✓") and "1 aggiunti" in status and "«seeds»" in status
+    assert status.startswith("✓") and "Aggiunti: 1 ·" in status and "«seeds»" in status
     assert seen == sorted(seen) and seen[-1] == 1.0
     *_, (messages, panel, _, _) = ask(controller, "Chi ha progettato il ponte pedonale sul Ticino?")
     assert "Bellandi" in messages[-1]["content"] and 'data-doc="ponte.txt"' in panel
@@ -267,7 +267,7 @@ def test_build_app_preloads_once_and_wires_the_page(app_module, factory):
     assert len(factory.made) == 1, "models load at start"
     config = demo.get_config_file()
     kinds = {c["type"] for c in config["components"]}
-    assert {"chatbot", "textbox", "html", "accordion", "file", "slider", "radio", "dropdown"} <= kinds
+    assert {"chatbot", "textbox", "html", "accordion", "uploadbutton", "slider", "radio", "dropdown"} <= kinds
     labels = {c["props"].get("label") for c in config["components"]}
     assert {IT["settings"], IT["add_title"], IT["index"], IT["passages"], IT["model"], IT["length"]} <= labels
     chatbot = next(c for c in config["components"] if c["type"] == "chatbot")

@@ -13,7 +13,7 @@ import pytest
 
 from rag.chat_view import STRINGS
 
-from .conftest import UMEROV_DOC
+from .conftest import UMEROV_DOC, write
 from .test_ui_e2e import served_seed_app
 
 pytestmark = pytest.mark.slow
@@ -51,7 +51,7 @@ def browser():
 
 
 def test_typed_question_streams_a_cited_answer_with_sources(browser, url, tmp_path):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="it-IT")
     page.goto(url)
     page.wait_for_selector("#question textarea", timeout=60_000)
     assert page.get_attribute("#question textarea", "placeholder") == IT["placeholder"]
@@ -87,4 +87,24 @@ def test_typed_question_streams_a_cited_answer_with_sources(browser, url, tmp_pa
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
     print(f"\nscreenshots: {shots}")
+    page.close()
+
+
+def test_uploads_report_in_the_page(browser, url, tmp_path):
+    """A broken file is refused with a readable message; a good one is added, with its counts."""
+    bad = write(tmp_path / "rotto.jsonl", '{"id": "a", "text": "ok"}\n{"id": "b", "text": \n')
+    good = write(tmp_path / "ponte.txt", "Milano, 5 marzo 2026 – La sindaca di Pavia ha inaugurato il nuovo ponte "
+                 "pedonale sul Ticino con l'ingegnere Marco Bellandi, che lo ha progettato.\n")
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="it-IT")
+    page.goto(url)
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    page.click("#add-articles .label-wrap")
+    page.set_input_files("#add-articles input[type=file]", str(bad))
+    page.wait_for_function("() => document.querySelector('#add-status').innerText.includes('⚠')", timeout=120_000)
+    status = page.inner_text("#add-status")
+    assert IT["add_failed"] in status and "rotto.jsonl:2: not valid JSON" in status and str(tmp_path) not in status
+    page.set_input_files("#add-articles input[type=file]", str(good))
+    page.wait_for_function("() => document.querySelector('#add-status').innerText.includes('✓')", timeout=300_000)
+    assert "Aggiunti: 1 ·" in page.inner_text("#add-status")
+    page.screenshot(path=tmp_path / "upload.png", full_page=True)
     page.close()

@@ -252,7 +252,7 @@ def build_app(
                 gr.Markdown(f"### {t['sources']}\n{t['sources_hint']}", elem_id="sources-title")
                 sources = gr.HTML(empty_html(t), label=t["sources"], show_label=False, elem_id="sources")
         with gr.Row(equal_height=False):
-            with gr.Column(min_width=300):
+            with gr.Column(scale=3, min_width=320):
                 with gr.Accordion(t["settings"], open=False, elem_id="settings"):
                     with gr.Row():
                         index_box = gr.Dropdown(
@@ -272,11 +272,13 @@ def build_app(
                             value="medium",
                             label=t["length"],
                         )
-            with gr.Column(min_width=300):
+            with gr.Column(scale=2, min_width=300):
                 with gr.Accordion(t["add_title"], open=False, elem_id="add-articles"):
                     gr.Markdown(t["add_help"])
-                    files = gr.File(label=t["upload"], file_count="multiple", file_types=list(UPLOAD_KINDS), height=120)
-                    add = gr.Button(t["add_button"], variant="secondary", elem_id="add")
+                    # A button, not a drop zone: its label is ours (Gradio has no Italian for the drop zone).
+                    add = gr.UploadButton(
+                        t["add_button"], file_count="multiple", file_types=list(UPLOAD_KINDS), elem_id="add"
+                    )
                     add_status = gr.Markdown(label=t["add_title"], elem_id="add-status")
 
         ask_inputs = [question, turns, index_box, k_box, model_box, length_box]
@@ -313,8 +315,8 @@ def build_app(
         def add_files(file_list, index_name, model_name, progress=gr.Progress()):
             return controller.add_files(file_list, index_name, model_name, progress)
 
-        add.click(add_files, [files, index_box, model_box], add_status, api_name="add_articles",
-                  concurrency_limit=1, concurrency_id="assistant")
+        add.upload(add_files, [add, index_box, model_box], add_status, api_name="add_articles",
+                   concurrency_limit=1, concurrency_id="assistant")
     return demo
 
 
