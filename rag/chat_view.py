@@ -298,9 +298,8 @@ def query_line(question: str, query: str, t: Mapping[str, str]) -> str:
 def sources_html(answer: Answer, t: Mapping[str, str], lang: str = "it") -> str:
     """The sources panel for a finished answer: what was searched, then one card per citation with the
     quoted span highlighted; for a refusal, the passages that were consulted."""
-    head = (
-        f'<div class="src-question">{t["sources_of"]} <q>{html.escape(answer.question)}</q></div>'
-        + query_line(answer.question, answer.query, t)
+    head = f'<div class="src-question">{t["sources_of"]} <q>{html.escape(answer.question)}</q></div>' + query_line(
+        answer.question, answer.query, t
     )
     hits = {h.chunk_id: h for h in answer.passages}
     if answer.refused or not answer.citations:

@@ -51,18 +51,36 @@ class FakeAssistant:
         query = f"{history[-1][0]} {question}" if history else question
         hits = self.retriever.search(query, k=k or 4)
         if any(w in question.lower() for w in ("marte", "mars")) or not hits:
-            yield Answer(question, "Le fonti disponibili non contengono questa informazione.", refused=True,
-                         query=query, passages=list(hits))
+            yield Answer(
+                question,
+                "Le fonti disponibili non contengono questa informazione.",
+                refused=True,
+                query=query,
+                passages=list(hits),
+            )
             return
         top = hits[0]
         words = set(re.findall(r"\w+", query.lower()))
-        sentence = max(re.split(r"(?<=[.!?])\s+", top.text), key=lambda s: len(words & set(re.findall(r"\w+", s.lower()))))
+        sentence = max(
+            re.split(r"(?<=[.!?])\s+", top.text), key=lambda s: len(words & set(re.findall(r"\w+", s.lower())))
+        )
         pieces = sentence.split(" ")
         for n in range(1, len(pieces) + 1):
             yield Answer(question, " ".join(pieces[:n]), query=query, passages=list(hits), done=False)
         start = top.start + top.text.index(sentence)
-        citation = Citation(1, top.chunk_id, top.doc_id, top.title, top.date, top.place, sentence, start,
-                            start + len(sentence), top.text, top.score)
+        citation = Citation(
+            1,
+            top.chunk_id,
+            top.doc_id,
+            top.title,
+            top.date,
+            top.place,
+            sentence,
+            start,
+            start + len(sentence),
+            top.text,
+            top.score,
+        )
         yield Answer(question, f"{sentence} [1]", citations=[citation], query=query, passages=list(hits), done=True)
 
 
@@ -235,14 +253,20 @@ def test_other_loaded_assistants_see_added_articles(controller, tmp_path):
 @pytest.mark.parametrize(
     "name, content, message",
     [
-        ("rotto.jsonl", '{"id": "a", "text": "Testo valido."}\n{"id": "b", "text": \n', "rotto.jsonl:2: not valid JSON"),
+        (
+            "rotto.jsonl",
+            '{"id": "a", "text": "Testo valido."}\n{"id": "b", "text": \n',
+            "rotto.jsonl:2: not valid JSON",
+        ),
         ("senza_testo.jsonl", '{"id": "a"}\n', "field 'text' is missing"),
         ("foto.pdf", b"%PDF-1.4 \x00\x01", "foto.pdf: tipo di file non accettato"),
         ("binario.txt", b"\x00\x01\x02ciao", "binario.txt: looks like a binary file"),
         ("vuoto.txt", "   \n", "vuoto.txt: il file è vuoto"),
     ],
 )
-def test_bad_upload_gives_a_readable_message_and_changes_nothing(controller, seed_index, tmp_path, name, content, message):
+def test_bad_upload_gives_a_readable_message_and_changes_nothing(
+    controller, seed_index, tmp_path, name, content, message
+):
     good = write(tmp_path / "upload" / "ponte.txt", NEW_ARTICLE)
     bad = write(tmp_path / "upload" / name, content)
     before = (seed_index / "meta.json").read_text()
@@ -305,8 +329,19 @@ def test_highlight_escapes_html():
 
 
 def test_sources_html_escapes_titles_and_marks_the_quote():
-    c = Citation(2, "d::0", "d<1>", "Titolo <script>", "2026-02-02", "Kiev", "Rutte sarà a Kiev", 0, 17,
-                 "Rutte sarà a Kiev domani.", 0.0312)
+    c = Citation(
+        2,
+        "d::0",
+        "d<1>",
+        "Titolo <script>",
+        "2026-02-02",
+        "Kiev",
+        "Rutte sarà a Kiev",
+        0,
+        17,
+        "Rutte sarà a Kiev domani.",
+        0.0312,
+    )
     html = sources_html(Answer("Quando?", "Domani [2].", citations=[c], query="Quando?"), IT)
     assert "<script>" not in html and "Titolo &lt;script&gt;" in html
     assert "<mark>Rutte sarà a Kiev</mark> domani." in html and "2 febbraio 2026 · Kiev · punteggio 0.031" in html
@@ -373,8 +408,12 @@ def test_simultaneous_questions_are_queued_not_crashed(app_module, factory):
     app_module.launch_app(demo, host="127.0.0.1", port=port, block=False, quiet=True)
     try:
         clients = [Client(f"http://127.0.0.1:{port}/", verbose=False) for _ in range(3)]
-        jobs = [c.submit("Chi accompagnava Umerov a Bruxelles?", "seeds", 4, "qwen2.5-1.5b-instruct", "short",
-                         api_name="/ask") for c in clients]
+        jobs = [
+            c.submit(
+                "Chi accompagnava Umerov a Bruxelles?", "seeds", 4, "qwen2.5-1.5b-instruct", "short", api_name="/ask"
+            )
+            for c in clients
+        ]
         results = [job.result(timeout=60) for job in jobs]
     finally:
         demo.close()

@@ -93,8 +93,11 @@ def test_typed_question_streams_a_cited_answer_with_sources(browser, url, tmp_pa
 def test_uploads_report_in_the_page(browser, url, tmp_path):
     """A broken file is refused with a readable message; a good one is added, with its counts."""
     bad = write(tmp_path / "rotto.jsonl", '{"id": "a", "text": "ok"}\n{"id": "b", "text": \n')
-    good = write(tmp_path / "ponte.txt", "Milano, 5 marzo 2026 – La sindaca di Pavia ha inaugurato il nuovo ponte "
-                 "pedonale sul Ticino con l'ingegnere Marco Bellandi, che lo ha progettato.\n")
+    good = write(
+        tmp_path / "ponte.txt",
+        "Milano, 5 marzo 2026 – La sindaca di Pavia ha inaugurato il nuovo ponte "
+        "pedonale sul Ticino con l'ingegnere Marco Bellandi, che lo ha progettato.\n",
+    )
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="it-IT")
     page.goto(url)
     page.wait_for_selector("#question textarea", timeout=60_000)

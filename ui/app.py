@@ -199,7 +199,9 @@ CSS = """
 def theme():
     # System fonts: the default theme fetches Google Fonts, which an offline machine cannot reach.
     return gr.themes.Soft(
-        primary_hue="blue", font=["system-ui", "Segoe UI", "Roboto", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+        primary_hue="blue",
+        font=["system-ui", "Segoe UI", "Roboto", "sans-serif"],
+        font_mono=["ui-monospace", "monospace"],
     )
 
 
@@ -298,7 +300,11 @@ def build_app(
             return value.get("text", "") if isinstance(value, dict) else str(value)
 
         chatbot.example_select(pick_example, None, question, queue=False, api_visibility="private").then(
-            controller.respond, ask_inputs, ask_outputs, concurrency_limit=1, concurrency_id="assistant",
+            controller.respond,
+            ask_inputs,
+            ask_outputs,
+            concurrency_limit=1,
+            concurrency_id="assistant",
             api_visibility="private",
         )
 
@@ -306,17 +312,30 @@ def build_app(
             return controller.show_sources(turn_list, evt.index)
 
         chatbot.select(select_message, turns, sources, queue=False, api_visibility="private")
-        clear.click(controller.clear, None, [chatbot, sources, turns, question], cancels=[asking], queue=False,
-                    api_name="clear")
+        clear.click(
+            controller.clear, None, [chatbot, sources, turns, question], cancels=[asking], queue=False, api_name="clear"
+        )
         # The chat's own trash icon must forget the conversation too, or follow-ups would use a hidden history.
-        chatbot.clear(controller.clear, None, [chatbot, sources, turns, question], cancels=[asking], queue=False,
-                      api_visibility="private")
+        chatbot.clear(
+            controller.clear,
+            None,
+            [chatbot, sources, turns, question],
+            cancels=[asking],
+            queue=False,
+            api_visibility="private",
+        )
 
-        def add_files(file_list, index_name, model_name, progress=gr.Progress()):
+        def add_files(file_list, index_name, model_name, progress=gr.Progress()):  # noqa: B008 (Gradio idiom)
             return controller.add_files(file_list, index_name, model_name, progress)
 
-        add.upload(add_files, [add, index_box, model_box], add_status, api_name="add_articles",
-                   concurrency_limit=1, concurrency_id="assistant")
+        add.upload(
+            add_files,
+            [add, index_box, model_box],
+            add_status,
+            api_name="add_articles",
+            concurrency_limit=1,
+            concurrency_id="assistant",
+        )
     return demo
 
 
