@@ -111,3 +111,16 @@ def test_uploads_report_in_the_page(browser, url, tmp_path):
     assert "Aggiunti: 1 ·" in page.inner_text("#add-status")
     page.screenshot(path=tmp_path / "upload.png", full_page=True)
     page.close()
+
+
+def test_refusal_reads_as_a_refusal(browser, url, tmp_path):
+    page = browser.new_page(viewport={"width": 390, "height": 844}, locale="it-IT")
+    page.goto(url)
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    page.fill("#question textarea", "Chi ha vinto i Mondiali di calcio del 1982?")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#sources .src-refused", timeout=300_000)
+    assert IT["refused"] in page.locator("#chat .message.bot").last.inner_text()
+    assert IT["error"] not in page.inner_text("#chat")
+    page.screenshot(path=tmp_path / "refusal-phone.png", full_page=True)
+    page.close()

@@ -92,3 +92,13 @@ def test_follow_up_is_understood_and_the_rewritten_query_is_shown(client, first_
     assert "Hnatov" in text_of(messages[-1]), text_of(messages[-1])
     assert "riscritta con la conversazione" in panel and "Umerov" in re.search(r"Ricerca: <q>(.*?)</q>", panel)[1]
     assert f'data-doc="{UMEROV_DOC}"' in panel
+
+
+def test_off_topic_question_is_refused_as_such(url):
+    from gradio_client import Client
+
+    messages, panel, _ = Client(url, verbose=False).predict(
+        "Chi ha vinto i Mondiali di calcio del 1982?", "seeds", 4, DEFAULT_LLM, "short", api_name="/ask"
+    )
+    assert text_of(messages[-1]) == "ℹ _Non ho trovato questa informazione negli articoli indicizzati._"
+    assert "Nessuna risposta" in panel and "<mark>" not in panel and "⚠" not in text_of(messages[-1])

@@ -191,6 +191,7 @@ CSS = """
 #chat button.example:hover { border-color: var(--color-accent); background: var(--background-fill-primary); }
 @media (max-width: 640px) {
   #header h1 { font-size: 1.5rem; }
+  #chat { height: 50vh !important; min-height: 260px !important; }
   #sources { max-height: none; }
 }
 """
