@@ -1,7 +1,14 @@
 """Gold question sets: our JSONL format or SQuAD v1.1 JSON(.gz).
 
-JSONL, one object a line: ``{"id", "question", "answers": [...], "doc_ids": [...]}``.
-Empty ``answers`` and ``doc_ids`` mark a question the documents cannot answer.
+JSONL, one object a line::
+
+    {"id": "rutte-01", "question": "...", "answers": ["...", "..."], "doc_ids": ["000_917bb592a5e8f3ed.txt"]}
+
+``answers`` are alternative acceptable answers; ``doc_ids`` the documents that hold the answer (any one
+of them counts as a retrieval hit). A question the documents cannot answer has both lists empty.
+An optional ``tags`` list of strings (e.g. ``["date", "en"]``) is kept for per-tag breakdowns.
+In SQuAD the gold document of a question is its paragraph, ``<title>#<paragraph index>``, as
+``rag.ingest`` names it.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ from pathlib import Path
 from rag.errors import InputError
 from rag.ingest import read_squad_json, read_text, squad_doc_id
 
+FIELDS = ("id", "question", "answers", "doc_ids")
+
 
 @dataclass(frozen=True)
 class GoldQuestion:
@@ -20,6 +29,7 @@ class GoldQuestion:
     question: str
     answers: tuple[str, ...]
     doc_ids: tuple[str, ...]
+    tags: tuple[str, ...] = ()
 
     @property
     def answerable(self) -> bool:
@@ -31,10 +41,16 @@ def is_squad(path: Path) -> bool:
 
 
 def load_gold(path: str | Path, limit: int | None = None) -> list[GoldQuestion]:
+    """Read a gold set (JSONL, or SQuAD v1.1 ``.json``/``.json.gz``); the first ``limit`` questions if given.
+
+    Raises ``InputError`` naming the file and line (or SQuAD field) of the first problem.
+    """
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise InputError(f"{path}: no such gold file; give a JSONL gold set or a SQuAD v1.1 JSON(.gz)")
     questions = _load_squad(path) if is_squad(path) else _load_jsonl(path)
+    if not questions:
+        raise InputError(f"{path}: no questions in this gold file")
     return questions[:limit] if limit else questions
 
 
@@ -45,29 +61,57 @@ def _load_squad(path: Path) -> list[GoldQuestion]:
             for q, qa in enumerate(para.get("qas", [])):
                 if not isinstance(qa, dict) or not isinstance(qa.get("question"), str):
                     raise InputError(f"{path}: data[{i}].paragraphs[{j}].qas[{q}].question is missing")
-                answers = tuple(dict.fromkeys(a["text"] for a in qa.get("answers", []) if isinstance(a, dict) and a.get("text")))
+                answers = tuple(
+                    dict.fromkeys(a["text"] for a in qa.get("answers", []) if isinstance(a, dict) and a.get("text"))
+                )
                 out.append(
-                    GoldQuestion(str(qa.get("id", f"{i}-{j}-{q}")), qa["question"], answers, (squad_doc_id(article["title"], j),))
+                    GoldQuestion(
+                        str(qa.get("id", f"{i}-{j}-{q}")),
+                        qa["question"],
+                        answers,
+                        (squad_doc_id(article["title"], j),) if answers else (),
+                    )
                 )
     return out
 
 
+def _string_list(row: dict, field: str, where: str) -> tuple[str, ...]:
+    value = row.get(field)
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise InputError(f"{where}: field {field!r} must be a list of non-empty strings (use [] for none)")
+    return tuple(value)
+
+
 def _load_jsonl(path: Path) -> list[GoldQuestion]:
-    out = []
+    out: list[GoldQuestion] = []
+    seen: dict[str, int] = {}
     for number, line in enumerate(read_text(path).splitlines(), 1):
         if not line.strip():
             continue
+        where = f"{path}:{number}"
         try:
             row = json.loads(line)
         except json.JSONDecodeError as e:
-            raise InputError(f"{path}:{number}: not valid JSON ({e.msg}); fix or remove that line") from e
+            raise InputError(f"{where}: not valid JSON ({e.msg}); fix or remove that line") from e
         if not isinstance(row, dict):
-            raise InputError(f"{path}:{number}: expected an object with id, question, answers, doc_ids")
-        if not isinstance(row.get("question"), str) or not row["question"].strip():
-            raise InputError(f"{path}:{number}: field 'question' is missing or empty")
-        for field in ("answers", "doc_ids"):
-            value = row.get(field, [])
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise InputError(f"{path}:{number}: field {field!r} must be a list of strings")
-        out.append(GoldQuestion(str(row.get("id", number)), row["question"], tuple(row.get("answers", [])), tuple(row.get("doc_ids", []))))
+            raise InputError(f"{where}: expected an object with {', '.join(FIELDS)}")
+        missing = [f for f in FIELDS if f not in row]
+        if missing:
+            raise InputError(f"{where}: missing field(s) {', '.join(missing)}; every line needs {', '.join(FIELDS)}")
+        if not isinstance(row["id"], str | int) or not str(row["id"]).strip():
+            raise InputError(f"{where}: field 'id' must be a non-empty string")
+        if not isinstance(row["question"], str) or not row["question"].strip():
+            raise InputError(f"{where}: field 'question' must be a non-empty string")
+        answers = _string_list(row, "answers", where)
+        doc_ids = _string_list(row, "doc_ids", where)
+        if bool(answers) != bool(doc_ids):
+            raise InputError(
+                f"{where}: 'answers' and 'doc_ids' must both be filled (answerable) or both empty (unanswerable)"
+            )
+        tags = _string_list(row, "tags", where) if "tags" in row else ()
+        qid = str(row["id"])
+        if qid in seen:
+            raise InputError(f"{where}: id {qid!r} already used on line {seen[qid]}; ids must be unique")
+        seen[qid] = number
+        out.append(GoldQuestion(qid, row["question"], answers, doc_ids, tags))
     return out
