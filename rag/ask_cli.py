@@ -224,7 +224,11 @@ class _Excluding:
 @click.option(
     "--out", type=click.Path(dir_okay=False), default=None, help="Write the per-question measurements (JSONL)."
 )
-def calibrate_refusal(dataset, index, model, limit, out) -> None:
+@click.option(
+    "--retrieval-limit", default=200, show_default=True, help="Questions for the retrieval-only check (fast)."
+)
+@click.option("--max-tokens", default=48, show_default=True, help="Answer length cap during calibration.")
+def calibrate_refusal(dataset, index, model, limit, out, retrieval_limit, max_tokens) -> None:
     """Measure the refusal features on answerable questions and on the same questions asked with their
     article hidden, pick thresholds on the first half and report refusal precision/recall on the second."""
     import json
@@ -233,7 +237,7 @@ def calibrate_refusal(dataset, index, model, limit, out) -> None:
     from rag.bench import default_dataset
     from rag.config import DEFAULT_LLM
     from rag.gold import load_gold
-    from rag.grounding import Thresholds
+    from rag.grounding import Thresholds, coverage
     from rag.pipeline import Assistant
 
     gold = load_gold(dataset or default_dataset())
@@ -241,13 +245,33 @@ def calibrate_refusal(dataset, index, model, limit, out) -> None:
     present = set(assistant.retriever.store.doc_ids())
     gold = [g for g in gold if g.doc_ids and g.doc_ids[0] in present]
     random.Random(0).shuffle(gold)
-    gold = gold[:limit]
     full = assistant.retriever
+    retrieval_rows = []
+    for g in gold[:retrieval_limit]:  # retrieval evidence only: the check made before any generation
+        for answerable in (True, False):
+            retriever = full if answerable else _Excluding(full, g.doc_ids[0].rsplit("#", 1)[0])
+            hits = retriever.search(g.question, k=assistant.settings.k)
+            retrieval_rows.append(
+                {
+                    "answerable": answerable,
+                    "coverage": coverage(g.question, [h.text for h in hits]),
+                    "dense": assistant._dense(g.question, hits),
+                    "support": None,
+                    "focus": None,
+                    "model_refused": False,
+                    "correct": answerable,
+                }
+            )
+    click.echo(
+        f"retrieval-only check on {len(retrieval_rows)} questions, default thresholds: "
+        + describe(refusal_scores(retrieval_rows, Thresholds()))
+    )
+    gold = gold[:limit]
     rows = []
     for i, g in enumerate(gold):
         for answerable in (True, False):
             assistant.retriever = full if answerable else _Excluding(full, g.doc_ids[0].rsplit("#", 1)[0])
-            answer = assistant.ask(g.question)
+            answer = assistant.ask(g.question, max_tokens=max_tokens)
             e = assistant.last_evidence
             rows.append(
                 {

@@ -28,8 +28,8 @@ from rag.embed import Embedder
 from rag.errors import InputError
 from rag.generate import Generator, load_generator
 from rag.grounding import Evidence, Thresholds, coverage, ground, keys, says_not_found, strip_markers
-from rag.language import REFUSAL, detect_language
-from rag.prompt import build_prompt
+from rag.language import REFUSAL, all_stopwords, detect_language
+from rag.prompt import SYSTEM, build_prompt
 from rag.retriever import Retriever
 from rag.types import Answer
 
@@ -118,7 +118,16 @@ class Assistant:
         ask, generator_settings = _split_settings(settings)
         retriever = Retriever.load(index)
         generator = load_generator(model, backend, **generator_settings)
-        return cls(retriever, generator, make_settings(**ask))
+        assistant = cls(retriever, generator, make_settings(**ask))
+        assistant.warm_up()
+        return assistant
+
+    def warm_up(self) -> None:
+        """Evaluate the fixed system prompt once, so llama.cpp reuses it for the first question too."""
+        started = time.perf_counter()
+        for _ in self.generator.stream([{"role": "system", "content": SYSTEM}, {"role": "user", "content": "Ciao"}], 1):
+            break
+        log.debug("warm-up %.2f s", time.perf_counter() - started)
 
     # ---- public API ----------------------------------------------------------------------
     def ask(
@@ -199,7 +208,7 @@ class Assistant:
         grounded = ground(raw, question, prompt.passages, cross_language=cross)
         evidence.support = grounded.support
         evidence.reply = raw
-        evidence.focus = grounded.focus
+        evidence.focus = None if cross else grounded.focus  # word overlap across languages means little
         evidence.model_refused = says_not_found(raw) or not raw.strip()
         refused = self.settings.thresholds.refuse(evidence)
         if refused:
@@ -212,7 +221,8 @@ class Assistant:
         """The search query for ``question`` in a chat, and the earlier exchanges to show the model.
 
         A follow-up (few content words, a pronoun, or starting with "E …") is searched together with
-        the previous question; its wording is kept for the model, which also sees the previous exchange.
+        the previous question and the names in the previous answer; its wording is kept for the model,
+        which also sees the previous exchange.
         No LLM call: it costs nothing and keeps time to first token low.
         """
         if not history:
@@ -220,9 +230,15 @@ class Assistant:
         if len(keys(question)) > 4 and not _FOLLOW_UP_RE.search(question):
             return question, []
         previous = history[-self.settings.history_turns :] if self.settings.history_turns else []
-        last_question = history[-1][0]
+        last_question, last_answer = history[-1]
+        stop = all_stopwords()
+        names = dict.fromkeys(
+            w
+            for w in re.findall(r"\w+", last_answer)
+            if w[0].isupper() and w.lower() not in stop and w not in last_question
+        )
         context = [(q, a[:300]) for q, a in previous]
-        return f"{last_question} {question}", context
+        return " ".join([last_question, *list(names)[:6], question]), context
 
     # ---- helpers -------------------------------------------------------------------------
     def _check_question(self, question: str) -> str:

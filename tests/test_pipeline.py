@@ -180,3 +180,22 @@ def test_helpers():
         "Ieri (31 dicembre 2025), oggi (1 gennaio 2026) e domani (2 gennaio 2026)."
     )
     assert keys("accompagnava") == keys("accompagnato")
+
+
+def test_ask_command_prints_answer_and_sources(seeds_retriever, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from rag.ask_cli import ask
+
+    def fake_load(cls, index="seeds", model="", backend="llama-cpp", **settings):
+        return make_assistant(seeds_retriever, "Umerov era accompagnato da Andrii Hnatov.")
+
+    monkeypatch.setattr(Assistant, "load", classmethod(fake_load))
+    result = CliRunner().invoke(ask, ["Chi accompagnava Umerov a Bruxelles?"])
+    assert result.exit_code == 0, result.output
+    assert "Hnatov [1]." in result.output and f"[1] {UMEROV_DOC}" in result.output and "«" in result.output
+    result = CliRunner().invoke(ask, ["Chi accompagnava Umerov a Bruxelles?", "--json"])
+    data = json.loads(result.output)
+    assert data["citations"][0]["doc_id"] == UMEROV_DOC and data["refused"] is False and data["done"] is True
