@@ -167,7 +167,9 @@ def _ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def refusal_precision_recall(refused: Sequence[bool], unanswerable: Sequence[bool]) -> tuple[float | None, float | None]:
+def refusal_precision_recall(
+    refused: Sequence[bool], unanswerable: Sequence[bool]
+) -> tuple[float | None, float | None]:
     """Refusal as the positive class: precision = refused and unanswerable / refused;
     recall = refused and unanswerable / unanswerable. ``None`` where the denominator is 0.
 

@@ -1,0 +1,382 @@
+"""Batch evaluation against a gold set: retrieval, answers, refusals, citations and latency.
+
+>>> from rag.eval import evaluate
+>>> report = evaluate("eval/seeds.jsonl", index="seeds")                 # doctest: +SKIP
+>>> report.get("retrieval.recall@5"), report.get("answer.f1")           # doctest: +SKIP
+>>> report.to_frame()                                                   # doctest: +SKIP  one row per question
+>>> report.write("eval/runs/seeds")                                     # doctest: +SKIP  report.json, report.md, plots
+
+Every question is searched once with ``k=10`` (retrieval metrics); unless ``retrieval_only``, it is
+also asked to the assistant (``rag.pipeline.Assistant``), whose answer is scored. Metric definitions
+are in ``eval/README.md`` and in ``rag.metrics``. Ctrl-C stops the run and keeps what was measured.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from rag import metrics as m
+from rag.config import DEFAULT_EMBEDDER, DEFAULT_LLM, index_path
+from rag.errors import InputError, RagError
+from rag.gold import GoldQuestion, is_squad, load_gold
+
+log = logging.getLogger(__name__)
+
+K = 10  # retrieval depth: recall@1/5/10 and MRR@10
+SCHEMA_VERSION = 1
+SQUAD_IT_CREDIT = (
+    "SQuAD-it (CC BY-SA 4.0): D. Croce, A. Zelenanska, R. Basili, "
+    '"Neural Learning for Question Answering in Italian", AI*IA 2018'
+)
+
+
+class AssistantLike(Protocol):
+    """What ``evaluate`` needs from an assistant: ``ask(question) -> rag.types.Answer``."""
+
+    def ask(self, question: str) -> Any: ...
+
+
+@dataclass
+class QuestionRow:
+    """One evaluated question. Scores are ``None`` where they do not apply (see ``eval/README.md``)."""
+
+    id: str
+    question: str
+    answerable: bool
+    gold_answers: list[str]
+    gold_doc_ids: list[str]
+    tags: list[str] = field(default_factory=list)
+    retrieved_doc_ids: list[str] = field(default_factory=list)  # doc id of each of the top-K chunks, in order
+    rank: int | None = None  # 1-based rank of the first chunk of a gold document within the top K
+    answer: str | None = None
+    refused: bool | None = None
+    cited_doc_ids: list[str] = field(default_factory=list)
+    source_doc_ids: list[str] = field(default_factory=list)  # documents of the passages given to the model
+    exact_match: float | None = None
+    f1: float | None = None
+    contains: float | None = None
+    citations_ok: bool | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class EvalReport:
+    """The result of ``evaluate``: run facts (``meta``), metric sections and one row per question.
+
+    ``to_dict()`` is what ``report.json`` holds; ``get("retrieval.recall@5")`` reads one figure.
+    """
+
+    meta: dict
+    metrics: dict
+    rows: list[QuestionRow]
+
+    def to_dict(self) -> dict:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "meta": self.meta,
+            **self.metrics,
+            "questions": [asdict(r) for r in self.rows],
+        }
+
+    def get(self, key: str):
+        """A figure by its dotted key, e.g. ``"retrieval.mrr@10"`` or ``"latency.search.p95_ms"``."""
+        node: Any = self.metrics
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise KeyError(f"no figure {key!r} in this report")
+            node = node[part]
+        return node
+
+    def to_frame(self):
+        """Per-question rows as a pandas DataFrame (lists stay lists; timings become ``ms_<stage>`` columns)."""
+        import pandas as pd
+
+        records = []
+        for r in self.rows:
+            record = asdict(r)
+            for stage, value in record.pop("timings_ms").items():
+                record[f"ms_{stage}"] = value
+            records.append(record)
+        return pd.DataFrame.from_records(records, columns=None if records else list(QuestionRow.__dataclass_fields__))
+
+    def table(self) -> str:
+        from rag.report import format_table
+
+        return format_table(self)
+
+    def write(self, out_dir: str | os.PathLike) -> list[Path]:
+        """Write report.json, report.md and the plots into ``out_dir``; return the paths written."""
+        from rag.report import write_report
+
+        return write_report(self, Path(out_dir))
+
+
+# ---- scoring -----------------------------------------------------------------------------------
+
+
+def score_answer(row: QuestionRow, answer: Any) -> None:
+    """Fill the answer fields of ``row`` from a ``rag.types.Answer`` (or anything shaped like one)."""
+    row.refused = bool(answer.refused)
+    row.answer = answer.text or ""
+    row.cited_doc_ids = [c.doc_id for c in (answer.citations or [])]
+    row.source_doc_ids = list(dict.fromkeys(h.doc_id for h in (answer.passages or [])))
+    for stage, seconds in (answer.timings or {}).items():
+        if isinstance(seconds, int | float):
+            row.timings_ms[stage] = 1000.0 * float(seconds)
+    if row.answerable:
+        prediction = "" if row.refused else row.answer
+        row.exact_match = m.exact_match(prediction, row.gold_answers)
+        row.f1 = m.token_f1(prediction, row.gold_answers)
+        row.contains = m.answer_contains(prediction, row.gold_answers)
+        if not row.refused:
+            row.citations_ok = m.citations_correct(row.cited_doc_ids, row.gold_doc_ids)
+
+
+def summarize(rows: list[QuestionRow], answers: bool) -> dict:
+    """The metric sections of a report from its rows (``answers``: whether answers were asked for)."""
+    ranked = [r for r in rows if r.gold_doc_ids]
+    ranks = [r.rank for r in ranked]
+    retrieval = {
+        "questions": len(ranked),
+        "recall@1": m.recall_at(ranks, 1) if ranks else None,
+        "recall@5": m.recall_at(ranks, 5) if ranks else None,
+        "recall@10": m.recall_at(ranks, 10) if ranks else None,
+        "mrr@10": m.mrr_at(ranks, 10) if ranks else None,
+        "curve": [m.recall_at(ranks, k) for k in range(1, K + 1)] if ranks else [],
+    }
+    asked = [r for r in rows if r.refused is not None] if answers else []
+    answerable = [r for r in asked if r.answerable]
+    unanswerable = [r for r in asked if not r.answerable]
+    answer = {
+        "questions": len(answerable),
+        "exact_match": m.mean([r.exact_match for r in answerable]),
+        "f1": m.mean([r.f1 for r in answerable]),
+        "contains": m.mean([r.contains for r in answerable]),
+    }
+    precision, recall = (None, None)
+    if asked:
+        precision, recall = m.refusal_precision_recall([r.refused for r in asked], [not r.answerable for r in asked])
+    refusal = {
+        "questions": len(asked),
+        "unanswerable": len(unanswerable),
+        "refused": sum(1 for r in asked if r.refused),
+        "precision": precision,
+        "recall": recall,
+    }
+    cited = [r for r in answerable if not r.refused]
+    citations = {
+        "answers": len(cited),
+        "accuracy": m.citation_accuracy([r.cited_doc_ids for r in cited], [r.gold_doc_ids for r in cited]),
+    }
+    stages: dict[str, list[float]] = {}
+    for r in rows:
+        for stage, ms in r.timings_ms.items():
+            stages.setdefault(stage, []).append(ms)
+    latency = {
+        stage: {
+            "n": len(values),
+            "p50_ms": m.percentile(values, 50),
+            "p95_ms": m.percentile(values, 95),
+            "mean_ms": sum(values) / len(values),
+            "max_ms": max(values),
+        }
+        for stage, values in stages.items()
+    }
+    return {
+        "retrieval": retrieval,
+        "answer": answer,
+        "refusal": refusal,
+        "citations": citations,
+        "latency": latency,
+    }
+
+
+# ---- index for a SQuAD file ----------------------------------------------------------------------
+
+
+def squad_index_name(path: str | os.PathLike) -> str:
+    """``squad_it-dev.json.gz`` -> ``squad-it-dev``: the cached index name for a SQuAD file."""
+    stem = re.sub(r"\.(jsonl|json)(\.gz)?$", "", Path(path).name, flags=re.IGNORECASE).lower()
+    return re.sub(r"[^a-z0-9.-]+", "-", stem).strip("-.") or "squad"
+
+
+def ensure_squad_index(path: str | os.PathLike, model: str = DEFAULT_EMBEDDER, embedder=None) -> Path:
+    """Return ``index/<squad_index_name>``, built from the SQuAD file unless it already holds exactly
+    that file's paragraphs (checked by content hash). Vectors come from the embedding cache when present.
+    ``embedder``: use this one instead of loading ``model`` (only needed when building)."""
+    from rag.embed import EmbeddingCache, load_embedder
+    from rag.indexer import build_index
+    from rag.ingest import load_documents
+    from rag.store import Store, content_hash
+
+    target = index_path(squad_index_name(path))
+    docs = load_documents([path])
+    if (target / "meta.json").exists():
+        store = Store.open(target)
+        try:
+            same = set(store.doc_ids()) == {d.id for d in docs} and all(
+                store.stored_hash(d.id) == content_hash(d) for d in docs
+            )
+        finally:
+            store.close()
+        if same:
+            log.info("reusing index %s (same %d paragraphs as %s)", target, len(docs), path)
+            return target
+        log.warning("index %s does not match %s; rebuilding it", target, path)
+    log.info("building index %s from %s (%d paragraphs)", target, path, len(docs))
+    report = build_index(docs, target, embedder or load_embedder(model), cache=EmbeddingCache())
+    log.info("%s", report.summary())
+    return target
+
+
+def _check_gold_in_index(questions: list[GoldQuestion], retriever, index) -> None:
+    known = set(retriever.store.doc_ids())
+    gold = {d for q in questions for d in q.doc_ids}
+    missing = sorted(gold - known)
+    if gold and len(missing) == len(gold):
+        raise InputError(
+            f"none of the gold documents (e.g. {missing[0]!r}) are in index {index}; "
+            "pass --index NAME of the index built from those documents"
+        )
+    if missing:
+        log.warning("%d of %d gold documents are not in index %s (e.g. %r)", len(missing), len(gold), index, missing[0])
+
+
+# ---- the run -------------------------------------------------------------------------------------
+
+
+def evaluate(
+    gold: str | os.PathLike,
+    index: str | os.PathLike | None = None,
+    limit: int | None = None,
+    retrieval_only: bool = False,
+    model: str | None = None,
+    assistant: AssistantLike | None = None,
+    retriever=None,
+    out: str | os.PathLike | None = None,
+    progress: bool | None = None,
+) -> EvalReport:
+    """Evaluate retrieval (and, unless ``retrieval_only``, answers) on the gold set at ``gold``.
+
+    ``gold``: our JSONL gold set or a SQuAD v1.1 JSON(.gz). ``index``: an index name or path; by default
+    ``seeds`` for JSONL, and for SQuAD an index built from the same file (cached, see
+    ``ensure_squad_index``). ``limit``: only the first N questions. ``model``: the LLM to load when no
+    ``assistant`` is given. ``assistant``/``retriever``: ready objects to use instead of loading them.
+    ``out``: also write the report files there (also after Ctrl-C or an error). ``progress``: show a
+    progress bar (default: when the ``rag`` logger is at INFO or lower).
+
+    Returns the report; after Ctrl-C, the partial report of the questions done (``meta["interrupted"]``).
+    """
+    if limit is not None and limit < 1:
+        raise InputError(f"limit must be at least 1, got {limit}")
+    gold_path = Path(gold)
+    questions = load_gold(gold_path, limit=limit)
+    if index is None:
+        index = ensure_squad_index(gold_path) if is_squad(gold_path) else "seeds"
+    if retriever is None:
+        retriever = getattr(assistant, "retriever", None)
+    if retriever is None:
+        from rag.retriever import Retriever
+
+        retriever = Retriever.load(index)
+    _check_gold_in_index(questions, retriever, index)
+    llm = None
+    if not retrieval_only:
+        if assistant is None:
+            assistant = _load_assistant(index, model)
+            llm = model or DEFAULT_LLM
+        else:
+            llm = model or getattr(assistant, "model_name", None) or type(assistant).__name__
+
+    meta = {
+        "gold": str(gold_path),
+        "index": str(index),
+        "mode": "retrieval" if retrieval_only else "answers",
+        "questions": len(questions),
+        "evaluated": 0,
+        "limit": limit,
+        "k": K,
+        "embedder": retriever.embedder.info.model_id,
+        "llm": llm,
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": 0.0,
+        "interrupted": False,
+        "error": None,
+        "host": {
+            "cpus": os.cpu_count(),
+            "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "credit": SQUAD_IT_CREDIT if is_squad(gold_path) else None,
+    }
+    if progress is None:
+        progress = log.isEnabledFor(logging.INFO)
+    rows: list[QuestionRow] = []
+    started = time.perf_counter()
+    failure: BaseException | None = None
+    try:
+        _run(questions, retriever, None if retrieval_only else assistant, rows, progress)
+    except KeyboardInterrupt:
+        meta["interrupted"] = True
+        log.warning("interrupted after %d of %d questions; the report covers those", len(rows), len(questions))
+    except Exception as e:  # write what was measured, then let the error through
+        meta["error"] = f"{type(e).__name__}: {e}"
+        failure = e
+    meta["seconds"] = round(time.perf_counter() - started, 3)
+    meta["evaluated"] = len(rows)
+    report = EvalReport(meta, summarize(rows, answers=not retrieval_only), rows)
+    if out is not None:
+        report.write(out)
+    if failure is not None:
+        raise failure
+    return report
+
+
+def _load_assistant(index, model: str | None):
+    try:
+        from rag.pipeline import Assistant
+    except ImportError as e:
+        raise RagError(
+            f"answers need the assistant (rag.pipeline), which cannot be imported ({e}); use --retrieval-only"
+        ) from e
+    return Assistant.load(index=str(index), model=model) if model else Assistant.load(index=str(index))
+
+
+def _run(questions, retriever, assistant, rows: list[QuestionRow], progress: bool) -> None:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(questions, desc="eval", unit="q", disable=not progress, dynamic_ncols=True)
+    try:
+        _loop(bar, retriever, assistant, rows, progress)
+    finally:
+        bar.close()
+
+
+def _loop(bar, retriever, assistant, rows: list[QuestionRow], progress: bool) -> None:
+    hits_at_5 = ranked = 0
+    for q in bar:
+        row = QuestionRow(q.id, q.question, q.answerable, list(q.answers), list(q.doc_ids), list(q.tags))
+        t0 = time.perf_counter()
+        hits = retriever.search(q.question, k=K)
+        row.timings_ms["search"] = 1000.0 * (time.perf_counter() - t0)
+        for stage, seconds in getattr(retriever, "last_timings", {}).items():
+            row.timings_ms[f"search_{stage}"] = 1000.0 * seconds
+        row.retrieved_doc_ids = [h.doc_id for h in hits]
+        if q.doc_ids:
+            row.rank = m.first_relevant_rank(row.retrieved_doc_ids, q.doc_ids)
+            hits_at_5 += row.rank is not None and row.rank <= 5
+            ranked += 1
+        if assistant is not None:
+            score_answer(row, assistant.ask(q.question))
+        rows.append(row)
+        if progress and ranked:
+            bar.set_postfix_str(f"R@5 {hits_at_5 / ranked:.2f}", refresh=False)

@@ -1,0 +1,50 @@
+"""``rag eval``: score retrieval and answers against a gold set. Registered in ``rag.cli``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("eval")
+@click.argument("gold", type=click.Path(path_type=Path))
+@click.option(
+    "--index",
+    "-i",
+    default=None,
+    help="Index to search (name under ./index or a path). Default: seeds for a JSONL gold set; for SQuAD, "
+    "an index built once from the same file (index/<file stem>).",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N questions.")
+@click.option("--retrieval-only", is_flag=True, help="Score retrieval only; do not generate answers.")
+@click.option("--model", default=None, help="LLM for the answers (default: the assistant's default).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder for report.json, report.md and plots. Default: eval/runs/<gold stem>-<mode>.",
+)
+def eval_command(gold: Path, index, limit, retrieval_only, model, out) -> None:
+    """Evaluate on GOLD: a JSONL gold set (see eval/README.md) or a SQuAD v1.1 JSON(.gz).
+
+    Prints a summary and writes report.json, report.md, recall_at_k.png and latency.png.
+    Ctrl-C stops early and still writes the report of the questions done.
+
+    \b
+    Examples:
+      rag eval eval/seeds.jsonl
+      rag eval ../shared/datasets/squad-it/squad_it-dev.json.gz --retrieval-only
+    """
+    from rag.eval import evaluate, squad_index_name
+
+    if out is None:
+        mode = "retrieval" if retrieval_only else "answers"
+        out = Path("eval") / "runs" / f"{squad_index_name(gold)}-{mode}"
+    report = evaluate(gold, index=index, limit=limit, retrieval_only=retrieval_only, model=model, out=out)
+    click.echo(report.table())
+    click.echo(f"\nreport: {out / 'report.md'}  (figures: {out / 'report.json'})")
+    if report.meta["interrupted"]:
+        click.echo("interrupted: the report covers only the questions done", err=True)
+        sys.exit(130)
