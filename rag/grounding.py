@@ -95,6 +95,38 @@ def strip_markers(text: str, partial: bool = False) -> str:
     return _PARTIAL_MARKER_RE.sub("", text) if partial else text
 
 
+_HOW_MANY_RE = re.compile(r"^\W*(?:quant[ioea]|how (?:many|much)|combien|cu[aá]nt[oa]s?|wie viele)\b", re.IGNORECASE)
+_WHEN_RE = re.compile(r"^\W*(?:quando|when|quand|cu[aá]ndo|wann)\b", re.IGNORECASE)
+_NUMBER_WORDS = (
+    r"\d|\b(?:due|tre|quattro|cinque|sei|sette|otto|nove|dieci|undici|dodici|venti|trenta|cento|mille|"
+    r"milion\w*|miliard\w*|decin\w|centin\w|migliai\w|one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"twelve|twenty|hundred|thousand|million\w*|billion\w*|dozen\w*|several|alcun\w|molt\w|poch\w|nessun\w)\b"
+)
+_TIME_WORDS = (
+    _NUMBER_WORDS + r"|\b(?:oggi|ieri|domani|dopodomani|prossim\w|scors\w|settiman\w|mes[ei]|ann[oi]|giorn\w|sera|"
+    r"mattin\w|notte|secol\w|lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica|gennaio|febbraio|marzo|"
+    r"aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre|primavera|estate|autunno|inverno|"
+    r"today|yesterday|tomorrow|next|last|week|month|year|day|century|monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday|january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"spring|summer|autumn|winter|dopo|prima|durante|after|before|during)\b"
+)
+
+
+def wrong_answer_type(question: str, answer: str) -> bool:
+    """A "how many" answer without a number, or a "when" answer without any time expression.
+
+    >>> wrong_answer_type("Quanti soldati sono morti?", "Il ministro ha avviato incontri a Bruxelles.")
+    True
+    >>> wrong_answer_type("Quando sarà Rutte a Kiev?", "Il 3 febbraio 2026.")
+    False
+    """
+    if _HOW_MANY_RE.search(question):
+        return not re.search(_NUMBER_WORDS, answer, re.IGNORECASE)
+    if _WHEN_RE.search(question):
+        return not re.search(_TIME_WORDS, answer, re.IGNORECASE)
+    return False
+
+
 def says_not_found(text: str) -> bool:
     """Whether the model's reply says the sources do not hold the answer."""
     return bool(_REFUSAL_RE.search(text))
@@ -120,6 +152,7 @@ class Evidence:
     support: float | None = None  # share of the answer's new content words found in the prompt passages
     focus: float | None = None  # weighted share of the question's content words in the quoted sentences
     model_refused: bool = False
+    wrong_type: bool = False  # "how many"/"when" answered without any number or time expression
     reply: str = ""  # what the model wrote (before any refusal replaced it)
     reasons: list[str] = field(default_factory=list)
 
@@ -127,8 +160,11 @@ class Evidence:
 @dataclass(frozen=True)
 class Thresholds:
     """Refuse when retrieval is weak (``coverage`` below ``min_coverage`` and ``dense`` below
-    ``min_dense``), when the answer's support is below ``min_support``, or when the model says
-    the sources do not hold the answer. Defaults: calibrated on SQuAD-it dev (eval/answer-calibration.md)."""
+    ``min_dense``), when the answer's support is below ``min_support``, when the quoted sentences
+    cover less than ``min_focus`` of the question, when a "how many"/"when" question gets no number
+    or time, or when the model says the sources do not hold the answer.
+
+    Defaults: checked on SQuAD-it dev (eval/answer-calibration.md)."""
 
     min_coverage: float = 0.5
     min_dense: float = 0.45
@@ -145,6 +181,8 @@ class Thresholds:
             evidence.reasons.append("weak retrieval")
         if evidence.model_refused:
             evidence.reasons.append("model found no answer")
+        if evidence.wrong_type:
+            evidence.reasons.append("answer is not the kind the question asks for")
         if evidence.support is not None and evidence.support < self.min_support:
             evidence.reasons.append("answer not grounded")
         if evidence.focus is not None and evidence.focus < self.min_focus:

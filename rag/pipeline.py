@@ -27,7 +27,16 @@ from rag.config import DEFAULT_LLM
 from rag.embed import Embedder
 from rag.errors import InputError
 from rag.generate import Generator, load_generator
-from rag.grounding import Evidence, Thresholds, coverage, ground, keys, says_not_found, strip_markers
+from rag.grounding import (
+    Evidence,
+    Thresholds,
+    coverage,
+    ground,
+    keys,
+    says_not_found,
+    strip_markers,
+    wrong_answer_type,
+)
 from rag.language import REFUSAL, all_stopwords, detect_language
 from rag.prompt import SYSTEM, build_prompt
 from rag.retriever import Retriever
@@ -210,6 +219,7 @@ class Assistant:
         evidence.reply = raw
         evidence.focus = None if cross else grounded.focus  # word overlap across languages means little
         evidence.model_refused = says_not_found(raw) or not raw.strip()
+        evidence.wrong_type = wrong_answer_type(question, strip_markers(raw))
         refused = self.settings.thresholds.refuse(evidence)
         if refused:
             log.info("refused after generation (%s): %r", ", ".join(evidence.reasons), raw[:200])

@@ -199,3 +199,12 @@ def test_ask_command_prints_answer_and_sources(seeds_retriever, monkeypatch):
     result = CliRunner().invoke(ask, ["Chi accompagnava Umerov a Bruxelles?", "--json"])
     data = json.loads(result.output)
     assert data["citations"][0]["doc_id"] == UMEROV_DOC and data["refused"] is False and data["done"] is True
+
+
+def test_how_many_question_answered_without_a_number_is_refused(seeds_retriever):
+    assistant = make_assistant(seeds_retriever, "Il ministro Umerov ha avviato incontri a Bruxelles.")
+    answer = assistant.ask("Quanti incontri ha avviato Umerov a Bruxelles?")
+    assert answer.refused and "answer is not the kind the question asks for" in assistant.last_evidence.reasons
+    assistant = make_assistant(seeds_retriever, "Mark Rutte sarà a Kiev per un incontro istituzionale.")
+    assert assistant.ask("Quando sarà Mark Rutte a Kiev?").refused  # a "when" answer without a time
+    assert "answer is not the kind the question asks for" in assistant.last_evidence.reasons
