@@ -169,7 +169,7 @@ class Thresholds:
     min_coverage: float = 0.5
     min_dense: float = 0.45
     min_support: float = 0.5
-    min_focus: float = 0.0
+    min_focus: float = 0.3
 
     def weak_retrieval(self, evidence: Evidence) -> bool:
         dense_weak = evidence.dense is None or evidence.dense < self.min_dense
