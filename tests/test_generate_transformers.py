@@ -1,0 +1,19 @@
+"""The transformers backend on a real checkpoint: the 0.5B GGUF, dequantized by transformers."""
+
+import pytest
+
+from rag.generate import load_generator
+
+pytestmark = pytest.mark.slow
+
+
+def test_transformers_backend_streams_an_answer_from_a_gguf_file():
+    generator = load_generator("qwen2.5-0.5b-instruct", backend="transformers", dtype="bfloat16")
+    messages = [
+        {"role": "system", "content": "Rispondi in italiano, brevemente."},
+        {"role": "user", "content": "Testo: Umerov sarà accompagnato da Andrii Hnatov. Domanda: chi accompagna Umerov?"},
+    ]
+    pieces = list(generator.stream(messages, max_tokens=12))
+    assert len(pieces) > 1  # streamed, not returned at once
+    assert "Hnatov" in "".join(pieces)
+    assert generator.count_tokens("Chi accompagnava Umerov?") > 3
