@@ -201,3 +201,12 @@ def test_regenerated_markdown_keeps_the_notes(tmp_path, monkeypatch):
     bench.write_markdown(figures, out, "command-two")
     text = out.read_text()
     assert "command-two" in text and "command-one" not in text and text.count("A note by hand.") == 1
+
+
+def test_paired_speed_gives_one_row_per_setting(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "load_embedder", lambda model, dim=None, precision="auto": FakeEmbedder(model_id=model))
+    rows = bench.paired_speed(
+        _tiny_squad(tmp_path / "tiny.json"), [bench.EmbedderSetting("a"), bench.EmbedderSetting("b")]
+    )
+    assert [r.label.split()[0] for r in rows] == ["a", "b"] and rows[0].chunks == 3
+    assert "| a " in bench.paired_table(rows)
