@@ -86,6 +86,19 @@ class EvalReport:
             "questions": [asdict(r) for r in self.rows],
         }
 
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> EvalReport:
+        """Read a ``report.json`` written by ``write`` (e.g. a baseline, to compare with a new run)."""
+        import json
+
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        if raw.get("schema_version") != SCHEMA_VERSION:
+            raise InputError(f"{path}: report schema {raw.get('schema_version')} is not {SCHEMA_VERSION}")
+        rows = [QuestionRow(**row) for row in raw.pop("questions")]
+        meta = raw.pop("meta")
+        raw.pop("schema_version")
+        return cls(meta, raw, rows)
+
     def get(self, key: str):
         """A figure by its dotted key, e.g. ``"retrieval.mrr@10"`` or ``"latency.search.p95_ms"``."""
         node: Any = self.metrics

@@ -264,6 +264,6 @@ def render_markdown(report: EvalReport, images: list[str]) -> str:
                 f"- got: {got}  (F1 {_f(row.f1, 2)}, contains {_f(row.contains, 0)}, "
                 f"cited {', '.join(row.cited_doc_ids) or 'nothing'})"
             )
-        rank = row.rank or "none in top 10"
-        out += [f"- retrieved sources (top 5 documents): {marked}; first gold chunk at rank {rank}", ""]
+        rank = f"first gold chunk at rank {row.rank or 'none in top 10'}" if row.gold_doc_ids else "no gold document"
+        out += [f"- retrieved sources (top 5 documents): {marked}; {rank}", ""]
     return "\n".join(out).rstrip() + "\n"
