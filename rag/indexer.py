@@ -83,9 +83,11 @@ def build_index(
 
 def check_embedder(meta: IndexMeta, embedder: Embedder, path: Path) -> None:
     if embedder.info != meta.embedder:
+        built, given = meta.embedder, embedder.info
         raise StoreError(
-            f"index {path} was built with {meta.embedder.model_id} (dim {meta.embedder.dim}), "
-            f"not {embedder.info.model_id} (dim {embedder.info.dim}); use that model or rebuild the index"
+            f"index {path} was built with {built.model_id} (dim {built.dim}, {built.backend} {built.precision}), "
+            f"not {given.model_id} (dim {given.dim}, {given.backend} {given.precision}); "
+            "use that model or rebuild the index"
         )
 
 

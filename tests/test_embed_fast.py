@@ -149,11 +149,17 @@ def test_bench_table_has_lexical_dense_hybrid_rows(tmp_path, monkeypatch):
     assert md.count("\n| ") == 6 and "python -m rag.bench --limit 3" in md
 
 
-def test_bench_main_writes_markdown(tmp_path, monkeypatch, capsys):
+def test_rag_bench_command_writes_markdown(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+
     monkeypatch.setattr(bench, "load_embedder", lambda model, dim=None, precision="auto": FakeEmbedder(model_id=model))
     out = tmp_path / "eval" / "figures.md"
-    bench.main(["--dataset", str(_tiny_squad(tmp_path / "tiny.json")), "--setting", "fake", "--markdown", str(out)])
-    assert "hybrid" in capsys.readouterr().out
+    args = ["bench", "--dataset", str(_tiny_squad(tmp_path / "tiny.json")), "--setting", "fake", "--markdown", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "hybrid" in result.output
     assert "| hybrid | fake" in out.read_text()
 
 
