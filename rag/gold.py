@@ -13,12 +13,11 @@ In SQuAD the gold document of a question is its paragraph, ``<title>#<paragraph 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import InputError
-from rag.ingest import read_squad_json, read_text, squad_doc_id
+from rag.ingest import jsonl_objects, read_squad_json, read_text, squad_doc_id
 
 FIELDS = ("id", "question", "answers", "doc_ids")
 
@@ -85,16 +84,8 @@ def _string_list(row: dict, field: str, where: str) -> tuple[str, ...]:
 def _load_jsonl(path: Path) -> list[GoldQuestion]:
     out: list[GoldQuestion] = []
     seen: dict[str, int] = {}
-    for number, line in enumerate(read_text(path).splitlines(), 1):
-        if not line.strip():
-            continue
+    for number, row in jsonl_objects(path, read_text(path), ", ".join(FIELDS)):
         where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{where}: not valid JSON ({e.msg}); fix or remove that line") from e
-        if not isinstance(row, dict):
-            raise InputError(f"{where}: expected an object with {', '.join(FIELDS)}")
         missing = [f for f in FIELDS if f not in row]
         if missing:
             raise InputError(f"{where}: missing field(s) {', '.join(missing)}; every line needs {', '.join(FIELDS)}")

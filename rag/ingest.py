@@ -123,7 +123,9 @@ def derive_title(body: str, markdown: bool = False) -> str:
     return sentence[:TITLE_CHARS].rsplit(" ", 1)[0] + "…"
 
 
-def _read_jsonl(path: Path, text: str) -> Iterator[Document]:
+def jsonl_objects(path: Path, text: str, expected: str) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line; a line that is not a JSON object is an InputError
+    naming ``path:line`` (``expected`` says what the object should hold)."""
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -132,7 +134,12 @@ def _read_jsonl(path: Path, text: str) -> Iterator[Document]:
         except json.JSONDecodeError as e:
             raise InputError(f"{path}:{number}: not valid JSON ({e.msg}); fix or remove that line") from e
         if not isinstance(row, dict):
-            raise InputError(f"{path}:{number}: expected a JSON object with 'id' and 'text'")
+            raise InputError(f"{path}:{number}: expected an object with {expected}")
+        yield number, row
+
+
+def _read_jsonl(path: Path, text: str) -> Iterator[Document]:
+    for number, row in jsonl_objects(path, text, "'id' and 'text'"):
         for field in ("id", "text"):
             if not isinstance(row.get(field), str | int) or not str(row.get(field)).strip():
                 raise InputError(
