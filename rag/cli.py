@@ -24,6 +24,7 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     logging.getLogger("rag").setLevel(level)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on its own logger
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -158,7 +159,10 @@ def index_info(name, docs, as_json) -> None:
         click.echo(json.dumps({**meta, **({"doc_ids": ids} if ids is not None else {})}, indent=2, ensure_ascii=False))
         return
     click.echo(f"index     {store.path}")
-    click.echo(f"model     {meta['embedder']['model_id']} (dim {meta['embedder']['dim']})")
+    embedder = meta["embedder"]
+    click.echo(
+        f"model     {embedder['model_id']} (dim {embedder['dim']}, {embedder['backend']} {embedder['precision']})"
+    )
     click.echo(f"chunking  {meta['chunking']['max_tokens']} tokens, overlap {meta['chunking']['overlap_tokens']}")
     click.echo(f"holds     {meta['documents']} documents, {meta['chunks']} chunks")
     click.echo(f"created   {meta['created']}, updated {meta['updated']}")
