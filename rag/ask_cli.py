@@ -51,8 +51,11 @@ def _erase(text: str) -> None:
 @click.option("--backend", type=click.Choice(["llama-cpp", "transformers"]), default="llama-cpp", show_default=True)
 @click.option("-k", type=int, default=None, help="Passages to retrieve (default 4).")
 @click.option("--max-tokens", type=int, default=None, help="Answer length cap in tokens (default 80).")
+@click.option(
+    "--passage-tokens", type=int, default=None, help="Prompt budget for passages (default 200; 100 answers faster)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole Answer as JSON (no streaming).")
-def ask(question, index, model, backend, k, max_tokens, as_json) -> None:
+def ask(question, index, model, backend, k, max_tokens, passage_tokens, as_json) -> None:
     """Answer QUESTION from the indexed articles, with numbered sources.
 
     The answer streams as it is written, then is replaced by its checked version: [n] markers
@@ -65,7 +68,8 @@ def ask(question, index, model, backend, k, max_tokens, as_json) -> None:
     from rag.config import DEFAULT_LLM
     from rag.pipeline import Assistant
 
-    assistant = Assistant.load(index, model=model or DEFAULT_LLM, backend=backend)
+    settings = {"passage_tokens": passage_tokens} if passage_tokens else {}
+    assistant = Assistant.load(index, model=model or DEFAULT_LLM, backend=backend, **settings)
     if as_json:
         click.echo(
             json.dumps(assistant.ask(question, k=k, max_tokens=max_tokens).to_dict(), indent=2, ensure_ascii=False)
