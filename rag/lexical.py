@@ -7,12 +7,21 @@ per second), saved in ``<index>/lexical/``, and mapped back to chunk rows throug
 from __future__ import annotations
 
 import json
+import logging
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 STEMMER_LANGUAGES = {"it": "italian", "en": "english", "fr": "french", "de": "german", "es": "spanish"}
+
+
+@lru_cache(maxsize=1)
+def _bm25s():
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)  # bm25s sets DEBUG on import; follow the app's config
+    return bm25s
 
 
 @lru_cache(maxsize=4)
@@ -28,9 +37,9 @@ def tokenize(texts: list[str], language: str = "it") -> list[list[str]]:
     >>> tokenize(["Chi accompagnava Umerov a Bruxelles?"])
     [['accompagn', 'umerov', 'bruxelles']]
     """
-    import bm25s
-
-    return bm25s.tokenize(texts, stopwords=language, stemmer=_stemmer(language), return_ids=False, show_progress=False)
+    return _bm25s().tokenize(
+        texts, stopwords=language, stemmer=_stemmer(language), return_ids=False, show_progress=False
+    )
 
 
 class LexicalIndex:
@@ -41,9 +50,7 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, rows: list[int], texts: list[str], language: str = "it") -> LexicalIndex:
-        import bm25s
-
-        bm25 = bm25s.BM25()
+        bm25 = _bm25s().BM25()
         if texts:
             bm25.index(tokenize(texts, language), show_progress=False)
         return cls(bm25, np.asarray(rows, dtype=np.int64), language)
@@ -57,8 +64,7 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
-        import bm25s
-
+        bm25s = _bm25s()
         info = json.loads((folder / "lexical.json").read_text())
         rows = np.load(folder / "rows.npy")
         bm25 = bm25s.BM25.load(str(folder), show_progress=False) if len(rows) else bm25s.BM25()
