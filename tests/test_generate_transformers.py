@@ -11,7 +11,10 @@ def test_transformers_backend_streams_an_answer_from_a_gguf_file():
     generator = load_generator("qwen2.5-0.5b-instruct", backend="transformers", dtype="bfloat16")
     messages = [
         {"role": "system", "content": "Rispondi in italiano, brevemente."},
-        {"role": "user", "content": "Testo: Umerov sarà accompagnato da Andrii Hnatov. Domanda: chi accompagna Umerov?"},
+        {
+            "role": "user",
+            "content": "Testo: Umerov sarà accompagnato da Andrii Hnatov. Domanda: chi accompagna Umerov?",
+        },
     ]
     pieces = list(generator.stream(messages, max_tokens=12))
     assert len(pieces) > 1  # streamed, not returned at once
