@@ -93,12 +93,6 @@ def ask(question, index, model, backend, k, max_tokens, passage_tokens, as_json)
         click.echo(click.style("(the draft answer was withdrawn: it is not supported by the sources)", dim=True))
 
 
-def _percentile(values, q):
-    import numpy as np
-
-    return float(np.percentile(values, q)) if values else float("nan")
-
-
 def _contains(text: str, accepted) -> bool:
     from rag.language import fold
 
@@ -131,6 +125,7 @@ def bench_answers(index, models, backend, gold, repeat, passage_tokens, out) -> 
     import time
 
     from rag.config import DEFAULT_LLM
+    from rag.metrics import percentile
     from rag.pipeline import Assistant
 
     if gold:
@@ -172,10 +167,10 @@ def bench_answers(index, models, backend, gold, repeat, passage_tokens, out) -> 
             click.echo(f"{'ok ' if ok else 'BAD'} {question}\n    {answer.text}  {sorted(cited)}")
         figures = {
             "load_s": load,
-            "ttft_p50": _percentile(ttft, 50),
-            "ttft_p95": _percentile(ttft, 95),
-            "total_p50": _percentile(total, 50),
-            "total_p95": _percentile(total, 95),
+            "ttft_p50": percentile(ttft, 50),
+            "ttft_p95": percentile(ttft, 95),
+            "total_p50": percentile(total, 50),
+            "total_p95": percentile(total, 95),
             "accuracy": sum(r["ok"] for r in rows) / len(rows),
             "questions": len(rows),
             "rows": rows,
