@@ -1,6 +1,6 @@
 """Sentence-aware chunking sized in tokens of the embedder's tokenizer, with overlap.
 
-Lines are split into sentences (pysbd, Italian rules); sentences are packed greedily into chunks of at
+Lines are split into sentences (sentencex, Italian abbreviations); sentences are packed greedily into chunks of at
 most ``max_tokens``; each new chunk starts with the last sentences of the previous one, up to
 ``overlap_tokens``. A sentence longer than a chunk is cut at word boundaries. Every chunk keeps
 character offsets into ``Document.text`` so a caller can highlight the quoted span.
@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+
+import sentencex
 
 from rag.types import Chunk, Document
 
@@ -40,22 +41,15 @@ class Span:
     end: int
 
 
-@lru_cache(maxsize=4)
-def _segmenter(language: str):
-    import pysbd
-
-    return pysbd.Segmenter(language=language, clean=False, char_span=True)
-
-
 def sentence_spans(text: str, language: str = "it") -> list[Span]:
     """Sentences as character spans, never crossing a line break, whitespace trimmed."""
     spans: list[Span] = []
     for line in re.finditer(r"[^\n]+", text):
         if not line.group().strip():
             continue
-        for piece in _segmenter(language).segment(line.group()):
-            start = line.start() + piece.start
-            end = line.start() + piece.end
+        for piece in sentencex.get_sentence_boundaries(language, line.group()):
+            start = line.start() + piece["start_index"]
+            end = line.start() + piece["end_index"]
             while start < end and text[start].isspace():
                 start += 1
             while end > start and text[end - 1].isspace():
