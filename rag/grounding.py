@@ -157,22 +157,32 @@ class Evidence:
     reasons: list[str] = field(default_factory=list)
 
 
+# Cosine floors of the retrieval check, per embedding model: each model has its own cosine scale
+# (EmbeddingGemma's question/passage cosines sit near 0.5, e5's near 0.85). Found with the
+# retrieval-only check of `rag calibrate-refusal` on SQuAD-it dev (eval/answer-calibration.md).
+# For a model not listed, the retrieval check uses coverage alone.
+DENSE_FLOORS: dict[str, float] = {
+    "embeddinggemma-300m": 0.45,
+    "multilingual-e5-small": 0.85,
+}
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Refuse when retrieval is weak (``coverage`` below ``min_coverage`` and ``dense`` below
-    ``min_dense``), when the answer's support is below ``min_support``, when the quoted sentences
+    ``min_dense``, when there is one), when the answer's support is below ``min_support``, when the quoted sentences
     cover less than ``min_focus`` of the question, when a "how many"/"when" question gets no number
     or time, or when the model says the sources do not hold the answer.
 
     Defaults: checked on SQuAD-it dev (eval/answer-calibration.md)."""
 
     min_coverage: float = 0.5
-    min_dense: float = 0.45
+    min_dense: float | None = None  # None: the embedder's floor from DENSE_FLOORS (see Assistant)
     min_support: float = 0.5
     min_focus: float = 0.3
 
     def weak_retrieval(self, evidence: Evidence) -> bool:
-        dense_weak = evidence.dense is None or evidence.dense < self.min_dense
+        dense_weak = evidence.dense is None or self.min_dense is None or evidence.dense < self.min_dense
         return evidence.coverage < self.min_coverage and dense_weak
 
     def refuse(self, evidence: Evidence) -> bool:

@@ -28,6 +28,7 @@ from rag.embed import Embedder
 from rag.errors import InputError
 from rag.generate import Generator, load_generator
 from rag.grounding import (
+    DENSE_FLOORS,
     Evidence,
     Thresholds,
     coverage,
@@ -112,6 +113,11 @@ class Assistant:
     def __init__(self, retriever: Retriever, generator: Generator, settings: AskSettings = AskSettings()):
         if not isinstance(retriever.embedder, _MemoEmbedder):
             retriever.embedder = _MemoEmbedder(retriever.embedder)  # search and evidence embed the query once
+        if settings.thresholds.min_dense is None:  # the cosine scale is the embedding model's own
+            floor = DENSE_FLOORS.get(retriever.embedder.info.model_id)
+            settings = dataclasses.replace(
+                settings, thresholds=dataclasses.replace(settings.thresholds, min_dense=floor)
+            )
         self.retriever = retriever
         self.generator = generator
         self.settings = settings

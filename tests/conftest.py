@@ -51,16 +51,28 @@ def fake_embedder():
     return FakeEmbedder()
 
 
-@pytest.fixture(scope="session")
-def real_embedder():
-    """EmbeddingGemma-300M, loaded once; skipped with the fix named when it is not set up."""
-    from rag.embed import SentenceTransformerEmbedder
+def _built_in_embedder(name: str, precision: str):
+    from rag.embed import load_embedder
     from rag.provision import MODELS, is_ready
 
     os.environ.setdefault("RAG_MODEL_DIR", str(REAL_MODEL_DIR))
-    if not is_ready(MODELS["embeddinggemma-300m"]):
-        pytest.fail("EmbeddingGemma is not set up: run `make setup` (or `rag setup`)")
-    return SentenceTransformerEmbedder("embeddinggemma-300m")
+    if not is_ready(MODELS[name]):
+        pytest.fail(f"{name} is not set up: run `make setup` (or `rag setup`)")
+    return load_embedder(name, precision=precision)
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The default embedder as users get it (multilingual-e5-small, precision auto), loaded once."""
+    from rag.config import DEFAULT_EMBEDDER
+
+    return _built_in_embedder(DEFAULT_EMBEDDER, "auto")
+
+
+@pytest.fixture(scope="session")
+def gemma_embedder():
+    """EmbeddingGemma-300M in full precision (float32): the accurate, slower setting."""
+    return _built_in_embedder("embeddinggemma-300m", "float32")
 
 
 def write(path: Path, text: str | bytes) -> Path:

@@ -1,4 +1,4 @@
-"""Real models on the seed articles: EmbeddingGemma + Qwen2.5-1.5B through llama.cpp, loaded once."""
+"""Real models on the seed articles: the default embedder + Qwen2.5-1.5B through llama.cpp, loaded once."""
 
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ def test_build_search_add_remove_with_the_real_model(tmp_path):
     hits = json.loads(result.stdout)
     assert hits[0]["doc_id"] == UMEROV_DOC and "Hnatov" in hits[0]["text"]
     info = json.loads(rag("index", "info", "--json", "--docs").stdout)
-    assert info["documents"] == 2 and info["embedder"]["model_id"] == "embeddinggemma-300m"
+    assert info["documents"] == 2 and info["embedder"]["model_id"] == "multilingual-e5-small"
     removed = rag("index", "remove", UMEROV_DOC, "--name", "seeds")
     assert removed.returncode == 0 and "1 removed" in removed.stdout
     added = rag("index", "add", str(SEEDS), "--name", "seeds")

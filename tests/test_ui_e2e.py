@@ -1,4 +1,4 @@
-"""The chat page served for real (EmbeddingGemma + Qwen2.5-1.5B) and asked through gradio_client."""
+"""The chat page served for real (the default embedder + Qwen2.5-1.5B) and asked through gradio_client."""
 
 from __future__ import annotations
 

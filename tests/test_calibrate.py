@@ -1,0 +1,65 @@
+"""Refusal calibration helpers on hand-made measurements (no model needed)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rag.calibrate_cli import _Excluding, choose_thresholds, dense_floor, refusal_scores
+from rag.grounding import Thresholds
+
+
+def _row(answerable: bool, dense: float, coverage: float = 0.2, **extra) -> dict:
+    row = {
+        "answerable": answerable,
+        "coverage": coverage,
+        "dense": dense,
+        "support": None,
+        "focus": None,
+        "model_refused": False,
+        "correct": answerable,
+    }
+    return row | extra
+
+
+def test_dense_floor_separates_the_two_groups_on_the_models_own_scale():
+    # e5-like cosines: answerable near 0.88, unanswerable near 0.80
+    rows = [_row(True, d) for d in (0.86, 0.87, 0.88, 0.90)] + [_row(False, d) for d in (0.78, 0.80, 0.81, 0.87)]
+    floor = dense_floor(rows)
+    assert 0.81 < floor <= 0.86
+    scores = refusal_scores(rows, Thresholds(min_dense=floor))
+    assert scores["refused_answerable"] == 0 and scores["recall"] == 0.75
+
+
+def test_high_coverage_keeps_an_answer_whatever_the_cosine():
+    rows = [_row(True, 0.1, coverage=0.9), _row(False, 0.1, coverage=0.1)]
+    scores = refusal_scores(rows, Thresholds(min_dense=0.5))
+    assert (scores["precision"], scores["recall"], scores["refused_answerable"]) == (1.0, 1.0, 0)
+
+
+def test_no_floor_means_coverage_alone_decides():
+    rows = [_row(True, 0.99, coverage=0.2), _row(False, 0.2, coverage=0.9)]
+    assert refusal_scores(rows, Thresholds(min_dense=None))["refused_answerable"] == 1
+
+
+def test_choose_thresholds_tries_floors_around_the_models_floor():
+    rows = [_row(True, 0.88), _row(True, 0.9), _row(False, 0.8), _row(False, 0.79)]
+    chosen = choose_thresholds(rows, floor=0.85)
+    scores = refusal_scores(rows, chosen)
+    assert (scores["precision"], scores["recall"]) == (1.0, 1.0)
+    assert chosen.min_dense is not None and 0.8 <= chosen.min_dense <= 0.88
+
+
+@dataclasses.dataclass
+class _Hit:
+    doc_id: str
+    rank: int
+
+
+class _Inner:
+    def search(self, query, k=5, filters=None, mode=None):
+        return [_Hit(d, i) for i, d in enumerate(["A#0", "B#1", "A#2", "C#0"], 1)][:k]
+
+
+def test_excluding_hides_every_paragraph_of_one_article_and_renumbers():
+    found = _Excluding(_Inner(), "A").search("q", k=2)
+    assert [(h.doc_id, h.rank) for h in found] == [("B#1", 1), ("C#0", 2)]
