@@ -276,22 +276,25 @@ def evaluate(
     retriever=None,
     out: str | os.PathLike | None = None,
     progress: bool | None = None,
+    sample: int | None = None,
 ) -> EvalReport:
     """Evaluate retrieval (and, unless ``retrieval_only``, answers) on the gold set at ``gold``.
 
     ``gold``: our JSONL gold set or a SQuAD v1.1 JSON(.gz). ``index``: an index name or path; by default
     ``seeds`` for JSONL, and for SQuAD an index built from the same file (cached, see
-    ``ensure_squad_index``). ``limit``: only the first N questions. ``model``: the LLM to load when no
+    ``ensure_squad_index``). ``limit``: only the first N questions; ``sample``: N questions drawn at random
+    (seed 0) across the file instead. ``model``: the LLM to load when no
     ``assistant`` is given. ``assistant``/``retriever``: ready objects to use instead of loading them.
     ``out``: also write the report files there (also after Ctrl-C or an error). ``progress``: show a
     progress bar (default: when the ``rag`` logger is at INFO or lower).
 
     Returns the report; after Ctrl-C, the partial report of the questions done (``meta["interrupted"]``).
     """
-    if limit is not None and limit < 1:
-        raise InputError(f"limit must be at least 1, got {limit}")
+    for name, value in (("limit", limit), ("sample", sample)):
+        if value is not None and value < 1:
+            raise InputError(f"{name} must be at least 1, got {value}")
     gold_path = Path(gold)
-    questions = load_gold(gold_path, limit=limit)
+    questions = load_gold(gold_path, limit=limit, sample=sample)
     if index is None:
         index = ensure_squad_index(gold_path) if is_squad(gold_path) else "seeds"
     if retriever is None:
@@ -316,6 +319,7 @@ def evaluate(
         "questions": len(questions),
         "evaluated": 0,
         "limit": limit,
+        "sample": sample,
         "k": K,
         "embedder": retriever.embedder.info.model_id,
         "llm": llm,

@@ -18,6 +18,12 @@ import click
     "an index built once from the same file (index/<file stem>).",
 )
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N questions.")
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    default=None,
+    help="N questions drawn at random across the file (seed 0, the same on every run) instead of the first N.",
+)
 @click.option("--retrieval-only", is_flag=True, help="Score retrieval only; do not generate answers.")
 @click.option("--model", default=None, help="LLM for the answers (default: the assistant's default).")
 @click.option(
@@ -26,7 +32,7 @@ import click
     default=None,
     help="Folder for report.json, report.md and plots. Default: eval/runs/<gold stem>-<mode>.",
 )
-def eval_command(gold: Path, index, limit, retrieval_only, model, out) -> None:
+def eval_command(gold: Path, index, limit, sample, retrieval_only, model, out) -> None:
     """Evaluate on GOLD: a JSONL gold set (see eval/README.md) or a SQuAD v1.1 JSON(.gz).
 
     Prints a summary and writes report.json, report.md, recall_at_k.png and latency.png.
@@ -42,7 +48,9 @@ def eval_command(gold: Path, index, limit, retrieval_only, model, out) -> None:
     if out is None:
         mode = "retrieval" if retrieval_only else "answers"
         out = Path("eval") / "runs" / f"{squad_index_name(gold)}-{mode}"
-    report = evaluate(gold, index=index, limit=limit, retrieval_only=retrieval_only, model=model, out=out)
+    report = evaluate(
+        gold, index=index, limit=limit, sample=sample, retrieval_only=retrieval_only, model=model, out=out
+    )
     click.echo(report.table())
     click.echo(f"\nreport: {out / 'report.md'}  (figures: {out / 'report.json'})")
     if report.meta["interrupted"]:

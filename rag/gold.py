@@ -13,6 +13,7 @@ In SQuAD the gold document of a question is its paragraph, ``<title>#<paragraph 
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +40,9 @@ def is_squad(path: Path) -> bool:
     return path.name.lower().endswith((".json", ".json.gz"))
 
 
-def load_gold(path: str | Path, limit: int | None = None) -> list[GoldQuestion]:
-    """Read a gold set (JSONL, or SQuAD v1.1 ``.json``/``.json.gz``); the first ``limit`` questions if given.
+def load_gold(path: str | Path, limit: int | None = None, sample: int | None = None) -> list[GoldQuestion]:
+    """Read a gold set (JSONL, or SQuAD v1.1 ``.json``/``.json.gz``); the first ``limit`` questions if given,
+    or ``sample`` questions drawn at random (seed 0, so runs compare) and kept in file order.
 
     Raises ``InputError`` naming the file and line (or SQuAD field) of the first problem.
     """
@@ -50,6 +52,9 @@ def load_gold(path: str | Path, limit: int | None = None) -> list[GoldQuestion]:
     questions = _load_squad(path) if is_squad(path) else _load_jsonl(path)
     if not questions:
         raise InputError(f"{path}: no questions in this gold file")
+    if sample is not None and sample < len(questions):
+        chosen = sorted(random.Random(0).sample(range(len(questions)), sample))
+        return [questions[i] for i in chosen]
     return questions[:limit] if limit else questions
 
 

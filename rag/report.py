@@ -216,6 +216,7 @@ def render_markdown(report: EvalReport, images: list[str]) -> str:
         + (f"; LLM: `{meta['llm']}`" if meta.get("llm") else ""),
         f"- mode: {meta['mode']}; {meta['evaluated']} of {meta['questions']} questions"
         + (f" (limit {meta['limit']})" if meta.get("limit") else "")
+        + (f" (random sample of {meta['sample']}, seed 0)" if meta.get("sample") else "")
         + f"; started {meta['started']}; {meta['seconds']:.1f}s",
         f"- host: {meta['host']['cpus']} CPUs, 1-min load average {meta['host']['load_average_1m']} at start "
         "(latencies are measured on this machine as loaded, not on an idle one)",

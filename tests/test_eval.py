@@ -380,3 +380,13 @@ def test_end_to_end_seed_gold_set(tmp_path, real_embedder):
     assert "![recall_at_k.png](recall_at_k.png)" in md and "## Worst failures" in md
     assert (out / "recall_at_k.png").read_bytes()[:4] == b"\x89PNG"
     assert len(report.to_frame()) == saved["meta"]["questions"]
+
+
+def test_sample_draws_the_same_questions_from_across_the_file():
+    gold = ROOT / "eval" / "seeds.jsonl"
+    every = load_gold(gold)
+    first = load_gold(gold, sample=10)
+    assert first == load_gold(gold, sample=10) and len(first) == 10  # seed 0: the same every run
+    positions = [every.index(q) for q in first]
+    assert positions == sorted(positions) and positions[-1] > 10  # file order, not just the head
+    assert load_gold(gold, sample=len(every) + 5) == every
