@@ -72,8 +72,9 @@ def ask(question, index, model, backend, k, max_tokens, passage_tokens, as_json)
         _erase(shown)
     click.echo(final.text)
     _echo_answer_sources(final)
-    if final.refused and shown:
-        click.echo(click.style("(the draft answer was withdrawn: it is not supported by the sources)", dim=True))
+    if final.refused:
+        withdrawn = "the draft answer was withdrawn; " if shown else ""
+        click.echo(click.style(f"({withdrawn}why: {', '.join(final.refusal_reasons)})", dim=True))
 
 
 @click.command("bench-answers")

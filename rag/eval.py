@@ -58,6 +58,7 @@ class QuestionRow:
     rank: int | None = None  # 1-based rank of the first chunk of a gold document within the top K
     answer: str | None = None
     refused: bool | None = None
+    refusal_reasons: list[str] = field(default_factory=list)
     cited_doc_ids: list[str] = field(default_factory=list)
     source_doc_ids: list[str] = field(default_factory=list)  # documents of the passages given to the model
     exact_match: float | None = None
@@ -138,6 +139,7 @@ class EvalReport:
 def score_answer(row: QuestionRow, answer: Any) -> None:
     """Fill the answer fields of ``row`` from a ``rag.types.Answer`` (or anything shaped like one)."""
     row.refused = bool(answer.refused)
+    row.refusal_reasons = list(getattr(answer, "refusal_reasons", None) or [])
     row.answer = answer.text or ""
     row.cited_doc_ids = [c.doc_id for c in (answer.citations or [])]
     row.source_doc_ids = list(dict.fromkeys(h.doc_id for h in (answer.passages or [])))

@@ -191,7 +191,7 @@ class Assistant:
         if not hits or self.settings.thresholds.weak_retrieval(evidence):
             evidence.reasons = ["weak retrieval"]
             log.info("refused before generation: coverage %.2f, dense %s", evidence.coverage, evidence.dense)
-            yield self._finish(base, REFUSAL.get(language, REFUSAL["en"]), [], True, started)
+            yield self._finish(base, REFUSAL.get(language, REFUSAL["en"]), [], evidence.reasons, started)
             return
 
         prompt = build_prompt(
@@ -229,9 +229,9 @@ class Assistant:
         refused = self.settings.thresholds.refuse(evidence)
         if refused:
             log.info("refused after generation (%s): %r", ", ".join(evidence.reasons), raw[:200])
-            yield self._finish(base, REFUSAL.get(language, REFUSAL["en"]), [], True, started)
+            yield self._finish(base, REFUSAL.get(language, REFUSAL["en"]), [], evidence.reasons, started)
             return
-        yield self._finish(base, grounded.text, grounded.citations, False, started)
+        yield self._finish(base, grounded.text, grounded.citations, [], started)
 
     def rewrite(self, question: str, history: Sequence[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
         """The search query for ``question`` in a chat, and the earlier exchanges to show the model.
@@ -290,9 +290,16 @@ class Assistant:
             log.debug("dense evidence unavailable: %s", e)
             return None
 
-    def _finish(self, base: Answer, text: str, citations, refused: bool, started: float) -> Answer:
+    def _finish(self, base: Answer, text: str, citations, refusal_reasons: list[str], started: float) -> Answer:
+        """The final answer; a non-empty ``refusal_reasons`` means it is a refusal."""
         timings = dict(base.timings)
         timings["total"] = time.perf_counter() - started
         return dataclasses.replace(
-            base, text=text, citations=list(citations), refused=refused, timings=timings, done=True
+            base,
+            text=text,
+            citations=list(citations),
+            refused=bool(refusal_reasons),
+            refusal_reasons=list(refusal_reasons),
+            timings=timings,
+            done=True,
         )

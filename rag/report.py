@@ -260,7 +260,8 @@ def render_markdown(report: EvalReport, images: list[str]) -> str:
             + (f" in {', '.join(row.gold_doc_ids)}" if row.gold_doc_ids else ""),
         ]
         if answers and row.refused is not None:
-            got = "(refused)" if row.refused else _one_line(row.answer)
+            why = f": {', '.join(row.refusal_reasons)}" if row.refusal_reasons else ""
+            got = f"(refused{why})" if row.refused else _one_line(row.answer)
             out.append(
                 f"- got: {got}  (F1 {_f(row.f1, 2)}, contains {_f(row.contains, 0)}, "
                 f"cited {', '.join(row.cited_doc_ids) or 'nothing'})"

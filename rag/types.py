@@ -136,6 +136,7 @@ class Answer:
     text: str
     citations: list[Citation] = field(default_factory=list)
     refused: bool = False
+    refusal_reasons: list[str] = field(default_factory=list)  # why it was refused, e.g. "weak retrieval"
     query: str = ""  # what was searched (the question, or its rewrite with the conversation)
     language: str = "it"
     passages: list[Hit] = field(default_factory=list)

@@ -106,6 +106,7 @@ def test_invented_answer_is_refused(seeds_retriever):
     answer = assistant.ask("Chi accompagnava Umerov a Bruxelles?")
     assert answer.refused and answer.text == REFUSAL["it"] and answer.citations == []
     assert "answer not grounded" in assistant.last_evidence.reasons
+    assert answer.refusal_reasons == assistant.last_evidence.reasons  # the Answer says why, too
 
 
 def test_model_saying_not_found_is_refused_in_the_question_language(seeds_retriever):
@@ -117,9 +118,23 @@ def test_model_saying_not_found_is_refused_in_the_question_language(seeds_retrie
 def test_weak_retrieval_is_refused_without_generating(seeds_retriever):
     assistant = make_assistant(seeds_retriever, "Sanremo lo ha vinto qualcuno.")
     answer = assistant.ask("Chi ha vinto il Festival di Sanremo nel 2026?")
-    assert answer.refused and answer.text == REFUSAL["it"]
+    assert answer.refused and answer.text == REFUSAL["it"] and answer.refusal_reasons == ["weak retrieval"]
     assert assistant.generator.prompts == []
     assert "first_token" not in answer.timings
+
+
+def test_ask_command_says_why_it_refused(seeds_retriever, monkeypatch):
+    from click.testing import CliRunner
+
+    from rag.ask_cli import ask
+
+    def fake_load(cls, index="seeds", model="", backend="llama-cpp", **settings):
+        return make_assistant(seeds_retriever, "Sanremo lo ha vinto qualcuno.")
+
+    monkeypatch.setattr(Assistant, "load", classmethod(fake_load))
+    result = CliRunner().invoke(ask, ["Chi ha vinto il Festival di Sanremo nel 2026?"])
+    assert result.exit_code == 0, result.output
+    assert REFUSAL["it"] in result.output and "(why: weak retrieval)" in result.output
 
 
 def test_relative_dates_are_resolved_in_the_prompt(seeds_retriever):
@@ -199,6 +214,7 @@ def test_ask_command_prints_answer_and_sources(seeds_retriever, monkeypatch):
     result = CliRunner().invoke(ask, ["Chi accompagnava Umerov a Bruxelles?", "--json"])
     data = json.loads(result.output)
     assert data["citations"][0]["doc_id"] == UMEROV_DOC and data["refused"] is False and data["done"] is True
+    assert data["refusal_reasons"] == []
 
 
 def test_how_many_question_answered_without_a_number_is_refused(seeds_retriever):
