@@ -153,6 +153,7 @@ class Evidence:
     focus: float | None = None  # weighted share of the question's content words in the quoted sentences
     model_refused: bool = False
     wrong_type: bool = False  # "how many"/"when" answered without any number or time expression
+    cross_language: bool = False  # question and articles in different languages
     reply: str = ""  # what the model wrote (before any refusal replaced it)
     reasons: list[str] = field(default_factory=list)
 
@@ -182,6 +183,11 @@ class Thresholds:
     min_focus: float = 0.3
 
     def weak_retrieval(self, evidence: Evidence) -> bool:
+        """Coverage and cosine both low. Not applied across languages: the floors are calibrated on
+        questions in the articles' language (across languages the question's words are not in the
+        passages and cosines run lower), so such a question is judged after generation only."""
+        if evidence.cross_language:
+            return False
         dense_weak = evidence.dense is None or self.min_dense is None or evidence.dense < self.min_dense
         return evidence.coverage < self.min_coverage and dense_weak
 

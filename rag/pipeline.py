@@ -183,7 +183,10 @@ class Assistant:
         timings: dict[str, float] = {}
 
         hits = self.retriever.search(query, k=k, mode=self.settings.mode)
-        evidence = Evidence(coverage=coverage(query, [h.text for h in hits]), dense=self._dense(query, hits))
+        cross = language != self.settings.source_language
+        evidence = Evidence(
+            coverage=coverage(query, [h.text for h in hits]), dense=self._dense(query, hits), cross_language=cross
+        )
         timings["retrieve"] = time.perf_counter() - started
         self.last_evidence = evidence
         base = Answer(question=question, text="", query=query, language=language, passages=list(hits), timings=timings)
@@ -219,7 +222,6 @@ class Assistant:
         timings["generate"] = time.perf_counter() - generate_started
         timings.setdefault("first_token", timings["generate"] + timings["retrieve"])
 
-        cross = language != self.settings.source_language
         grounded = ground(raw, question, prompt.passages, cross_language=cross)
         evidence.support = grounded.support
         evidence.reply = raw
