@@ -42,6 +42,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "loading_model": "Carico il modello {model} (solo la prima volta)…",
         "refused": "Non ho trovato questa informazione negli articoli indicizzati.",
         "refused_panel": "Nessuna risposta: i passaggi trovati non bastano per rispondere.",
+        "why": "Perché",
+        "why:weak retrieval": "i passaggi trovati non riguardano la domanda",
+        "why:model found no answer": "il modello non vi ha trovato la risposta",
+        "why:answer is not the kind the question asks for": "la bozza non dava ciò che si chiede (un numero, una data)",
+        "why:answer not grounded": "la bozza di risposta non è sostenuta dai passaggi",
+        "why:quoted sentences do not address the question": "le frasi citabili non rispondono alla domanda",
         "consulted": "Passaggi consultati",
         "show_passage": "Mostra il passaggio intero",
         "no_passages": "Nessun passaggio trovato.",
@@ -91,6 +97,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "loading_model": "Loading the {model} model (first time only)…",
         "refused": "I did not find this information in the indexed articles.",
         "refused_panel": "No answer: the passages found are not enough to answer.",
+        "why": "Why",
+        "why:weak retrieval": "the passages found are not about the question",
+        "why:model found no answer": "the model found no answer in them",
+        "why:answer is not the kind the question asks for": "the draft did not give what was asked (a number, a date)",
+        "why:answer not grounded": "the draft answer is not supported by the passages",
+        "why:quoted sentences do not address the question": "the quotable sentences do not answer the question",
         "consulted": "Passages consulted",
         "show_passage": "Show the whole passage",
         "no_passages": "No passage found.",
@@ -304,6 +316,9 @@ def sources_html(answer: Answer, t: Mapping[str, str], lang: str = "it") -> str:
     hits = {h.chunk_id: h for h in answer.passages}
     if answer.refused or not answer.citations:
         body = f'<div class="src-refused">{t["refused_panel"] if answer.refused else t["no_passages"]}</div>'
+        if answer.refused and answer.refusal_reasons:
+            why = "; ".join(html.escape(t.get(f"why:{r}", r)) for r in answer.refusal_reasons)
+            body += f'<div class="src-why">{t["why"]}: {why}.</div>'
         if answer.passages:
             cards = "".join(_hit_card(h, lang, t) for h in answer.passages)
             body += f'<details class="src-consulted"><summary>{t["consulted"]} ({len(answer.passages)})</summary>'

@@ -420,3 +420,11 @@ def test_simultaneous_questions_are_queued_not_crashed(app_module, factory):
     for messages, panel, box in results:
         assert "Hnatov" in messages[-1]["content"][0]["text"] and UMEROV_DOC in panel and box == ""
     assert state["most"] == 1
+
+
+def test_refusal_panel_says_why_in_the_page_language():
+    answer = Answer("Chi ha vinto?", "", refused=True, refusal_reasons=["weak retrieval", "answer not grounded"])
+    panel = sources_html(answer, IT)
+    assert f"{IT['why']}: {IT['why:weak retrieval']}; {IT['why:answer not grounded']}." in panel
+    assert EN["why:weak retrieval"] in sources_html(answer, EN)
+    assert IT["why"] not in sources_html(Answer("Chi ha vinto?", "", refused=True), IT)  # no reasons, no line

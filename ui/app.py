@@ -173,6 +173,7 @@ CSS = """
 .src-panel { font-size: 0.94rem; line-height: 1.45; }
 .src-empty, .src-wait, .src-refused { color: var(--body-text-color-subdued); padding: 0.4rem 0; }
 .src-refused { font-weight: 600; }
+.src-why { color: var(--body-text-color-subdued); font-size: 0.9em; padding-bottom: 0.4rem; }
 .src-question { font-weight: 600; margin-bottom: 0.25rem; }
 .src-query { color: var(--body-text-color-subdued); margin-bottom: 0.5rem; }
 .src-note { font-style: italic; }
