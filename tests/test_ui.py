@@ -10,9 +10,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
+from rag.chat_strings import EXAMPLES, STRINGS
 from rag.chat_view import (
-    EXAMPLES,
-    STRINGS,
     Turn,
     chat_messages,
     format_date,

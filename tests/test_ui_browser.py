@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.chat_view import STRINGS
+from rag.chat_strings import STRINGS
 
 from .conftest import UMEROV_DOC, write
 from .test_ui_e2e import served_seed_app

@@ -19,10 +19,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no teleme
 
 import gradio as gr  # noqa: E402
 
+from rag.chat_strings import EXAMPLES, LENGTHS, UPLOAD_KINDS, strings  # noqa: E402
 from rag.chat_view import (  # noqa: E402
-    EXAMPLES,
-    LENGTHS,
-    UPLOAD_KINDS,
     Turn,
     add_articles,
     add_report_text,
@@ -32,7 +30,6 @@ from rag.chat_view import (  # noqa: E402
     history_pairs,
     pending_html,
     sources_html,
-    strings,
 )
 from rag.config import DEFAULT_LLM, FAST_LLM, index_root  # noqa: E402
 from rag.errors import RagError  # noqa: E402
