@@ -45,11 +45,6 @@ from rag.metrics import first_relevant_rank, mrr_at, percentile, recall_at
 from rag.retriever import Retriever
 
 
-def default_dataset() -> Path:
-    here = Path(__file__).resolve().parent.parent
-    return here.parent / "shared" / "datasets" / "squad-it" / "squad_it-dev.json.gz"
-
-
 @dataclass(frozen=True)
 class EmbedderSetting:
     """One embedder configuration to measure; ``parse`` reads ``MODEL[:DIM][@PRECISION]``.

@@ -56,12 +56,12 @@ def calibrate_refusal(dataset, index, model, limit, out, retrieval_limit, max_to
     import json
     import random
 
-    from rag.bench import default_dataset
     from rag.config import DEFAULT_LLM
     from rag.gold import load_gold
     from rag.grounding import DENSE_FLOORS, Thresholds, coverage
     from rag.metrics import answer_contains
     from rag.pipeline import Assistant
+    from rag.squad import default_dataset
 
     gold = load_gold(dataset or default_dataset())
     assistant = Assistant.load(index, model=model or DEFAULT_LLM, min_coverage=-1, min_dense=-1, min_support=-1)

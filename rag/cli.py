@@ -269,8 +269,9 @@ def bench(dataset, settings, limit, latency_questions, markdown, out, paired_spe
     work are lower; the table ends with a note of the machine and its load.
     """
     from rag import bench as benchmark
+    from rag.squad import default_dataset
 
-    dataset = dataset or benchmark.default_dataset()
+    dataset = dataset or default_dataset()
     parsed = [benchmark.EmbedderSetting.parse(s) for s in settings or [DEFAULT_EMBEDDER]]
     if paired_speed:
         click.echo(benchmark.paired_table(benchmark.paired_speed(dataset, parsed, paragraphs=paired_speed)))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import platform
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -24,9 +23,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rag import metrics as m
-from rag.config import DEFAULT_EMBEDDER, DEFAULT_LLM, index_path
+from rag.config import DEFAULT_LLM
 from rag.errors import InputError, RagError
 from rag.gold import GoldQuestion, is_squad, load_gold
+from rag.squad import ensure_squad_index
 
 log = logging.getLogger(__name__)
 
@@ -212,44 +212,6 @@ def summarize(rows: list[QuestionRow], answers: bool) -> dict:
         "citations": citations,
         "latency": latency,
     }
-
-
-# ---- index for a SQuAD file ----------------------------------------------------------------------
-
-
-def squad_index_name(path: str | os.PathLike) -> str:
-    """``squad_it-dev.json.gz`` -> ``squad-it-dev``: the cached index name for a SQuAD file."""
-    stem = re.sub(r"\.(jsonl|json)(\.gz)?$", "", Path(path).name, flags=re.IGNORECASE).lower()
-    return re.sub(r"[^a-z0-9.-]+", "-", stem).strip("-.") or "squad"
-
-
-def ensure_squad_index(path: str | os.PathLike, model: str = DEFAULT_EMBEDDER, embedder=None) -> Path:
-    """Return ``index/<squad_index_name>``, built from the SQuAD file unless it already holds exactly
-    that file's paragraphs (checked by content hash). Vectors come from the embedding cache when present.
-    ``embedder``: use this one instead of loading ``model`` (only needed when building)."""
-    from rag.embed import EmbeddingCache, load_embedder
-    from rag.indexer import build_index
-    from rag.ingest import load_documents
-    from rag.store import Store, content_hash
-
-    target = index_path(squad_index_name(path))
-    docs = load_documents([path])
-    if (target / "meta.json").exists():
-        store = Store.open(target)
-        try:
-            same = set(store.doc_ids()) == {d.id for d in docs} and all(
-                store.stored_hash(d.id) == content_hash(d) for d in docs
-            )
-        finally:
-            store.close()
-        if same:
-            log.info("reusing index %s (same %d paragraphs as %s)", target, len(docs), path)
-            return target
-        log.warning("index %s does not match %s; rebuilding it", target, path)
-    log.info("building index %s from %s (%d paragraphs)", target, path, len(docs))
-    report = build_index(docs, target, embedder or load_embedder(model), cache=EmbeddingCache())
-    log.info("%s", report.summary())
-    return target
 
 
 def _check_gold_in_index(questions: list[GoldQuestion], retriever, index) -> None:

@@ -43,7 +43,8 @@ def eval_command(gold: Path, index, limit, sample, retrieval_only, model, out) -
       rag eval eval/seeds.jsonl
       rag eval ../shared/datasets/squad-it/squad_it-dev.json.gz --retrieval-only
     """
-    from rag.eval import evaluate, squad_index_name
+    from rag.eval import evaluate
+    from rag.squad import squad_index_name
 
     if out is None:
         mode = "retrieval" if retrieval_only else "answers"

@@ -11,11 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from rag.errors import InputError
-from rag.eval import EvalReport, QuestionRow, ensure_squad_index, evaluate, squad_index_name, summarize
+from rag.eval import EvalReport, QuestionRow, evaluate, summarize
 from rag.gold import load_gold
 from rag.indexer import build_index
 from rag.ingest import load_documents
 from rag.metrics import normalize_answer
+from rag.squad import ensure_squad_index, squad_index_name
 from rag.types import Answer, Citation, Hit
 
 from .conftest import ROOT, RUTTE_DOC, SEEDS, UMEROV_DOC, write
