@@ -3,8 +3,8 @@
 >>> from rag.eval import evaluate
 >>> report = evaluate("eval/seeds.jsonl", index="seeds")                 # doctest: +SKIP
 >>> report.get("retrieval.recall@5"), report.get("answer.f1")           # doctest: +SKIP
->>> report.to_frame()                                                   # doctest: +SKIP  one row per question
->>> report.write("eval/runs/seeds")                                     # doctest: +SKIP  report.json, report.md, plots
+>>> report.to_frame()                           # one row per question    # doctest: +SKIP
+>>> report.write("eval/runs/seeds")             # report.json, .md, plots # doctest: +SKIP
 
 Every question is searched once with ``k=10`` (retrieval metrics); unless ``retrieval_only``, it is
 also asked to the assistant (``rag.pipeline.Assistant``), whose answer is scored. Metric definitions
