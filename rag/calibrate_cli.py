@@ -93,7 +93,7 @@ def calibrate_refusal(dataset, index, model, limit, out, retrieval_limit, max_to
         + describe(refusal_scores(retrieval_rows, Thresholds(min_dense=DENSE_FLOORS.get(model_id))))
     )
     click.echo(
-        f"best cosine floor for {model_id} on this check: {floor} "
+        f"highest cosine floor for {model_id} with refusal precision >= {GATE_PRECISION} on this check: {floor} "
         f"({describe(refusal_scores(retrieval_rows, Thresholds(min_dense=floor)))})"
     )
     gold = gold[:limit]
@@ -176,15 +176,25 @@ def _f1(s: dict) -> float:
     return 0.0 if not (p == p and r == r) or p + r == 0 else 2 * p * r / (p + r)
 
 
-def dense_floor(rows: list[dict]) -> float:
-    """The cosine floor with the best refusal F1 on retrieval-only rows (coverage floor at its default).
+# The retrieval check refuses without reading a passage, so an answerable question it refuses is lost,
+# while an off-topic one it lets through is still checked after generation. Its floor is therefore
+# chosen for precision: at most 1 refusal in 50 may hit an answerable question.
+GATE_PRECISION = 0.98
+
+
+def dense_floor(rows: list[dict], precision: float = GATE_PRECISION) -> float:
+    """The cosine floor that refuses the most unanswerable questions among those whose refusals on
+    retrieval-only rows are at least ``precision`` right (coverage floor at its default; ties: the
+    lower floor); -1.0 (no cosine check) if none is.
 
     Each embedding model has its own cosine scale, so the floor is found per model (``DENSE_FLOORS``).
     """
     from rag.grounding import Thresholds
 
     candidates = sorted({round(r["dense"], 2) for r in rows if r["dense"] is not None})
-    return max(candidates, key=lambda d: (_f1(refusal_scores(rows, Thresholds(min_dense=d))), -d), default=-1.0)
+    scores = {d: refusal_scores(rows, Thresholds(min_dense=d)) for d in candidates}
+    good = [d for d in candidates if scores[d]["precision"] >= precision]
+    return max(good, key=lambda d: (scores[d]["recall"], -d), default=-1.0)
 
 
 def choose_thresholds(rows: list[dict], floor: float):
