@@ -307,10 +307,11 @@ def _register() -> None:
     """Commands that live beside the code they drive; each module imports only click at load time."""
     from rag.ask_cli import ask, bench_answers
     from rag.calibrate_cli import calibrate_refusal
+    from rag.context_bench import bench_context
     from rag.eval_cli import eval_command
     from rag.ui_cli import ui
 
-    for command in (ask, bench_answers, calibrate_refusal, eval_command, ui):
+    for command in (ask, bench_answers, bench_context, calibrate_refusal, eval_command, ui):
         cli.add_command(command)
 
 

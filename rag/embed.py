@@ -77,6 +77,13 @@ class Embedder(ABC):
         """Many queries in one call (batched): the same vectors as ``embed_query`` one by one."""
         return self.encode([self.info.query_prompt + q for q in queries])
 
+    def similarities(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """Cosine between ``query`` (as a query) and each of ``texts`` (as untitled passages)."""
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        prompt = self.info.document_prompt.replace("{title}", "none")
+        return self.encode([prompt + t for t in texts]) @ self.embed_query(query)
+
     def document_input(self, chunk: Chunk) -> str:
         return self.info.document_prompt.replace("{title}", chunk.title or "none") + chunk.text
 

@@ -205,6 +205,7 @@ class Assistant:
             language=language,
             history=context,
             source_language=self.settings.source_language,
+            similarity=self.retriever.embedder.similarities,
         )
         base.passages = [p.hit for p in prompt.passages]
         timings["prompt"] = time.perf_counter() - started - timings["retrieve"]

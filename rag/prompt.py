@@ -2,8 +2,9 @@
 
 Prefill dominates time to first token on a CPU (about 85 prompt tokens/s for the 1.5B model on
 2 cores), so whole chunks are not pasted in: each passage is split into sentences, sentences are
-ranked by the question's content words (weighted by rarity among the candidates) and by passage
-rank, and the best ones are kept, in document order, until ``budget`` tokens. Relative dates are
+ranked by the question's content words (weighted by rarity among the candidates), by how much closer
+to the question they are than the other candidates in the embedding model's space (``similarity``),
+and by passage rank, and the best ones are kept, in document order, until ``budget`` tokens. Relative dates are
 resolved against the article's date in the text itself (``Domani`` in an article of 2 February
 becomes ``Domani (3 febbraio 2026)``), which a small model cannot be trusted to compute.
 
@@ -108,15 +109,28 @@ def _weights(question_keys: set[str], sentence_keys: list[set[str]]) -> dict[str
     return {q: math.log(1 + n / (1 + sum(q in keys for keys in sentence_keys))) for q in question_keys}
 
 
+# Weight of a sentence's semantic closeness (in standard deviations above the candidates' mean cosine)
+# against its rarity-weighted shared words. Measured on 300 SQuAD-it dev questions (context recall:
+# a gold answer inside the kept sentences, 200-token budget): words alone 82.0%, with weight 0.5 /
+# 1 / 2: 85.0 / 85.7 / 85.0%; at a 100-token budget 70.0% -> 76.0 / 77.0 / 77.0% (eval/answer-calibration.md).
+SEMANTIC_WEIGHT = 1.0
+
+Similarity = Callable[[str, Sequence[str]], Sequence[float]]  # (question, sentences) -> cosine of each
+
+
 def select_sentences(
     question: str,
     hits: Sequence[Hit],
     budget: int,
     count_tokens: Callable[[str], int],
     language: str = "it",
+    similarity: Similarity | None = None,
 ) -> list[tuple[Hit, list[tuple[int, int]]]]:
     """Pick sentences of ``hits`` that best match ``question`` until about ``budget`` tokens.
 
+    ``similarity`` (e.g. ``Embedder.similarities``) adds semantic closeness to the shared words, so
+    that "Quale incarico militare ricopre Hnatov?" finds "accompagnato dal Capo di Stato Maggiore
+    Generale, Andrii Hnatov" among sentences that all name Hnatov.
     Returns, in rank order, the hits that keep at least one sentence, each with its kept spans.
     """
     from rag.grounding import keys
@@ -130,12 +144,13 @@ def select_sentences(
         spans_by_hit.append(spans)
         sentence_keys.extend(keys(hit.text[a:b]) for a, b in spans)
     weights = _weights(question_keys, sentence_keys)
+    closeness = _closeness(question, hits, spans_by_hit, similarity)
     position = 0
     for i, (hit, spans) in enumerate(zip(hits, spans_by_hit, strict=True)):
         for span in spans:
             found = sentence_keys[position] & question_keys
+            score = sum(weights[k] for k in found) + SEMANTIC_WEIGHT * closeness[position]
             position += 1
-            score = sum(weights[k] for k in found)
             if not hit.text[span[0] : span[1]].rstrip().endswith(_SENTENCE_END):
                 score *= 0.5  # a heading: fewer facts per token
             candidates.append((score, i, span, count_tokens(hit.text[span[0] : span[1]]) + 2))
@@ -150,6 +165,18 @@ def select_sentences(
         kept.setdefault(i, []).append(span)
         used += tokens + header
     return [(hits[i], sorted(kept[i])) for i in sorted(kept)]
+
+
+def _closeness(question: str, hits: Sequence[Hit], spans_by_hit, similarity: Similarity | None) -> list[float]:
+    """Per sentence: how many standard deviations its cosine to the question is above the candidates'
+    mean (0 for those at or below it, and for all without ``similarity`` or with fewer than 2 sentences)."""
+    texts = [hit.text[a:b] for hit, spans in zip(hits, spans_by_hit, strict=True) for a, b in spans]
+    if similarity is None or len(texts) < 2:
+        return [0.0] * len(texts)
+    cosines = [float(c) for c in similarity(question, texts)]
+    mean = sum(cosines) / len(cosines)
+    spread = math.sqrt(sum((c - mean) ** 2 for c in cosines) / len(cosines))
+    return [max((c - mean) / spread, 0.0) if spread > 1e-9 else 0.0 for c in cosines]
 
 
 _SENTENCE_END = tuple('.!?…:;"”»)')
@@ -179,9 +206,11 @@ def build_prompt(
     language: str = "it",
     history: Sequence[tuple[str, str]] = (),
     source_language: str = "it",
+    similarity: Similarity | None = None,
 ) -> Prompt:
-    """The chat messages for ``question`` over ``hits``; ``history`` is earlier (question, answer) pairs."""
-    chosen = select_sentences(question, hits, budget, count_tokens, source_language)
+    """The chat messages for ``question`` over ``hits``; ``history`` is earlier (question, answer) pairs;
+    ``similarity`` ranks sentences by meaning too (see ``select_sentences``)."""
+    chosen = select_sentences(question, hits, budget, count_tokens, source_language, similarity)
     passages = [
         PromptPassage(n, hit, spans, render_passage(n, hit, spans, language))
         for n, (hit, spans) in enumerate(chosen, 1)
