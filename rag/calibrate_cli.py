@@ -93,7 +93,7 @@ def calibrate_refusal(dataset, index, model, limit, out, retrieval_limit, max_to
         + describe(refusal_scores(retrieval_rows, Thresholds(min_dense=DENSE_FLOORS.get(model_id))))
     )
     click.echo(
-        f"highest cosine floor for {model_id} with refusal precision >= {GATE_PRECISION} on this check: {floor} "
+        f"cosine floor for {model_id} (most off-topic caught at refusal precision >= {GATE_PRECISION}): {floor} "
         f"({describe(refusal_scores(retrieval_rows, Thresholds(min_dense=floor)))})"
     )
     gold = gold[:limit]
