@@ -75,6 +75,8 @@ def test_typed_question_streams_a_cited_answer_with_sources(browser, url, tmp_pa
     assert "3 dicembre 2025" in card.inner_text() and "Roma" in card.inner_text()
     assert "Hnatov" in card.locator("mark").first.inner_text()
     assert card.locator("mark").first.is_visible()
+    # The page's stylesheet (ui/app.css) is applied: cards have rounded borders.
+    assert card.evaluate("e => getComputedStyle(e).borderTopLeftRadius") == "10px"
     sources = page.inner_text("#sources")
     assert "Chi accompagnava Umerov a Bruxelles?" in sources and IT["searched"] in sources
 

@@ -160,39 +160,7 @@ class ChatController:
         return f"✓ {add_report_text(report, index, t)}"
 
 
-CSS = """
-.gradio-container { max-width: 1180px !important; margin: 0 auto !important; }
-#header h1 { margin-bottom: 0.1rem; }
-#header p { margin-top: 0; color: var(--body-text-color-subdued); }
-#sources-title h3 { margin: 0.2rem 0 0.1rem; }
-#sources-title p { margin: 0 0 0.4rem; font-size: 0.85rem; color: var(--body-text-color-subdued); }
-#sources { max-height: 72vh; overflow-y: auto; }
-.src-panel { font-size: 0.94rem; line-height: 1.45; }
-.src-empty, .src-wait, .src-refused { color: var(--body-text-color-subdued); padding: 0.4rem 0; }
-.src-refused { font-weight: 600; }
-.src-why { color: var(--body-text-color-subdued); font-size: 0.9em; padding-bottom: 0.4rem; }
-.src-question { font-weight: 600; margin-bottom: 0.25rem; }
-.src-query { color: var(--body-text-color-subdued); margin-bottom: 0.5rem; }
-.src-note { font-style: italic; }
-.src-list { list-style: none; padding: 0; margin: 0; }
-.src-card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 0.6rem 0.75rem;
-            margin: 0 0 0.6rem 0; background: var(--block-background-fill); }
-.src-num { font-weight: 700; color: var(--color-accent); margin-right: 0.2rem; }
-.src-title { font-weight: 600; }
-.src-meta { font-size: 0.82rem; color: var(--body-text-color-subdued); margin: 0.15rem 0 0.35rem; }
-.src-passage { margin: 0; white-space: pre-line; }
-.src-passage mark { background: #fde68a; color: #1f2937; padding: 0 2px; border-radius: 3px; }
-.src-consulted summary, .src-whole summary { cursor: pointer; margin: 0.3rem 0; font-size: 0.85rem;
-                                             color: var(--body-text-color-subdued); }
-#chat button.example { border: 1px solid var(--border-color-primary); border-radius: 12px;
-                       background: var(--background-fill-secondary); }
-#chat button.example:hover { border-color: var(--color-accent); background: var(--background-fill-primary); }
-@media (max-width: 640px) {
-  #header h1 { font-size: 1.5rem; }
-  #chat { height: 50vh !important; min-height: 260px !important; }
-  #sources { max-height: none; }
-}
-"""
+CSS = (Path(__file__).parent / "app.css").read_text(encoding="utf-8")  # the page's own styles
 
 
 def theme():
