@@ -274,7 +274,10 @@ def bench(dataset, settings, limit, latency_questions, markdown, out, paired_spe
     dataset = dataset or default_dataset()
     parsed = [benchmark.EmbedderSetting.parse(s) for s in settings or [DEFAULT_EMBEDDER]]
     if paired_speed:
-        click.echo(benchmark.paired_table(benchmark.paired_speed(dataset, parsed, paragraphs=paired_speed)))
+        from rag.paired_speed import paired_speed as measure_paired
+        from rag.paired_speed import paired_table
+
+        click.echo(paired_table(measure_paired(dataset, parsed, paragraphs=paired_speed)))
         click.echo(benchmark.machine_note())
         return
     figures = benchmark.run_bench(dataset, limit=limit, settings=parsed, latency_questions=latency_questions)

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from rag import bench, embed
+from rag import bench, embed, paired_speed
 from rag.embed import BACKENDS, EmbedderInfo, cache_key, load_embedder, resolve_precision
 from rag.errors import InputError, ModelError
 from rag.indexer import build_index
@@ -205,9 +205,11 @@ def test_regenerated_markdown_keeps_the_notes(tmp_path, monkeypatch):
 
 
 def test_paired_speed_gives_one_row_per_setting(tmp_path, monkeypatch):
-    monkeypatch.setattr(bench, "load_embedder", lambda model, dim=None, precision="auto": FakeEmbedder(model_id=model))
-    rows = bench.paired_speed(
+    monkeypatch.setattr(
+        paired_speed, "load_embedder", lambda model, dim=None, precision="auto": FakeEmbedder(model_id=model)
+    )
+    rows = paired_speed.paired_speed(
         _tiny_squad(tmp_path / "tiny.json"), [bench.EmbedderSetting("a"), bench.EmbedderSetting("b")]
     )
     assert [r.label.split()[0] for r in rows] == ["a", "b"] and rows[0].chunks == 3
-    assert "| a " in bench.paired_table(rows)
+    assert "| a " in paired_speed.paired_table(rows)
