@@ -113,6 +113,7 @@ def calibrate_refusal(dataset, index, model, limit, out, retrieval_limit, max_to
                     "support": e.support,
                     "focus": e.focus,
                     "model_refused": e.model_refused,
+                    "cited": e.cited,
                     "correct": answerable and bool(answer_contains(e.reply, g.answers)),
                     "reply": e.reply,
                     "half": "tune" if i < len(gold) // 2 else "test",
@@ -141,6 +142,7 @@ def _refuses(row: dict, t) -> bool:
         support=row["support"],
         focus=row["focus"],
         model_refused=row["model_refused"],
+        cited=row.get("cited"),  # absent from rows written before this check existed
     )
     return t.refuse(e)
 

@@ -12,7 +12,8 @@ sources cannot answer, so neither is left to them:
 - **Refusal.** ``Evidence`` holds measurements before and after generation: how much of the
   question the best passage covers (``coverage``), the cosine between the question and the best
   passage (``dense``), how much of the answer's new content the passages contain (``support``),
-  and whether the model itself said the sources lack the answer. ``Thresholds`` turns them into
+  whether any answer sentence could be cited (``cited``), and whether the model itself said the
+  sources lack the answer. ``Thresholds`` turns them into
   a yes/no; its defaults were calibrated on SQuAD-it (see ``eval/answer-calibration.md``).
 """
 
@@ -153,6 +154,7 @@ class Evidence:
     focus: float | None = None  # weighted share of the question's content words in the quoted sentences
     model_refused: bool = False
     wrong_type: bool = False  # "how many"/"when" answered without any number or time expression
+    cited: bool | None = None  # whether any answer sentence matched a passage sentence (None: no answer)
     cross_language: bool = False  # question and articles in different languages
     reply: str = ""  # what the model wrote (before any refusal replaced it)
     reasons: list[str] = field(default_factory=list)
@@ -174,8 +176,9 @@ DENSE_FLOORS: dict[str, float] = {
 class Thresholds:
     """Refuse when retrieval is weak (``coverage`` below ``min_coverage`` and ``dense`` below
     ``min_dense``, when there is one), when the answer's support is below ``min_support``, when the quoted sentences
-    cover less than ``min_focus`` of the question, when a "how many"/"when" question gets no number
-    or time, or when the model says the sources do not hold the answer.
+    cover less than ``min_focus`` of the question, when no sentence of the answer matches a passage
+    sentence (nothing to cite), when a "how many"/"when" question gets no number or time, or when the
+    model says the sources do not hold the answer.
 
     Defaults: checked on SQuAD-it dev (eval/answer-calibration.md)."""
 
@@ -205,7 +208,20 @@ class Thresholds:
             evidence.reasons.append("answer not grounded")
         if evidence.focus is not None and evidence.focus < self.min_focus:
             evidence.reasons.append("quoted sentences do not address the question")
+        if evidence.cited is False and not evidence.reasons:  # said only when nothing above explains it
+            evidence.reasons.append("no source sentence matches the answer")
         return bool(evidence.reasons)
+
+
+# Every reason ``Thresholds.refuse`` can give (the chat page words each one in its language).
+REASONS = (
+    "weak retrieval",
+    "model found no answer",
+    "answer is not the kind the question asks for",
+    "answer not grounded",
+    "quoted sentences do not address the question",
+    "no source sentence matches the answer",
+)
 
 
 def coverage(question: str, passages_text: Sequence[str]) -> float:

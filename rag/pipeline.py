@@ -229,6 +229,7 @@ class Assistant:
         evidence.focus = None if cross else grounded.focus  # word overlap across languages means little
         evidence.model_refused = says_not_found(raw) or not raw.strip()
         evidence.wrong_type = wrong_answer_type(question, strip_markers(raw))
+        evidence.cited = None if evidence.model_refused else bool(grounded.citations)
         refused = self.settings.thresholds.refuse(evidence)
         if refused:
             log.info("refused after generation (%s): %r", ", ".join(evidence.reasons), raw[:200])

@@ -237,3 +237,17 @@ def test_how_many_question_answered_without_a_number_is_refused(seeds_retriever)
     assistant = make_assistant(seeds_retriever, "Mark Rutte sarà a Kiev per un incontro istituzionale.")
     assert assistant.ask("Quando sarà Mark Rutte a Kiev?").refused  # a "when" answer without a time
     assert "answer is not the kind the question asks for" in assistant.last_evidence.reasons
+
+
+def test_answer_with_nothing_to_cite_is_refused(seeds_retriever):
+    # Its words are in the passages (support passes), but no passage sentence holds them together:
+    # there is no sentence to cite, so it is not shown as an answer.
+    reply = "Mark Rutte è alla guida dell'Alleanza Atlantica da più di tre anni."
+    assistant = make_assistant(seeds_retriever, reply, passage_tokens=2000)
+    answer = assistant.ask("Da quando Rutte è alla guida dell'Alleanza Atlantica?")
+    assert assistant.last_evidence.support >= 0.5 and assistant.last_evidence.cited is False
+    assert answer.refused and answer.citations == []
+    assert answer.refusal_reasons == ["no source sentence matches the answer"]
+    cited = make_assistant(seeds_retriever, "Rutte è alla guida dell'Alleanza Atlantica dall'ottobre 2024.")
+    answer = cited.ask("Da quando Rutte è alla guida dell'Alleanza Atlantica?")
+    assert not answer.refused and cited.last_evidence.cited is True and answer.citations

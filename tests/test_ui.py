@@ -427,3 +427,16 @@ def test_refusal_panel_says_why_in_the_page_language():
     assert f"{IT['why']}: {IT['why:weak retrieval']}; {IT['why:answer not grounded']}." in panel
     assert EN["why:weak retrieval"] in sources_html(answer, EN)
     assert IT["why"] not in sources_html(Answer("Chi ha vinto?", "", refused=True), IT)  # no reasons, no line
+
+
+def test_every_refusal_reason_is_worded_in_every_page_language():
+    from rag.grounding import REASONS, Evidence, Thresholds
+
+    everything = Evidence(coverage=0.0, dense=0.0, support=0.0, focus=0.0, model_refused=True, wrong_type=True)
+    Thresholds(min_dense=0.5).refuse(everything)
+    uncited = Evidence(coverage=1.0, cited=False)
+    Thresholds().refuse(uncited)
+    assert set(everything.reasons) | set(uncited.reasons) == set(REASONS)
+    for lang, words in STRINGS.items():
+        missing = [r for r in REASONS if f"why:{r}" not in words]
+        assert not missing, f"{lang}: no wording for {missing}"
