@@ -49,4 +49,4 @@ fix: $(VENV)/.installed
 	$(BIN)/ruff format rag ui tests
 
 bench: setup
-	$(BIN)/rag bench
+	$(BIN)/rag bench retrieval

@@ -3,6 +3,7 @@
 - ``RAG_CACHE_DIR``: downloads, assembled models, the embedding cache (default ``~/.cache/rag-news``)
 - ``RAG_MODEL_DIR``: assembled models (default ``$RAG_CACHE_DIR/models``)
 - ``RAG_INDEX_DIR``: where ``--name NAME`` indexes live (default ``./index``)
+- ``RAG_THREADS``: CPU threads for the answer model (default: the cores, at most 4)
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DEFAULT_EMBEDDER = "multilingual-e5-small"  # bfloat16 where the CPU has it; 20+ chunks/s on 2 cores
+DEFAULT_EMBEDDER = "multilingual-e5-small"  # the speed/accuracy trade-off is measured in eval/retrieval-figures.md
 DEFAULT_LLM = "qwen2.5-1.5b-instruct"
 FAST_LLM = "qwen2.5-0.5b-instruct"
 
@@ -33,3 +34,7 @@ def index_path(name_or_path: str | os.PathLike) -> Path:
     if os.sep in text or text.startswith("."):
         return Path(text).expanduser()
     return index_root() / text
+
+
+def threads() -> int:
+    return int(os.environ.get("RAG_THREADS", min(os.cpu_count() or 2, 4)))

@@ -1,4 +1,5 @@
-"""The language of a question, the fixed messages in that language, and dates written out in it.
+"""Text helpers shared by every stage: folding, stopwords, content-word keys, month names and dates,
+and the language of a question.
 
 >>> detect_language("Chi accompagnava Umerov a Bruxelles?"), detect_language("Who went with Umerov to Brussels?")
 ('it', 'en')
@@ -14,26 +15,6 @@ from datetime import date
 from functools import lru_cache
 
 LANGUAGES = ("it", "en", "fr", "es", "de")
-
-REFUSAL = {
-    "it": "Le fonti disponibili non contengono questa informazione.",
-    "en": "The available sources do not contain this information.",
-    "fr": "Les sources disponibles ne contiennent pas cette information.",
-    "es": "Las fuentes disponibles no contienen esta información.",
-    "de": "Die verfügbaren Quellen enthalten diese Information nicht.",
-}
-
-# The instruction closing the prompt: answer language and length.
-INSTRUCTION = {
-    "it": "Rispondi in italiano, in una o due frasi, usando solo le fonti.",
-    "en": "Answer in English, in one or two sentences, using only the sources.",
-    "fr": "Réponds en français, en une ou deux phrases, en utilisant seulement les sources.",
-    "es": "Responde en español, en una o dos frases, usando solo las fuentes.",
-    "de": "Antworte auf Deutsch, in ein oder zwei Sätzen, nur anhand der Quellen.",
-}
-
-QUESTION_LABEL = {"it": "Domanda", "en": "Question", "fr": "Question", "es": "Pregunta", "de": "Frage"}
-SOURCES_LABEL = {"it": "Fonti", "en": "Sources", "fr": "Sources", "es": "Fuentes", "de": "Quellen"}
 
 MONTHS = {
     "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
@@ -118,6 +99,27 @@ def fold(text: str) -> str:
     """Lower case without accents: ``Perché`` -> ``perche``."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def keys(text: str, stop: frozenset[str] | None = None) -> set[str]:
+    """Content-word keys: folded, stopwords dropped, words cut to 5 characters, numbers kept whole.
+
+    >>> sorted(keys("Chi accompagnava Umerov a Bruxelles il 3 febbraio?"))
+    ['3', 'accom', 'bruxe', 'febbr', 'umero']
+    """
+    stop = all_stopwords() if stop is None else stop
+    out = set()
+    for word in re.findall(r"\w+", fold(text)):
+        if word in stop or (len(word) < 2 and not word.isdigit()):
+            continue
+        out.add(word if word.isdigit() else word[:5])
+    return out
+
+
+def month_number(name: str, language: str = "it") -> int | None:
+    """``febbraio`` -> 2 (any case); None for a word that is not a month of ``language``."""
+    names = [m.lower() for m in MONTHS.get(language, MONTHS["en"]).split()]
+    return names.index(name.lower()) + 1 if name.lower() in names else None
 
 
 def format_date(iso: str | None, language: str = "it") -> str:

@@ -1,8 +1,15 @@
-"""Typed records passed between the stages: ingest -> chunk -> embed/store -> retrieve."""
+"""Typed records passed between the stages: ingest -> chunk -> embed/store -> retrieve -> answer."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Literal
+
+from rag.errors import InputError
+
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")  # search modes; the first is the default
 
 
 @dataclass(frozen=True)
@@ -82,15 +89,30 @@ class Hit:
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrict a search: ISO dates are inclusive; ``doc_ids``/``sources`` keep only those."""
+    """Restrict a search: ISO dates are inclusive; ``doc_ids``/``sources`` keep only those;
+    ``exclude_doc_ids`` hides those documents."""
 
     date_from: str | None = None
     date_to: str | None = None
     doc_ids: frozenset[str] = field(default_factory=frozenset)
     sources: frozenset[str] = field(default_factory=frozenset)
+    exclude_doc_ids: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        for name in ("date_from", "date_to"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    date.fromisoformat(value)
+                except (TypeError, ValueError) as e:
+                    raise InputError(f"{name} {value!r} is not a date; write it as YYYY-MM-DD") from e
+        for name in ("doc_ids", "sources", "exclude_doc_ids"):  # a list or a set given by hand is fine too
+            object.__setattr__(self, name, frozenset(getattr(self, name)))
 
     def accepts(self, chunk: Chunk) -> bool:
         if self.doc_ids and chunk.doc_id not in self.doc_ids:
+            return False
+        if chunk.doc_id in self.exclude_doc_ids:
             return False
         if self.sources and chunk.source not in self.sources:
             return False
@@ -104,7 +126,7 @@ class Filters:
         return True
 
     def __bool__(self) -> bool:
-        return bool(self.date_from or self.date_to or self.doc_ids or self.sources)
+        return bool(self.date_from or self.date_to or self.doc_ids or self.sources or self.exclude_doc_ids)
 
 
 @dataclass(frozen=True)
@@ -129,6 +151,23 @@ class Citation:
 
 
 @dataclass
+class Evidence:
+    """Measurements behind an answer's refusal decision (``None``: not measurable for this answer);
+    ``rag.answer.refusal.Thresholds`` turns them into a yes/no."""
+
+    coverage: float = 0.0  # weighted share of the question's content words in the best passage
+    dense: float | None = None  # cosine question / best passage
+    support: float | None = None  # share of the answer's new content words found in the prompt passages
+    focus: float | None = None  # weighted share of the question's content words in the quoted sentences
+    model_refused: bool = False
+    wrong_type: bool = False  # "how many"/"when" answered without any number or time expression
+    cited: bool | None = None  # whether any answer sentence matched a passage sentence (None: no answer)
+    cross_language: bool = False  # question and articles in different languages
+    reply: str = ""  # what the model wrote (before any refusal replaced it)
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Answer:
     """The result of asking a question. While streaming, ``done`` is False and only ``text`` grows."""
 
@@ -141,6 +180,7 @@ class Answer:
     language: str = "it"
     passages: list[Hit] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds: retrieve, first_token, generate, total
+    evidence: Evidence | None = None  # what the refusal decision was based on
     done: bool = True
 
     def to_dict(self) -> dict:

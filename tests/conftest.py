@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embed import Embedder, EmbedderInfo
+from rag.index.embed import Embedder, EmbedderInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -52,8 +52,8 @@ def fake_embedder():
 
 
 def _built_in_embedder(name: str, precision: str):
-    from rag.embed import load_embedder
-    from rag.provision import MODELS, is_ready
+    from rag.index.embed import load_embedder
+    from rag.index.provision import MODELS, is_ready
 
     os.environ.setdefault("RAG_MODEL_DIR", str(REAL_MODEL_DIR))
     if not is_ready(MODELS[name]):

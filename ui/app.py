@@ -1,10 +1,10 @@
-"""The chat page: a thin Gradio shell over ``rag.pipeline.Assistant``.
+"""The chat page: a thin Gradio shell over ``rag.answer.assistant.Assistant``.
 
 Callbacks only wire page inputs to the library: answering is ``Assistant.ask_stream``, rendering is
-``rag.chat_view``, adding articles is ``rag.chat_view.add_articles``. ``ChatController`` holds the
+``rag.ui.view``, adding articles is ``rag.index.indexer.add_files``. ``ChatController`` holds the
 callbacks as plain methods so tests drive them with a fake assistant and no server.
 
-    python ui/app.py --index seeds          # or: rag ui --index seeds
+    rag ui --index seeds
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
 import gradio as gr  # noqa: E402
-
-from rag.chat_strings import EXAMPLES, LENGTHS, UPLOAD_KINDS, strings  # noqa: E402
-from rag.chat_view import (  # noqa: E402
+from rag.ui.strings import EXAMPLES, LENGTHS, UPLOAD_KINDS, strings  # noqa: E402
+from rag.ui.view import (  # noqa: E402
     Turn,
-    add_articles,
     add_report_text,
     chat_messages,
     empty_html,
@@ -31,8 +29,11 @@ from rag.chat_view import (  # noqa: E402
     pending_html,
     sources_html,
 )
+
+from rag.answer.settings import AskSettings  # noqa: E402
 from rag.config import DEFAULT_LLM, FAST_LLM, index_root  # noqa: E402
-from rag.errors import RagError  # noqa: E402
+from rag.errors import InputError, RagError  # noqa: E402
+from rag.index.indexer import add_files  # noqa: E402
 
 log = logging.getLogger("rag.ui")
 
@@ -40,8 +41,8 @@ AssistantFactory = Callable[[str, str], object]  # (index, model) -> Assistant
 
 
 def load_assistant(index: str, model: str):
-    """The real factory: ``rag.pipeline.Assistant.load``."""
-    from rag.pipeline import Assistant
+    """The real factory: ``rag.answer.assistant.Assistant.load``."""
+    from rag.answer.assistant import Assistant
 
     return Assistant.load(index=index, model=model)
 
@@ -152,8 +153,21 @@ class ChatController:
         if not paths:
             return f"⚠ {t['add_none']}"
         try:
+            for p in map(Path, paths):
+                if not p.name.lower().endswith(UPLOAD_KINDS):
+                    raise InputError(t["bad_type"].format(name=p.name))
+                if not p.read_bytes().strip():  # said in the page's language; add_files checks the rest
+                    raise InputError(t["no_articles"].format(name=p.name))
             assistant = self.assistants.get(index, model)
-            report = add_articles(assistant.retriever, paths, t, progress)
+            step = progress or (lambda *a, **k: None)
+            words = {"reading": t["add_reading"], "embedding": t["add_embedding"], "done": t["add_reloading"]}
+            report = add_files(
+                paths,
+                assistant.retriever.store.path,
+                embedder=assistant.retriever.embedder,
+                progress=lambda fraction, desc: step(fraction, desc=words.get(desc, desc)),
+            )
+            assistant.retriever.reload()
         except RagError as e:
             return f"⚠ **{t['add_failed']}**  \n{friendly_error(str(e), paths)}"
         self.assistants.reload_index(index, done=assistant)
@@ -235,7 +249,7 @@ def build_app(
                             label=t["model"],
                         )
                     with gr.Row():
-                        k_box = gr.Slider(1, 10, value=4, step=1, label=t["passages"])
+                        k_box = gr.Slider(1, 10, value=AskSettings.k, step=1, label=t["passages"])
                         length_box = gr.Radio(
                             [(t["length_short"], "short"), (t["length_medium"], "medium"), (t["length_long"], "long")],
                             value="medium",
@@ -319,21 +333,3 @@ def launch_app(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None
         show_error=True,
         **kwargs,
     )
-
-
-def main(index: str = "seeds", model: str = DEFAULT_LLM, host: str = "127.0.0.1", port: int = 7860, lang: str = "it"):
-    demo = build_app(load_assistant, index=index, model=model, lang=lang)
-    launch_app(demo, host=host, port=port)
-
-
-if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(description="The rag-news chat page.")
-    parser.add_argument("--index", default="seeds")
-    parser.add_argument("--model", default=DEFAULT_LLM)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=7860)
-    parser.add_argument("--lang", default="it", choices=["it", "en"])
-    args = parser.parse_args()
-    main(args.index, args.model, args.host, args.port, args.lang)

@@ -138,11 +138,6 @@ EXAMPLES: dict[str, list[str]] = {
 LENGTHS: dict[str, int] = {"short": 60, "medium": 120, "long": 240}
 UPLOAD_KINDS = (".txt", ".md", ".jsonl")
 
-MONTHS = {
-    "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre".split(),
-    "en": "January February March April May June July August September October November December".split(),
-}
-
 
 def strings(lang: str) -> dict[str, str]:
     if lang not in STRINGS:

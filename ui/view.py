@@ -1,10 +1,11 @@
 """What the chat page shows, as pure functions: chat messages, the sources panel, upload reports.
 
-The words themselves (it/en) are in ``rag.chat_strings``.
+The words themselves (it/en) are in ``rag.ui.strings``.
 
 Nothing here imports gradio, so tests and notebooks can render an ``Answer`` exactly as the page does:
 
 >>> from rag.types import Answer, Citation
+>>> from rag.ui.strings import STRINGS
 >>> c = Citation(1, "d::0", "d", "Umerov a Bruxelles", "2025-12-03", "Roma", "accompagnato da Hnatov",
 ...              40, 62, "Umerov sarà a Bruxelles, accompagnato da Hnatov.", 0.03)
 >>> html = sources_html(Answer("Chi?", "Hnatov [1].", citations=[c], query="Chi?"), STRINGS["it"])
@@ -20,8 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.chat_strings import MONTHS, STRINGS, UPLOAD_KINDS
-from rag.errors import InputError
+from rag.text import format_date
 from rag.types import Answer, Citation, Hit
 
 
@@ -57,16 +57,6 @@ def chat_messages(turns: Sequence[Turn], t: Mapping[str, str]) -> list[dict]:
             content = turn.answer
         out.append({"role": "assistant", "content": content})
     return out
-
-
-def format_date(iso: str | None, lang: str = "it") -> str:
-    """``2025-12-03`` -> ``3 dicembre 2025`` (or ``3 December 2025``); anything else is returned as is."""
-    if not iso:
-        return ""
-    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso)
-    if not m or not 1 <= int(m[2]) <= 12:
-        return iso
-    return f"{int(m[3])} {MONTHS.get(lang, MONTHS['en'])[int(m[2]) - 1]} {m[1]}"
 
 
 def quote_span(passage: str, quote: str, quote_start: int | None = None, passage_start: int | None = None):
@@ -198,35 +188,6 @@ def pending_html(question: str, query: str, t: Mapping[str, str], note: str) -> 
 
 def empty_html(t: Mapping[str, str]) -> str:
     return f'<div class="src-panel src-empty">{t["sources_empty"]}</div>'
-
-
-def add_articles(retriever, paths: Sequence[str | Path], t: Mapping[str, str] = STRINGS["en"], progress=None):
-    """Read uploaded ``.txt``/``.md``/``.jsonl`` files and add their articles to the retriever's index.
-
-    Everything is read and checked first, so a bad file raises ``InputError`` before the index is
-    touched; the write itself is atomic (``add_to_index``). Returns the ``IndexReport``.
-    ``progress(fraction, desc)`` is called between steps when given.
-    """
-    from rag.embed import EmbeddingCache
-    from rag.indexer import add_to_index
-    from rag.ingest import load_documents
-
-    step = progress or (lambda *a, **k: None)
-    paths = [Path(p) for p in paths]
-    for p in paths:
-        if not p.name.lower().endswith(UPLOAD_KINDS):
-            raise InputError(t["bad_type"].format(name=p.name))
-    step(0.05, desc=t["add_reading"])
-    for p in paths:  # an empty file is refused too: the user meant to add something
-        if not load_documents([p]):
-            raise InputError(t["no_articles"].format(name=p.name))
-    docs = load_documents(paths)
-    step(0.2, desc=t["add_embedding"])
-    report = add_to_index(docs, retriever.store.path, embedder=retriever.embedder, cache=EmbeddingCache())
-    step(0.9, desc=t["add_reloading"])
-    retriever.reload()
-    step(1.0, desc=t["add_reloading"])
-    return report
 
 
 def add_report_text(report, index: str, t: Mapping[str, str]) -> str:

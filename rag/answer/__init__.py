@@ -1,0 +1,4 @@
+"""Answering: settings -> prompt -> generate -> citations -> refusal, run by ``Assistant``.
+
+Imports ``rag.index`` (to search), never ``rag.evaluation``, ``rag.ui`` or ``rag.cli``.
+"""

@@ -1,6 +1,6 @@
 """Answer questions: retrieve -> prompt -> generate -> ground, with citations and honest refusal.
 
->>> from rag.pipeline import Assistant
+>>> from rag.answer.assistant import Assistant
 >>> assistant = Assistant.load("seeds")                                  # doctest: +SKIP
 >>> answer = assistant.ask("Chi accompagnava Umerov a Bruxelles?")       # doctest: +SKIP
 >>> answer.text, [(c.number, c.doc_id, c.quote) for c in answer.citations]  # doctest: +SKIP
@@ -17,31 +17,20 @@ import dataclasses
 import logging
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answer.citations import ground, strip_markers
+from rag.answer.generate import Generator, load_generator
+from rag.answer.prompt import SYSTEM, build_prompt
+from rag.answer.refusal import DENSE_FLOORS, REFUSAL, coverage, says_not_found, wrong_answer_type
+from rag.answer.settings import AskSettings, make_settings, split_settings
 from rag.config import DEFAULT_LLM
-from rag.embed import Embedder
 from rag.errors import InputError
-from rag.generate import Generator, load_generator
-from rag.grounding import (
-    DENSE_FLOORS,
-    Evidence,
-    Thresholds,
-    coverage,
-    ground,
-    keys,
-    says_not_found,
-    strip_markers,
-    wrong_answer_type,
-)
-from rag.language import REFUSAL, all_stopwords, detect_language
-from rag.prompt import SYSTEM, build_prompt
-from rag.retriever import Retriever
-from rag.types import Answer
+from rag.index.retriever import Retriever
+from rag.text import all_stopwords, detect_language, keys
+from rag.types import Answer, Evidence, Filters, Hit
 
 log = logging.getLogger(__name__)
 
@@ -52,67 +41,13 @@ _FOLLOW_UP_RE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class AskSettings:
-    """How questions are answered. Pass any field to ``Assistant.load(..., field=value)``."""
-
-    k: int = 4  # passages retrieved
-    passage_tokens: int = 200  # prompt budget for passage text (prefill time is ~12 ms/token on 2 cores)
-    max_tokens: int = 80  # answer length cap
-    max_question_chars: int = 1000  # longer questions are cut (with a warning) before search and prompt
-    history_turns: int = 1  # earlier exchanges given to the model with a follow-up question
-    mode: str = "hybrid"
-    source_language: str = "it"  # language of the indexed articles (for sentence splitting)
-    thresholds: Thresholds = Thresholds()
-
-
-def _split_settings(settings: dict) -> tuple[dict, dict]:
-    fields = {f.name for f in dataclasses.fields(AskSettings)} | {f.name for f in dataclasses.fields(Thresholds)}
-    ask = {k: v for k, v in settings.items() if k in fields}
-    return ask, {k: v for k, v in settings.items() if k not in fields}
-
-
-def make_settings(**values) -> AskSettings:
-    threshold_fields = {f.name for f in dataclasses.fields(Thresholds)}
-    chosen = {k: values.pop(k) for k in list(values) if k in threshold_fields}
-    thresholds = values.pop("thresholds", None) or Thresholds(**chosen)
-    return AskSettings(**values, thresholds=thresholds)
-
-
-class _MemoEmbedder(Embedder):
-    """Delegates to an embedder, remembering the last query vectors (search and evidence share them)."""
-
-    def __init__(self, inner: Embedder, size: int = 32):
-        self.inner = inner
-        self.info = inner.info
-        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._size = size
-
-    def encode(self, texts):
-        return self.inner.encode(texts)
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    def embed_query(self, query: str) -> np.ndarray:
-        if query not in self._queries:
-            self._queries[query] = self.inner.embed_query(query)
-            while len(self._queries) > self._size:
-                self._queries.popitem(last=False)
-        return self._queries[query]
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-
 class Assistant:
     """Retriever + generator loaded once; ``ask``/``ask_stream`` answer with citations or refuse."""
 
     retriever: Retriever
 
-    def __init__(self, retriever: Retriever, generator: Generator, settings: AskSettings = AskSettings()):
-        if not isinstance(retriever.embedder, _MemoEmbedder):
-            retriever.embedder = _MemoEmbedder(retriever.embedder)  # search and evidence embed the query once
+    def __init__(self, retriever: Retriever, generator: Generator, settings: AskSettings | None = None):
+        settings = settings or AskSettings()
         if settings.thresholds.min_dense is None:  # the cosine scale is the embedding model's own
             floor = DENSE_FLOORS.get(retriever.embedder.info.model_id)
             settings = dataclasses.replace(
@@ -121,7 +56,6 @@ class Assistant:
         self.retriever = retriever
         self.generator = generator
         self.settings = settings
-        self.last_evidence: Evidence | None = None  # why the last answer was (not) refused
 
     @classmethod
     def load(cls, index: str = "seeds", model: str = DEFAULT_LLM, backend: str = "llama-cpp", **settings) -> Assistant:
@@ -130,7 +64,7 @@ class Assistant:
         ``settings`` are ``AskSettings``/``Thresholds`` fields (``k=6``, ``passage_tokens=300``,
         ``min_support=0.6``); the rest go to the generator (``n_ctx``, ``n_threads``, ``device``).
         """
-        ask, generator_settings = _split_settings(settings)
+        ask, generator_settings = split_settings(settings)
         retriever = Retriever.load(index)
         generator = load_generator(model, backend, **generator_settings)
         assistant = cls(retriever, generator, make_settings(**ask))
@@ -151,9 +85,11 @@ class Assistant:
         history: Sequence[tuple[str, str]] = (),
         k: int | None = None,
         max_tokens: int | None = None,
+        filters: Filters | None = None,
     ) -> Answer:
-        """Answer ``question`` (``history``: earlier (question, answer) pairs of the chat)."""
-        answers = self.ask_stream(question, history, k, max_tokens)
+        """Answer ``question`` (``history``: earlier (question, answer) pairs of the chat; ``filters``
+        restrict the articles searched)."""
+        answers = self.ask_stream(question, history, k, max_tokens, filters)
         return next(a for a in answers if a.done)
 
     def ask_stream(
@@ -162,6 +98,7 @@ class Assistant:
         history: Sequence[tuple[str, str]] = (),
         k: int | None = None,
         max_tokens: int | None = None,
+        filters: Filters | None = None,
     ) -> Iterator[Answer]:
         """Yield partial answers (``done=False``, growing ``text`` without markers), then one final
         ``Answer`` (``done=True``) with markers, citations, ``refused`` and timings.
@@ -182,14 +119,19 @@ class Assistant:
         query, context = self.rewrite(question, history)
         timings: dict[str, float] = {}
 
-        hits = self.retriever.search(query, k=k, mode=self.settings.mode)
+        hits = self.retriever.search(query, k=k, filters=filters, mode=self.settings.mode)
         cross = language != self.settings.source_language
-        evidence = Evidence(
-            coverage=coverage(query, [h.text for h in hits]), dense=self._dense(query, hits), cross_language=cross
-        )
+        evidence = self.retrieval_evidence(query, hits, cross_language=cross)
         timings["retrieve"] = time.perf_counter() - started
-        self.last_evidence = evidence
-        base = Answer(question=question, text="", query=query, language=language, passages=list(hits), timings=timings)
+        base = Answer(
+            question=question,
+            text="",
+            query=query,
+            language=language,
+            passages=list(hits),
+            timings=timings,
+            evidence=evidence,
+        )
 
         if not hits or self.settings.thresholds.weak_retrieval(evidence):
             evidence.reasons = ["weak retrieval"]
@@ -272,27 +214,26 @@ class Assistant:
             question = cut
         return question
 
-    def _dense(self, query: str, hits) -> float | None:
+    def retrieval_evidence(self, query: str, hits: Sequence[Hit], cross_language: bool = False) -> Evidence:
+        """What the retrieval check judges, before any generation: coverage and cosine of the best passage."""
+        return Evidence(
+            coverage=coverage(query, [h.text for h in hits]),
+            dense=self._dense(query, hits),
+            cross_language=cross_language,
+        )
+
+    def _dense(self, query: str, hits: Sequence[Hit]) -> float | None:
         """Cosine between the query and the best passage (the retriever's RRF score is not comparable)."""
         if not hits:
             return None
         try:
-            store = self.retriever.store
-            marks = ",".join("?" * len(hits))
-            rows = [
-                r
-                for (r,) in store.db.execute(
-                    f"SELECT row FROM chunks WHERE id IN ({marks})", [h.chunk_id for h in hits]
-                )
-            ]
-            if not rows:
-                return None
-            vectors = np.stack([store.vectors.reconstruct(int(r)) for r in rows])
-            query_vector = self.retriever.embedder.embed_query(query.strip())
-            return float(np.max(vectors @ query_vector))
-        except (RuntimeError, AttributeError) as e:  # an index type that cannot give vectors back
+            vectors = self.retriever.store.vectors_of([h.chunk_id for h in hits])
+        except RuntimeError as e:  # an index type that cannot give vectors back
             log.debug("dense evidence unavailable: %s", e)
             return None
+        if not len(vectors):
+            return None
+        return float(np.max(vectors @ self.retriever.embedder.embed_query(query.strip())))
 
     def _finish(self, base: Answer, text: str, citations, refusal_reasons: list[str], started: float) -> Answer:
         """The final answer; a non-empty ``refusal_reasons`` means it is a refusal."""

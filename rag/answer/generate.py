@@ -14,12 +14,12 @@ Everything else (``generate``, token counting) is derived from it. Two backends:
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from rag import config
 from rag.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -45,17 +45,13 @@ class Generator(ABC):
         return max(1, len(text) // 3)
 
 
-def _threads() -> int:
-    return int(os.environ.get("RAG_THREADS", min(os.cpu_count() or 2, 4)))
-
-
 class LlamaCppGenerator(Generator):
     """A GGUF model run by llama-cpp-python on the CPU (or GPU layers with ``n_gpu_layers``)."""
 
     def __init__(
         self, model: str, n_ctx: int = 2048, n_threads: int | None = None, n_gpu_layers: int = 0, seed: int = 0
     ):
-        from rag.provision import resolve
+        from rag.index.provision import resolve
 
         path = resolve(model)
         if not Path(path).is_file():
@@ -66,7 +62,7 @@ class LlamaCppGenerator(Generator):
             raise ModelError(
                 "llama-cpp-python is not installed: run `make setup` (or `pip install llama-cpp-python`)"
             ) from e
-        threads = n_threads or _threads()
+        threads = n_threads or config.threads()
         try:
             self.llm = Llama(
                 model_path=str(path),
@@ -110,7 +106,7 @@ class TransformersGenerator(Generator):
     """A Hugging Face causal LM: a model folder, or a ``.gguf`` file (dequantized; slow on CPU)."""
 
     def __init__(self, model: str, device: str | None = None, dtype: str = "auto", context_tokens: int = 4096):
-        from rag.provision import resolve
+        from rag.index.provision import resolve
 
         path = Path(resolve(model))
         try:
@@ -184,7 +180,7 @@ def _stop_at(text: str, stop: Sequence[str]) -> int | None:
 
 
 def _builtin() -> str:
-    from rag.provision import MODELS
+    from rag.index.provision import MODELS
 
     return ", ".join(name for name, spec in MODELS.items() if spec.kind == "file")
 

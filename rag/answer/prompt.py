@@ -1,7 +1,7 @@
 """Build the chat prompt: the best sentences of the retrieved passages, with title and date, in a token budget.
 
-Prefill dominates time to first token on a CPU (about 85 prompt tokens/s for the 1.5B model on
-2 cores), so whole chunks are not pasted in: each passage is split into sentences, sentences are
+Prefill dominates time to first token on a CPU (README: answer speed), so whole chunks are not
+pasted in: each passage is split into sentences, sentences are
 ranked by the question's content words (weighted by rarity among the candidates), by how much closer
 to the question they are than the other candidates in the embedding model's space (``similarity``),
 and by passage rank, and the best ones are kept, in document order, until ``budget`` tokens. Relative dates are
@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from rag.language import INSTRUCTION, QUESTION_LABEL, SOURCES_LABEL, format_date
+from rag.text import format_date, keys
 from rag.types import Hit
 
 SYSTEM = (
@@ -27,6 +27,18 @@ SYSTEM = (
     "Answer briefly and precisely, with the names, dates and figures found in the sources. "
     "When the article date matters, use the dates written in the sources."
 )
+
+# The instruction closing the prompt: answer language and length.
+INSTRUCTION = {
+    "it": "Rispondi in italiano, in una o due frasi, usando solo le fonti.",
+    "en": "Answer in English, in one or two sentences, using only the sources.",
+    "fr": "Réponds en français, en une ou deux phrases, en utilisant seulement les sources.",
+    "es": "Responde en español, en una o dos frases, usando solo las fuentes.",
+    "de": "Antworte auf Deutsch, in ein oder zwei Sätzen, nur anhand der Quellen.",
+}
+
+QUESTION_LABEL = {"it": "Domanda", "en": "Question", "fr": "Question", "es": "Pregunta", "de": "Frage"}
+SOURCES_LABEL = {"it": "Fonti", "en": "Sources", "fr": "Sources", "es": "Fuentes", "de": "Quellen"}
 
 # word -> (days from the article date, or None for "some days after"; language the date is written in)
 _RELATIVE = {
@@ -99,7 +111,7 @@ class Prompt:
 
 
 def sentence_spans(text: str, language: str = "it") -> list[tuple[int, int]]:
-    from rag.chunk import sentence_spans as spans
+    from rag.index.chunk import sentence_spans as spans
 
     return [(s.start, s.end) for s in spans(text, language)]
 
@@ -110,9 +122,7 @@ def _weights(question_keys: set[str], sentence_keys: list[set[str]]) -> dict[str
 
 
 # Weight of a sentence's semantic closeness (in standard deviations above the candidates' mean cosine)
-# against its rarity-weighted shared words. With it, `rag bench-context --sample 300` finds a gold answer
-# in the kept sentences of 248 instead of 244 of 300 SQuAD-it dev questions at a 200-token budget, 222
-# instead of 214 at 100 (README); weights 2 and 4 gave 248/226 and 247/224.
+# against its rarity-weighted shared words; chosen with `rag bench context` (README: context recall).
 SEMANTIC_WEIGHT = 1.0
 
 Similarity = Callable[[str, Sequence[str]], Sequence[float]]  # (question, sentences) -> cosine of each
@@ -133,8 +143,6 @@ def select_sentences(
     Generale, Andrii Hnatov" among sentences that all name Hnatov.
     Returns, in rank order, the hits that keep at least one sentence, each with its kept spans.
     """
-    from rag.grounding import keys
-
     question_keys = keys(question)
     candidates: list[tuple[float, int, tuple[int, int], int]] = []  # score, hit index, span, tokens
     sentence_keys: list[set[str]] = []
@@ -202,7 +210,7 @@ def build_prompt(
     question: str,
     hits: Sequence[Hit],
     count_tokens: Callable[[str], int],
-    budget: int = 220,
+    budget: int,
     language: str = "it",
     history: Sequence[tuple[str, str]] = (),
     source_language: str = "it",

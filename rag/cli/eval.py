@@ -1,4 +1,4 @@
-"""``rag eval``: score retrieval and answers against a gold set. Registered in ``rag.cli``."""
+"""``rag eval``: score retrieval and answers against a gold set."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
+from rag.cli.options import index_option, llm_option
+
 
 @click.command("eval")
 @click.argument("gold", type=click.Path(path_type=Path))
-@click.option(
-    "--index",
-    "-i",
+@index_option(
     default=None,
     help="Index to search (name under ./index or a path). Default: seeds for a JSONL gold set; for SQuAD, "
     "an index built once from the same file (index/<file stem>).",
@@ -25,7 +25,7 @@ import click
     help="N questions drawn at random across the file (seed 0, the same on every run) instead of the first N.",
 )
 @click.option("--retrieval-only", is_flag=True, help="Score retrieval only; do not generate answers.")
-@click.option("--model", default=None, help="LLM for the answers (default: the assistant's default).")
+@llm_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -43,8 +43,8 @@ def eval_command(gold: Path, index, limit, sample, retrieval_only, model, out) -
       rag eval eval/seeds.jsonl
       rag eval ../shared/datasets/squad-it/squad_it-dev.json.gz --retrieval-only
     """
-    from rag.eval import evaluate
-    from rag.squad import squad_index_name
+    from rag.evaluation.run import evaluate
+    from rag.evaluation.squad import squad_index_name
 
     if out is None:
         mode = "retrieval" if retrieval_only else "answers"

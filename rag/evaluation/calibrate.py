@@ -1,109 +1,94 @@
-"""``rag calibrate-refusal``: refusal precision/recall on SQuAD-it, and the thresholds that give the best.
+"""Refusal calibration on SQuAD-it: refusal precision/recall, and the thresholds that give the best.
 
 Each question is asked twice: against the full index (answerable) and with every paragraph of its
-article hidden (unanswerable). The retrieval-only check needs no generation and gives the embedding
-model's cosine floor; the whole-pipeline check then picks all thresholds on one half of the questions
-and reports them on the other. Figures and the command: ``eval/answer-calibration.md``.
+article hidden (unanswerable; ``Filters.exclude_doc_ids``). The retrieval-only check needs no
+generation and gives the embedding model's cosine floor; the whole-pipeline check then picks all
+thresholds on one half of the questions and reports them on the other. ``rag bench refusal`` runs it;
+figures and the command: ``eval/answer-calibration.md``.
 """
 
 from __future__ import annotations
 
-import click
+import itertools
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rag.answer.refusal import DENSE_FLOORS, Thresholds
+from rag.evaluation.gold import GoldQuestion
+from rag.evaluation.metrics import answer_contains, refusal_precision_recall
+from rag.types import Evidence, Filters
+
+log = logging.getLogger(__name__)
 
 
-class _Excluding:
-    """A retriever that hides the documents of one SQuAD article (ids ``<title>#<n>``)."""
+def hiding_article(doc_id: str, doc_ids: Sequence[str]) -> Filters:
+    """Filters that hide every paragraph of the SQuAD article of ``doc_id`` (ids ``<title>#<n>``).
 
-    def __init__(self, inner, title: str):
-        self.inner, self.prefix = inner, title + "#"
+    >>> sorted(hiding_article("Roma#2", ["Roma#0", "Roma#2", "Parigi#0"]).exclude_doc_ids)
+    ['Roma#0', 'Roma#2']
+    """
+    prefix = doc_id.rsplit("#", 1)[0] + "#"
+    return Filters(exclude_doc_ids=frozenset(d for d in doc_ids if d.startswith(prefix)))
 
-    def search(self, query, k=5, filters=None, mode=None):
-        import dataclasses
 
-        hits = [
-            h
-            for h in self.inner.search(query, k=k + 60, filters=filters, mode=mode)
-            if not h.doc_id.startswith(self.prefix)
+@dataclass
+class Calibration:
+    """What ``calibrate_refusal`` measured; ``lines()`` is the printed summary."""
+
+    model_id: str
+    retrieval_rows: list[dict]
+    floor: float
+    rows: list[dict] = field(default_factory=list)
+    best: Thresholds | None = None
+
+    def lines(self) -> list[str]:
+        shipped = Thresholds(min_dense=DENSE_FLOORS.get(self.model_id))
+        out = [
+            f"retrieval-only check on {len(self.retrieval_rows)} questions, default thresholds for {self.model_id} "
+            f"(cosine floor {shipped.min_dense}): " + describe(refusal_scores(self.retrieval_rows, shipped)),
+            f"cosine floor for {self.model_id} (most off-topic caught at refusal precision >= {GATE_PRECISION}): "
+            f"{self.floor} ({describe(refusal_scores(self.retrieval_rows, Thresholds(min_dense=self.floor)))})",
         ]
-        return [dataclasses.replace(h, rank=i) for i, h in enumerate(hits[:k], 1)]
+        if self.rows and self.best is not None:
+            out.append(f"chosen on the tune half: {self.best}")
+            for half in ("tune", "test"):
+                out.append(
+                    f"{half}: " + describe(refusal_scores([r for r in self.rows if r["half"] == half], self.best))
+                )
+            out.append(f"default {shipped}: " + describe(refusal_scores(self.rows, shipped)))
+        return out
 
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
 
+def calibrate_refusal(
+    assistant, gold: Sequence[GoldQuestion], limit: int = 40, retrieval_limit: int = 200, max_tokens: int = 48
+) -> Calibration:
+    """Measure the refusal evidence of ``gold`` questions with and without their article.
 
-@click.command("calibrate-refusal")
-@click.option(
-    "--dataset",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="SQuAD v1.1 JSON(.gz). Default: ../shared/datasets/squad-it/squad_it-dev.json.gz",
-)
-@click.option("--index", "-i", default="squad-it-dev", show_default=True, help="Index built from that dataset.")
-@click.option("--model", "-m", default=None, help="LLM (default: the default model).")
-@click.option(
-    "--limit", default=40, show_default=True, help="Questions (each asked twice: with and without its article)."
-)
-@click.option(
-    "--out", type=click.Path(dir_okay=False), default=None, help="Write the per-question measurements (JSONL)."
-)
-@click.option(
-    "--retrieval-limit", default=200, show_default=True, help="Questions for the retrieval-only check (fast)."
-)
-@click.option("--max-tokens", default=48, show_default=True, help="Answer length cap during calibration.")
-def calibrate_refusal(dataset, index, model, limit, out, retrieval_limit, max_tokens) -> None:
-    """Measure the refusal features on answerable questions and on the same questions asked with their
-    article hidden, pick thresholds on the first half and report refusal precision/recall on the second."""
-    import json
-    import random
-
-    from rag.config import DEFAULT_LLM
-    from rag.gold import load_gold
-    from rag.grounding import DENSE_FLOORS, Thresholds, coverage
-    from rag.metrics import answer_contains
-    from rag.pipeline import Assistant
-    from rag.squad import default_dataset
-
-    gold = load_gold(dataset or default_dataset())
-    assistant = Assistant.load(index, model=model or DEFAULT_LLM, min_coverage=-1, min_dense=-1, min_support=-1)
-    present = set(assistant.retriever.store.doc_ids())
+    ``assistant`` should be loaded with every threshold off (``min_coverage=-1, min_dense=-1,
+    min_support=-1``) so that every question is answered and measured.
+    """
+    doc_ids = assistant.retriever.store.doc_ids()
+    present = set(doc_ids)
     gold = [g for g in gold if g.doc_ids and g.doc_ids[0] in present]
     random.Random(0).shuffle(gold)
-    full = assistant.retriever
     retrieval_rows = []
     for g in gold[:retrieval_limit]:  # retrieval evidence only: the check made before any generation
         for answerable in (True, False):
-            retriever = full if answerable else _Excluding(full, g.doc_ids[0].rsplit("#", 1)[0])
-            hits = retriever.search(g.question, k=assistant.settings.k)
-            retrieval_rows.append(
-                {
-                    "answerable": answerable,
-                    "coverage": coverage(g.question, [h.text for h in hits]),
-                    "dense": assistant._dense(g.question, hits),
-                    "support": None,
-                    "focus": None,
-                    "model_refused": False,
-                    "correct": answerable,
-                }
-            )
+            filters = None if answerable else hiding_article(g.doc_ids[0], doc_ids)
+            hits = assistant.retriever.search(g.question, k=assistant.settings.k, filters=filters)
+            e = assistant.retrieval_evidence(g.question, hits)
+            retrieval_rows.append({"answerable": answerable, "coverage": e.coverage, "dense": e.dense})
     model_id = assistant.retriever.embedder.info.model_id
-    floor = dense_floor(retrieval_rows)
-    click.echo(
-        f"retrieval-only check on {len(retrieval_rows)} questions, default thresholds for {model_id} "
-        f"(cosine floor {DENSE_FLOORS.get(model_id)}): "
-        + describe(refusal_scores(retrieval_rows, Thresholds(min_dense=DENSE_FLOORS.get(model_id))))
-    )
-    click.echo(
-        f"cosine floor for {model_id} (most off-topic caught at refusal precision >= {GATE_PRECISION}): {floor} "
-        f"({describe(refusal_scores(retrieval_rows, Thresholds(min_dense=floor)))})"
-    )
+    result = Calibration(model_id, retrieval_rows, dense_floor(retrieval_rows))
     gold = gold[:limit]
-    rows = []
     for i, g in enumerate(gold):
         for answerable in (True, False):
-            assistant.retriever = full if answerable else _Excluding(full, g.doc_ids[0].rsplit("#", 1)[0])
-            answer = assistant.ask(g.question, max_tokens=max_tokens)
-            e = assistant.last_evidence
-            rows.append(
+            filters = None if answerable else hiding_article(g.doc_ids[0], doc_ids)
+            answer = assistant.ask(g.question, max_tokens=max_tokens, filters=filters)
+            e = answer.evidence
+            result.rows.append(
                 {
                     "id": g.id,
                     "question": g.question,
@@ -120,48 +105,41 @@ def calibrate_refusal(dataset, index, model, limit, out, retrieval_limit, max_to
                     "total_s": answer.timings["total"],
                 }
             )
-            click.echo(json.dumps(rows[-1], ensure_ascii=False), err=True)
-    assistant.retriever = full
-    if out:
-        with open(out, "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    best = choose_thresholds([r for r in rows if r["half"] == "tune"], floor)
-    click.echo(f"chosen on the tune half: {best}")
-    for half in ("tune", "test"):
-        click.echo(f"{half}: " + describe(refusal_scores([r for r in rows if r["half"] == half], best)))
-    shipped = Thresholds(min_dense=DENSE_FLOORS.get(model_id))
-    click.echo("default " + str(shipped) + ": " + describe(refusal_scores(rows, shipped)))
+            log.info("%s", result.rows[-1])
+    if result.rows:
+        result.best = choose_thresholds([r for r in result.rows if r["half"] == "tune"], result.floor)
+    return result
 
 
-def _refuses(row: dict, t) -> bool:
-    from rag.grounding import Evidence
-
+def _refuses(row: dict, t: Thresholds) -> bool:
     e = Evidence(
         coverage=row["coverage"],
         dense=row["dense"],
-        support=row["support"],
-        focus=row["focus"],
-        model_refused=row["model_refused"],
+        support=row.get("support"),
+        focus=row.get("focus"),
+        model_refused=row.get("model_refused", False),
         cited=row.get("cited"),  # absent from rows written before this check existed
     )
     return t.refuse(e)
 
 
-def refusal_scores(rows: list[dict], t) -> dict:
-    """Refusal precision/recall (positive = unanswerable), and answerable questions answered correctly."""
+def refusal_scores(rows: list[dict], t: Thresholds) -> dict:
+    """Refusal precision/recall (positive = unanswerable; NaN where undefined), and answerable questions
+    answered correctly."""
     refused = [_refuses(r, t) for r in rows]
-    tp = sum(1 for r, x in zip(rows, refused, strict=True) if x and not r["answerable"])
+    precision, recall = refusal_precision_recall(refused, [not r["answerable"] for r in rows])
     fp = sum(1 for r, x in zip(rows, refused, strict=True) if x and r["answerable"])
-    fn = sum(1 for r, x in zip(rows, refused, strict=True) if not x and not r["answerable"])
     answerable = [r for r in rows if r["answerable"]]
-    kept_correct = sum(1 for r, x in zip(rows, refused, strict=True) if r["answerable"] and not x and r["correct"])
+    kept_correct = sum(
+        1 for r, x in zip(rows, refused, strict=True) if r["answerable"] and not x and r.get("correct", True)
+    )
     return {
-        "precision": tp / (tp + fp) if tp + fp else float("nan"),
-        "recall": tp / (tp + fn) if tp + fn else float("nan"),
+        "precision": float("nan") if precision is None else precision,
+        "recall": float("nan") if recall is None else recall,
         "refused_answerable": fp,
         "answerable": len(answerable),
         "answered_correctly": kept_correct,
-        "correct_before_refusal": sum(r["correct"] for r in answerable),
+        "correct_before_refusal": sum(r.get("correct", True) for r in answerable),
     }
 
 
@@ -191,8 +169,6 @@ def dense_floor(rows: list[dict], precision: float = GATE_PRECISION) -> float:
 
     Each embedding model has its own cosine scale, so the floor is found per model (``DENSE_FLOORS``).
     """
-    from rag.grounding import Thresholds
-
     candidates = sorted({round(r["dense"], 2) for r in rows if r["dense"] is not None})
     scores = {d: refusal_scores(rows, Thresholds(min_dense=d)) for d in candidates}
     good = [d for d in candidates if scores[d]["precision"] >= precision]
@@ -202,10 +178,6 @@ def dense_floor(rows: list[dict], precision: float = GATE_PRECISION) -> float:
 def choose_thresholds(rows: list[dict], floor: float):
     """The thresholds with the best refusal F1 on ``rows`` (ties: fewer answerable questions refused);
     cosine floors are tried around ``floor``, the model's best floor on the retrieval-only check."""
-    import itertools
-
-    from rag.grounding import Thresholds
-
     best, best_key = Thresholds(), None
     grid = itertools.product(
         (0.0, 0.3, 0.4, 0.5, 0.6, 0.7),

@@ -8,7 +8,7 @@ JSONL, one object a line::
 of them counts as a retrieval hit). A question the documents cannot answer has both lists empty.
 An optional ``tags`` list of strings (e.g. ``["date", "en"]``) is kept for per-tag breakdowns.
 In SQuAD the gold document of a question is its paragraph, ``<title>#<paragraph index>``, as
-``rag.ingest`` names it.
+``rag.index.ingest`` names it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import InputError
-from rag.ingest import jsonl_objects, read_squad_json, read_text, squad_doc_id
+from rag.index.ingest import jsonl_objects, read_squad_json, read_text, squad_doc_id
 
 FIELDS = ("id", "question", "answers", "doc_ids")
 

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from rag.answer.citations import strip_markers
+
 # ---- retrieval -------------------------------------------------------------------------------
 
 
@@ -66,16 +68,6 @@ ARTICLES = frozenset({"il", "lo", "la", "i", "gli", "le", "un", "uno", "una", "t
 ELISIONS = ("l", "un", "dell", "all", "dall", "nell", "sull", "coll", "pell")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _ELISION = re.compile(r"\b(?:" + "|".join(ELISIONS) + r")'(?=\w)")
-_CITATION = re.compile(r"\[\s*\d+(?:\s*[,;\-–]\s*\d+)*\s*\]")
-
-
-def strip_citations(text: str) -> str:
-    """Remove citation markers such as ``[1]``, ``[1, 3]``, ``[2-4]`` from an answer.
-
-    >>> strip_citations("Mark Rutte [1][2].")
-    'Mark Rutte .'
-    """
-    return _CITATION.sub("", text)
 
 
 def normalize_answer(text: str) -> str:
@@ -96,7 +88,7 @@ def normalize_answer(text: str) -> str:
     'perché è così'
     """
     text = unicodedata.normalize("NFC", text).lower()
-    text = strip_citations(text).translate(_APOSTROPHES)
+    text = strip_markers(text).translate(_APOSTROPHES)
     text = _ELISION.sub("", text)
     chars = []
     for ch in text:
@@ -202,6 +194,23 @@ def citation_accuracy(cited: Sequence[Sequence[str]], gold: Sequence[Sequence[st
     if len(cited) != len(gold):
         raise ValueError("cited and gold must have one entry per answer")
     return _ratio(sum(citations_correct(c, g) for c, g in zip(cited, gold, strict=True)), len(cited))
+
+
+def answer_right(
+    refused: bool, text: str, cited_doc_ids: Sequence[str], gold_answers: Sequence[str], gold_doc_ids: Sequence[str]
+) -> bool:
+    """Whether a question was handled right: an unanswerable one (no gold documents) is refused; an
+    answerable one is answered (not refused), the answer contains an accepted answer
+    (``answer_contains``) and its citations are correct (``citations_correct``).
+
+    >>> answer_right(False, "Andrii Hnatov [1].", ["d1"], ["Andrii Hnatov"], ["d1"])
+    True
+    >>> answer_right(False, "Andrii Hnatov [1].", ["d2"], ["Andrii Hnatov"], ["d1"]), answer_right(True, "", [], [], [])
+    (False, True)
+    """
+    if not gold_doc_ids:
+        return refused
+    return not refused and bool(answer_contains(text, gold_answers)) and citations_correct(cited_doc_ids, gold_doc_ids)
 
 
 def mean(values: Sequence[float]) -> float | None:

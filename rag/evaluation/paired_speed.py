@@ -1,4 +1,4 @@
-"""``rag bench --paired-speed N``: indexing speed of several embedder settings, measured in turns.
+"""``rag bench retrieval --paired-speed N``: indexing speed of several embedder settings, measured in turns.
 
 On a shared machine another process's load changes absolute rates from one minute to the next; embedding
 the same batches with every setting in turn makes it fall on all of them alike, so the ratios hold.
@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.bench import EmbedderSetting, cpu_seconds
-from rag.chunk import ChunkSettings, chunk_document
-from rag.embed import load_embedder
-from rag.gold import load_gold
-from rag.ingest import read_squad
-from rag.metrics import percentile
+from rag.evaluation.gold import load_gold
+from rag.evaluation.metrics import percentile
+from rag.evaluation.retrieval_bench import EmbedderSetting, cpu_seconds
+from rag.index.chunk import ChunkSettings, chunk_document
+from rag.index.embed import load_embedder
+from rag.index.ingest import read_squad
 
 
 @dataclass
@@ -44,6 +44,7 @@ def paired_speed(
     chunks = [c for d in docs for c in chunk_document(d, embedders[0].count_tokens, ChunkSettings())]
     for e in embedders:
         e.encode(["riscaldamento", "warm-up"])
+        e.query_cache_size = 0  # every query embedded for real
     wall = [0.0] * len(embedders)
     cpu = [0.0] * len(embedders)
     latencies: list[list[float]] = [[] for _ in embedders]

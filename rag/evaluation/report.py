@@ -12,12 +12,20 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from rag import metrics as m
+from rag.evaluation import metrics as m
 
-if TYPE_CHECKING:
-    from rag.eval import EvalReport, QuestionRow
+
+class EvalReport(Protocol):
+    """What is rendered here: ``rag.evaluation.records.EvalReport`` (which imports this module, not the reverse)."""
+
+    meta: dict
+    metrics: dict
+    rows: list
+
+
+QuestionRow = Any  # a rag.evaluation.records.QuestionRow
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +52,8 @@ def summary_lines(report: EvalReport) -> list[tuple[str, str]]:
         lines += [
             (
                 f"answers ({ans['questions']} q)",
-                f"EM {_f(ans['exact_match'])}  F1 {_f(ans['f1'])}  contains {_f(ans['contains'])}",
+                f"EM {_f(ans['exact_match'])}  F1 {_f(ans['f1'])}  contains {_f(ans['contains'])}  "
+                f"right and cited (or rightly refused) {_f(ans.get('right'))}",
             ),
             (
                 f"refusal ({ref['unanswerable']} unanswerable, {ref['refused']} refused)",

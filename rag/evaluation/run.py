@@ -1,14 +1,14 @@
 """Batch evaluation against a gold set: retrieval, answers, refusals, citations and latency.
 
->>> from rag.eval import evaluate
+>>> from rag.evaluation.run import evaluate
 >>> report = evaluate("eval/seeds.jsonl", index="seeds")                 # doctest: +SKIP
 >>> report.get("retrieval.recall@5"), report.get("answer.f1")           # doctest: +SKIP
 >>> report.to_frame()                           # one row per question    # doctest: +SKIP
 >>> report.write("eval/runs/seeds")             # report.json, .md, plots # doctest: +SKIP
 
 Every question is searched once with ``k=10`` (retrieval metrics); unless ``retrieval_only``, it is
-also asked to the assistant (``rag.pipeline.Assistant``), whose answer is scored. Metric definitions
-are in ``eval/README.md`` and in ``rag.metrics``. Ctrl-C stops the run and keeps what was measured.
+also asked to the assistant (``rag.answer.assistant.Assistant``), whose answer is scored. Metric definitions
+are in ``eval/README.md`` and in ``rag.evaluation.metrics``. Ctrl-C stops the run and keeps what was measured.
 """
 
 from __future__ import annotations
@@ -17,21 +17,20 @@ import logging
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from rag import metrics as m
 from rag.config import DEFAULT_LLM
 from rag.errors import InputError, RagError
-from rag.gold import GoldQuestion, is_squad, load_gold
-from rag.squad import ensure_squad_index
+from rag.evaluation import metrics as m
+from rag.evaluation.gold import GoldQuestion, is_squad, load_gold
+from rag.evaluation.records import EvalReport, QuestionRow
+from rag.evaluation.squad import ensure_squad_index
 
 log = logging.getLogger(__name__)
 
 K = 10  # retrieval depth: recall@1/5/10 and MRR@10
-SCHEMA_VERSION = 1
 SQUAD_IT_CREDIT = (
     "SQuAD-it (CC BY-SA 4.0): D. Croce, A. Zelenanska, R. Basili, "
     '"Neural Learning for Question Answering in Italian", AI*IA 2018'
@@ -42,95 +41,6 @@ class AssistantLike(Protocol):
     """What ``evaluate`` needs from an assistant: ``ask(question) -> rag.types.Answer``."""
 
     def ask(self, question: str) -> Any: ...
-
-
-@dataclass
-class QuestionRow:
-    """One evaluated question. Scores are ``None`` where they do not apply (see ``eval/README.md``)."""
-
-    id: str
-    question: str
-    answerable: bool
-    gold_answers: list[str]
-    gold_doc_ids: list[str]
-    tags: list[str] = field(default_factory=list)
-    retrieved_doc_ids: list[str] = field(default_factory=list)  # doc id of each of the top-K chunks, in order
-    rank: int | None = None  # 1-based rank of the first chunk of a gold document within the top K
-    answer: str | None = None
-    refused: bool | None = None
-    refusal_reasons: list[str] = field(default_factory=list)
-    cited_doc_ids: list[str] = field(default_factory=list)
-    source_doc_ids: list[str] = field(default_factory=list)  # documents of the passages given to the model
-    exact_match: float | None = None
-    f1: float | None = None
-    contains: float | None = None
-    citations_ok: bool | None = None
-    timings_ms: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class EvalReport:
-    """The result of ``evaluate``: run facts (``meta``), metric sections and one row per question.
-
-    ``to_dict()`` is what ``report.json`` holds; ``get("retrieval.recall@5")`` reads one figure.
-    """
-
-    meta: dict
-    metrics: dict
-    rows: list[QuestionRow]
-
-    def to_dict(self) -> dict:
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "meta": self.meta,
-            **self.metrics,
-            "questions": [asdict(r) for r in self.rows],
-        }
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> EvalReport:
-        """Read a ``report.json`` written by ``write`` (e.g. a baseline, to compare with a new run)."""
-        import json
-
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-        if raw.get("schema_version") != SCHEMA_VERSION:
-            raise InputError(f"{path}: report schema {raw.get('schema_version')} is not {SCHEMA_VERSION}")
-        rows = [QuestionRow(**row) for row in raw.pop("questions")]
-        meta = raw.pop("meta")
-        raw.pop("schema_version")
-        return cls(meta, raw, rows)
-
-    def get(self, key: str):
-        """A figure by its dotted key, e.g. ``"retrieval.mrr@10"`` or ``"latency.search.p95_ms"``."""
-        node: Any = self.metrics
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                raise KeyError(f"no figure {key!r} in this report")
-            node = node[part]
-        return node
-
-    def to_frame(self):
-        """Per-question rows as a pandas DataFrame (lists stay lists; timings become ``ms_<stage>`` columns)."""
-        import pandas as pd
-
-        records = []
-        for r in self.rows:
-            record = asdict(r)
-            for stage, value in record.pop("timings_ms").items():
-                record[f"ms_{stage}"] = value
-            records.append(record)
-        return pd.DataFrame.from_records(records, columns=None if records else list(QuestionRow.__dataclass_fields__))
-
-    def table(self) -> str:
-        from rag.report import format_table
-
-        return format_table(self)
-
-    def write(self, out_dir: str | os.PathLike) -> list[Path]:
-        """Write report.json, report.md and the plots into ``out_dir``; return the paths written."""
-        from rag.report import write_report
-
-        return write_report(self, Path(out_dir))
 
 
 # ---- scoring -----------------------------------------------------------------------------------
@@ -146,6 +56,7 @@ def score_answer(row: QuestionRow, answer: Any) -> None:
     for stage, seconds in (answer.timings or {}).items():
         if isinstance(seconds, int | float):
             row.timings_ms[stage] = 1000.0 * float(seconds)
+    row.right = m.answer_right(row.refused, row.answer, row.cited_doc_ids, row.gold_answers, row.gold_doc_ids)
     if row.answerable:
         prediction = "" if row.refused else row.answer
         row.exact_match = m.exact_match(prediction, row.gold_answers)
@@ -175,6 +86,7 @@ def summarize(rows: list[QuestionRow], answers: bool) -> dict:
         "exact_match": m.mean([r.exact_match for r in answerable]),
         "f1": m.mean([r.f1 for r in answerable]),
         "contains": m.mean([r.contains for r in answerable]),
+        "right": m.mean([float(r.right) for r in asked]),  # answered right and cited, or rightly refused
     }
     precision, recall = (None, None)
     if asked:
@@ -264,7 +176,7 @@ def evaluate(
     if retriever is None:
         retriever = getattr(assistant, "retriever", None)
     if retriever is None:
-        from rag.retriever import Retriever
+        from rag.index.retriever import Retriever
 
         retriever = Retriever.load(index)
     _check_gold_in_index(questions, retriever, index)
@@ -324,10 +236,10 @@ def evaluate(
 
 def _load_assistant(index, model: str | None):
     try:
-        from rag.pipeline import Assistant
+        from rag.answer.assistant import Assistant
     except ImportError as e:
         raise RagError(
-            f"answers need the assistant (rag.pipeline), which cannot be imported ({e}); use --retrieval-only"
+            f"answers need the assistant (rag.answer.assistant), which cannot be imported ({e}); use --retrieval-only"
         ) from e
     return Assistant.load(index=str(index), model=model) if model else Assistant.load(index=str(index))
 

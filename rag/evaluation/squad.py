@@ -1,6 +1,6 @@
 """SQuAD files: where the bundled SQuAD-it slice is, and the index built from a SQuAD file.
 
-``rag eval``, ``rag bench`` and ``rag calibrate-refusal`` share these, so one SQuAD file always maps
+``rag eval``, ``rag bench retrieval`` and ``rag bench refusal`` share these, so one SQuAD file always maps
 to one index (``squad_it-dev.json.gz`` -> ``index/squad-it-dev``), rebuilt only when the file changes.
 """
 
@@ -32,10 +32,10 @@ def ensure_squad_index(path: str | os.PathLike, model: str = DEFAULT_EMBEDDER, e
     """Return ``index/<squad_index_name>``, built from the SQuAD file unless it already holds exactly
     that file's paragraphs (checked by content hash). Vectors come from the embedding cache when present.
     ``embedder``: use this one instead of loading ``model`` (only needed when building)."""
-    from rag.embed import EmbeddingCache, load_embedder
-    from rag.indexer import build_index
-    from rag.ingest import load_documents
-    from rag.store import Store, content_hash
+    from rag.index.embed import EmbeddingCache, load_embedder
+    from rag.index.indexer import build_index
+    from rag.index.ingest import load_documents
+    from rag.index.store import Store, content_hash
 
     target = index_path(squad_index_name(path))
     docs = load_documents([path])

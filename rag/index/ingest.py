@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from rag.dateline import parse_dateline
 from rag.errors import InputError
+from rag.index.dateline import parse_dateline
 from rag.types import Document
 
 log = logging.getLogger(__name__)

@@ -11,21 +11,16 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from rag.config import index_path
-from rag.embed import Embedder, load_embedder
 from rag.errors import InputError
-from rag.fusion import rrf
-from rag.indexer import check_embedder
-from rag.lexical import LexicalIndex
-from rag.store import Store
-from rag.types import Chunk, Filters, Hit
-
-Mode = Literal["dense", "lexical", "hybrid"]
-MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
+from rag.index.embed import Embedder, load_embedder
+from rag.index.fusion import rrf
+from rag.index.lexical import LexicalIndex
+from rag.index.store import Store
+from rag.types import MODES, Chunk, Filters, Hit, Mode
 
 
 class Hits(list[Hit]):
@@ -69,13 +64,13 @@ class Retriever:
         store = Store.open(path)
         if embedder is None:
             embedder = load_embedder(store.meta.embedder)
-        check_embedder(store.meta, embedder, path)
+        store.check_embedder(embedder)
         return cls(store, embedder, LexicalIndex.load(path / "lexical"), settings)
 
     def reload(self) -> None:
         """Pick up changes written to the index on disk (after ``add_to_index``/``remove_from_index``)."""
         store = Store.open(self.store.path)
-        check_embedder(store.meta, self.embedder, store.path)
+        store.check_embedder(self.embedder)
         lexical = LexicalIndex.load(store.path / "lexical")
         old, self.store, self.lexical = self.store, store, lexical
         old.close()

@@ -5,7 +5,7 @@ Layout of ``index/<name>/``::
     meta.json        what built it: embedder, chunking, counts, format version, times
     vectors.faiss    IndexIDMap2(IndexFlatIP) over unit vectors; ids are chunk row ids (stable)
     chunks.sqlite    documents (with content hash) and chunks (text, offsets, metadata)
-    lexical/         BM25 index over the same chunks (see ``rag.lexical``)
+    lexical/         BM25 index over the same chunks (see ``rag.index.lexical``)
 
 Every change is made in a temporary copy beside the index and swapped in by rename, so a build
 that fails or is killed leaves the previous index as it was.
@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.chunk import ChunkSettings
-from rag.embed import EmbedderInfo
 from rag.errors import StoreError
-from rag.lexical import LexicalIndex
+from rag.index.chunk import ChunkSettings
+from rag.index.embed import Embedder, EmbedderInfo
+from rag.index.lexical import LexicalIndex
 from rag.types import Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,26 @@ class Store:
 
     def doc_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM documents ORDER BY id")]
+
+    def vectors_of(self, chunk_ids: list[str]) -> np.ndarray:
+        """The stored unit vectors of ``chunk_ids`` (those found), as an (n, dim) array."""
+        if not chunk_ids:
+            return np.zeros((0, self.meta.embedder.dim), dtype=np.float32)
+        marks = ",".join("?" * len(chunk_ids))
+        rows = [r for (r,) in self.db.execute(f"SELECT row FROM chunks WHERE id IN ({marks})", list(chunk_ids))]
+        if not rows:
+            return np.zeros((0, self.meta.embedder.dim), dtype=np.float32)
+        return np.stack([self.vectors.reconstruct(int(r)) for r in rows])
+
+    def check_embedder(self, embedder: Embedder) -> None:
+        """Raise ``StoreError`` unless ``embedder`` built this index (same model, dim, backend, precision)."""
+        if embedder.info != self.meta.embedder:
+            built, given = self.meta.embedder, embedder.info
+            raise StoreError(
+                f"index {self.path} was built with {built.model_id} (dim {built.dim}, {built.backend} "
+                f"{built.precision}), not {given.model_id} (dim {given.dim}, {given.backend} {given.precision}); "
+                "use that model or rebuild the index"
+            )
 
     def row_text_hashes(self) -> dict[int, str]:
         return dict(self.db.execute("SELECT row, text_hash FROM chunks"))

@@ -6,23 +6,24 @@ from pathlib import Path
 
 import pytest
 
-from rag.language import REFUSAL, detect_language
+from rag.answer.refusal import REFUSAL
+from rag.text import detect_language
 
 pytestmark = pytest.mark.slow
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 UMEROV_DOC = "004_bfb007c660085e29.txt"
 RUTTE_DOC = "000_917bb592a5e8f3ed.txt"
 
 
 @pytest.fixture(scope="session")
 def assistant(real_embedder, tmp_path_factory):
-    from rag.generate import LlamaCppGenerator
-    from rag.indexer import build_index
-    from rag.ingest import load_documents
-    from rag.pipeline import AskSettings, Assistant
-    from rag.provision import MODELS, is_ready
-    from rag.retriever import Retriever
+    from rag.answer.assistant import AskSettings, Assistant
+    from rag.answer.generate import LlamaCppGenerator
+    from rag.index.indexer import build_index
+    from rag.index.ingest import load_documents
+    from rag.index.provision import MODELS, is_ready
+    from rag.index.retriever import Retriever
 
     if not is_ready(MODELS["qwen2.5-1.5b-instruct"]):
         pytest.fail("Qwen2.5-1.5B is not set up: run `make setup` (or `rag setup`)")
@@ -38,7 +39,7 @@ def cited(answer):
 
 def test_umerov_answer_names_hnatov_and_cites_its_article(assistant):
     answer = assistant.ask("Chi accompagnava Umerov a Bruxelles?")
-    assert not answer.refused, assistant.last_evidence
+    assert not answer.refused, answer.evidence
     assert "Hnatov" in answer.text and UMEROV_DOC in cited(answer)
     assert "[1]" in answer.text and all(c.quote in c.passage for c in answer.citations)
 
@@ -53,13 +54,13 @@ def test_umerov_answer_names_hnatov_and_cites_its_article(assistant):
 )
 def test_rutte_article_questions_are_answered_and_cited(assistant, question, expected):
     answer = assistant.ask(question)
-    assert not answer.refused, assistant.last_evidence
+    assert not answer.refused, answer.evidence
     assert expected in answer.text and RUTTE_DOC in cited(answer)
 
 
 def test_english_question_gets_an_english_answer(assistant):
     answer = assistant.ask("Who accompanied Umerov to Brussels?")
-    assert not answer.refused, assistant.last_evidence
+    assert not answer.refused, answer.evidence
     assert "Hnatov" in answer.text and detect_language(answer.text) == "en"
 
 

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.assistant import Assistant, make_settings
+from rag.answer.citations import ground, strip_markers
+from rag.answer.generate import Generator, load_generator
+from rag.answer.prompt import resolve_relative_dates
+from rag.answer.refusal import REFUSAL, says_not_found
 from rag.errors import InputError, ModelError
-from rag.generate import Generator, load_generator
-from rag.grounding import ground, keys, says_not_found, strip_markers
-from rag.language import REFUSAL, detect_language
-from rag.pipeline import Assistant, make_settings
-from rag.prompt import resolve_relative_dates
+from rag.text import detect_language, keys
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 UMEROV_DOC = "004_bfb007c660085e29.txt"
 RUTTE_DOC = "000_917bb592a5e8f3ed.txt"
 
@@ -33,9 +34,9 @@ class ScriptedGenerator(Generator):
 
 @pytest.fixture
 def seeds_retriever(tmp_path, fake_embedder):
-    from rag.indexer import build_index
-    from rag.ingest import load_documents
-    from rag.retriever import Retriever
+    from rag.index.indexer import build_index
+    from rag.index.ingest import load_documents
+    from rag.index.retriever import Retriever
 
     build_index(load_documents([SEEDS]), tmp_path / "index" / "seeds", fake_embedder)
     return Retriever.load("seeds", embedder=fake_embedder)
@@ -105,8 +106,8 @@ def test_invented_answer_is_refused(seeds_retriever):
     assistant = make_assistant(seeds_retriever, "Umerov era accompagnato dal ministro Giuseppe Verdi e da Mario Rossi.")
     answer = assistant.ask("Chi accompagnava Umerov a Bruxelles?")
     assert answer.refused and answer.text == REFUSAL["it"] and answer.citations == []
-    assert "answer not grounded" in assistant.last_evidence.reasons
-    assert answer.refusal_reasons == assistant.last_evidence.reasons  # the Answer says why, too
+    assert "answer not grounded" in answer.evidence.reasons
+    assert answer.refusal_reasons == answer.evidence.reasons  # the Answer says why, too
 
 
 def test_model_saying_not_found_is_refused_in_the_question_language(seeds_retriever):
@@ -126,7 +127,7 @@ def test_weak_retrieval_is_refused_without_generating(seeds_retriever):
 def test_ask_command_says_why_it_refused(seeds_retriever, monkeypatch):
     from click.testing import CliRunner
 
-    from rag.ask_cli import ask
+    from rag.cli.ask import ask
 
     def fake_load(cls, index="seeds", model="", backend="llama-cpp", **settings):
         return make_assistant(seeds_retriever, "Sanremo lo ha vinto qualcuno.")
@@ -190,7 +191,7 @@ def test_generate_is_derived_from_stream():
 
 
 def test_ground_keeps_only_markers_for_passages_in_the_prompt():
-    from rag.prompt import PromptPassage
+    from rag.answer.prompt import PromptPassage
     from rag.types import Hit
 
     hit = Hit("d::0", "d", "T", "Il treno parte alle 9 da Roma.", 1.0, 1, 0, 30)
@@ -215,7 +216,7 @@ def test_ask_command_prints_answer_and_sources(seeds_retriever, monkeypatch):
 
     from click.testing import CliRunner
 
-    from rag.ask_cli import ask
+    from rag.cli.ask import ask
 
     def fake_load(cls, index="seeds", model="", backend="llama-cpp", **settings):
         return make_assistant(seeds_retriever, "Umerov era accompagnato da Andrii Hnatov.")
@@ -233,10 +234,11 @@ def test_ask_command_prints_answer_and_sources(seeds_retriever, monkeypatch):
 def test_how_many_question_answered_without_a_number_is_refused(seeds_retriever):
     assistant = make_assistant(seeds_retriever, "Il ministro Umerov ha avviato incontri a Bruxelles.")
     answer = assistant.ask("Quanti incontri ha avviato Umerov a Bruxelles?")
-    assert answer.refused and "answer is not the kind the question asks for" in assistant.last_evidence.reasons
+    assert answer.refused and "answer is not the kind the question asks for" in answer.evidence.reasons
     assistant = make_assistant(seeds_retriever, "Mark Rutte sarà a Kiev per un incontro istituzionale.")
-    assert assistant.ask("Quando sarà Mark Rutte a Kiev?").refused  # a "when" answer without a time
-    assert "answer is not the kind the question asks for" in assistant.last_evidence.reasons
+    answer = assistant.ask("Quando sarà Mark Rutte a Kiev?")
+    assert answer.refused  # a "when" answer without a time
+    assert "answer is not the kind the question asks for" in answer.evidence.reasons
 
 
 def test_answer_with_nothing_to_cite_is_refused(seeds_retriever):
@@ -245,9 +247,9 @@ def test_answer_with_nothing_to_cite_is_refused(seeds_retriever):
     reply = "Mark Rutte è alla guida dell'Alleanza Atlantica da più di tre anni."
     assistant = make_assistant(seeds_retriever, reply, passage_tokens=2000)
     answer = assistant.ask("Da quando Rutte è alla guida dell'Alleanza Atlantica?")
-    assert assistant.last_evidence.support >= 0.5 and assistant.last_evidence.cited is False
+    assert answer.evidence.support >= 0.5 and answer.evidence.cited is False
     assert answer.refused and answer.citations == []
     assert answer.refusal_reasons == ["no source sentence matches the answer"]
     cited = make_assistant(seeds_retriever, "Rutte è alla guida dell'Alleanza Atlantica dall'ottobre 2024.")
     answer = cited.ask("Da quando Rutte è alla guida dell'Alleanza Atlantica?")
-    assert not answer.refused and cited.last_evidence.cited is True and answer.citations
+    assert not answer.refused and answer.evidence.cited is True and answer.citations

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.generate import load_generator
+from rag.answer.generate import load_generator
 
 pytestmark = pytest.mark.slow
 

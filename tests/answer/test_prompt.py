@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.prompt import _closeness, build_prompt, select_sentences
+from rag.answer.prompt import _closeness, build_prompt, select_sentences
 from rag.types import Hit
 
 SENTENCES = [

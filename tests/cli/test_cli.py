@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from .conftest import SEEDS, UMEROV_DOC, write
+from tests.conftest import SEEDS, UMEROV_DOC, write
 
 
 def rag(*args, cwd=None):
@@ -20,7 +20,7 @@ def rag(*args, cwd=None):
         (["index", "build", "does-not-exist", "--name", "t"], "does-not-exist: no such file or folder"),
         (["index", "info", "--name", "nope"], "no index at"),
         (["setup", "--model", "gpt-5"], "unknown model 'gpt-5'"),
-        (["search", "x", "--date-from", "ieri"], "--date-from 'ieri' is not a date"),
+        (["search", "x", "--date-from", "ieri"], "'--date-from': 'ieri' does not match the format '%Y-%m-%d'"),
     ],
 )
 def test_user_errors_exit_2_without_traceback(args, message):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-from rag.calibrate_cli import _Excluding, choose_thresholds, dense_floor, refusal_scores
-from rag.grounding import Thresholds
+from rag.answer.refusal import Thresholds
+from rag.evaluation.calibrate import choose_thresholds, dense_floor, hiding_article, refusal_scores
+from rag.types import Chunk
 
 
 def _row(answerable: bool, dense: float, coverage: float = 0.2, **extra) -> dict:
@@ -56,17 +55,12 @@ def test_choose_thresholds_tries_floors_around_the_models_floor():
     assert chosen.min_dense is not None and 0.8 <= chosen.min_dense <= 0.88
 
 
-@dataclasses.dataclass
-class _Hit:
-    doc_id: str
-    rank: int
+def test_hiding_an_article_excludes_every_paragraph_of_it_and_nothing_else():
+    filters = hiding_article("A#2", ["A#0", "B#1", "A#2", "C#0", "AB#0"])
+    assert filters.exclude_doc_ids == {"A#0", "A#2"}
+    kept = [d for d in ("A#0", "B#1", "A#2", "C#0", "AB#0") if filters.accepts(_chunk(d))]
+    assert kept == ["B#1", "C#0", "AB#0"]
 
 
-class _Inner:
-    def search(self, query, k=5, filters=None, mode=None):
-        return [_Hit(d, i) for i, d in enumerate(["A#0", "B#1", "A#2", "C#0"], 1)][:k]
-
-
-def test_excluding_hides_every_paragraph_of_one_article_and_renumbers():
-    found = _Excluding(_Inner(), "A").search("q", k=2)
-    assert [(h.doc_id, h.rank) for h in found] == [("B#1", 1), ("C#0", 2)]
+def _chunk(doc_id: str) -> Chunk:
+    return Chunk(f"{doc_id}::0", doc_id, 0, "testo", 0, 5, "titolo")

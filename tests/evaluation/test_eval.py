@@ -11,15 +11,15 @@ import pytest
 from click.testing import CliRunner
 
 from rag.errors import InputError
-from rag.eval import EvalReport, QuestionRow, evaluate, summarize
-from rag.gold import load_gold
-from rag.indexer import build_index
-from rag.ingest import load_documents
-from rag.metrics import normalize_answer
-from rag.squad import ensure_squad_index, squad_index_name
+from rag.evaluation.gold import load_gold
+from rag.evaluation.metrics import normalize_answer
+from rag.evaluation.run import EvalReport, QuestionRow, evaluate, summarize
+from rag.evaluation.squad import ensure_squad_index, squad_index_name
+from rag.index.indexer import build_index
+from rag.index.ingest import load_documents
 from rag.types import Answer, Citation, Hit
 
-from .conftest import ROOT, RUTTE_DOC, SEEDS, UMEROV_DOC, write
+from tests.conftest import ROOT, RUTTE_DOC, SEEDS, UMEROV_DOC, write
 
 GOLD = ROOT / "eval" / "seeds.jsonl"
 
@@ -101,7 +101,7 @@ def fake_seed_index(tmp_path, fake_embedder):
 
 @pytest.fixture
 def fake_retriever(fake_seed_index, fake_embedder):
-    from rag.retriever import Retriever
+    from rag.index.retriever import Retriever
 
     retriever = Retriever.load(fake_seed_index, embedder=fake_embedder)
     yield retriever
@@ -313,7 +313,7 @@ def test_error_mid_run_writes_partial_report_then_raises(tmp_path, fake_retrieve
 
 
 def test_wrong_index_is_an_input_error(tmp_path, fake_embedder):
-    from rag.retriever import Retriever
+    from rag.index.retriever import Retriever
 
     other = tmp_path / "index" / "other"
     build_index(
@@ -326,9 +326,9 @@ def test_wrong_index_is_an_input_error(tmp_path, fake_embedder):
 
 
 def test_cli_retrieval_only_writes_the_report(tmp_path, fake_seed_index, fake_embedder, monkeypatch):
-    from rag.eval_cli import eval_command
+    from rag.cli.eval import eval_command
 
-    monkeypatch.setattr("rag.retriever.load_embedder", lambda info: fake_embedder)
+    monkeypatch.setattr("rag.index.retriever.load_embedder", lambda info: fake_embedder)
     out = tmp_path / "cli-out"
     result = CliRunner().invoke(
         eval_command,
@@ -356,7 +356,7 @@ def _numbers_in_unit_interval(report: dict) -> None:
 
 @pytest.mark.slow
 def test_end_to_end_seed_gold_set(tmp_path, real_embedder):
-    from rag.retriever import Retriever
+    from rag.index.retriever import Retriever
 
     path = tmp_path / "index" / "seeds"
     build_index(load_documents([SEEDS]), path, real_embedder)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.metrics import (
+from rag.evaluation.metrics import (
     answer_contains,
     citation_accuracy,
     citations_correct,
@@ -16,7 +16,6 @@ from rag.metrics import (
     percentile,
     recall_at,
     refusal_precision_recall,
-    strip_citations,
     token_f1,
 )
 
@@ -82,8 +81,10 @@ def test_accents_are_not_stripped():
     assert exact_match("Città", ["città"]) == 1.0
 
 
-def test_strip_citations_keeps_other_brackets():
-    assert strip_citations("Rutte [1, 3] e Tusk [2-4] [nota]") == "Rutte  e Tusk  [nota]"
+def test_strip_markers_keeps_other_brackets():
+    from rag.answer.citations import strip_markers
+
+    assert strip_markers("Rutte [1, 3] e Tusk [2-4] [nota]") == "Rutte e Tusk [nota]"
 
 
 # ---- answers ---------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 import pytest
 
-from rag.chunk import ChunkSettings, chunk_document
-from rag.ingest import load_documents, text_document
+from rag.index.chunk import ChunkSettings, chunk_document
+from rag.index.ingest import load_documents, text_document
 
-from .conftest import SEEDS
+from tests.conftest import SEEDS
 
 
 def words(text: str) -> int:

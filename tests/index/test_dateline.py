@@ -1,7 +1,7 @@
-from rag.dateline import parse_dateline
-from rag.ingest import load_documents
+from rag.index.dateline import parse_dateline
+from rag.index.ingest import load_documents
 
-from .conftest import RUTTE_DOC, SEEDS, UMEROV_DOC
+from tests.conftest import RUTTE_DOC, SEEDS, UMEROV_DOC
 
 
 def test_both_seed_datelines():

@@ -8,12 +8,12 @@ import struct
 import numpy as np
 import pytest
 
-from rag.e5_import import dequantize_q4_0, read_image
-from rag.embed import load_embedder
 from rag.errors import ModelError
-from rag.ingest import load_documents
+from rag.index.e5_import import dequantize_q4_0, read_image
+from rag.index.embed import load_embedder
+from rag.index.ingest import load_documents
 
-from .conftest import SEEDS
+from tests.conftest import SEEDS
 
 
 def test_q4_0_block_dequantizes_low_nibbles_first_then_high():

@@ -8,15 +8,17 @@ import json
 import numpy as np
 import pytest
 
-from rag import bench, embed, paired_speed
-from rag.embed import BACKENDS, EmbedderInfo, cache_key, load_embedder, resolve_precision
 from rag.errors import InputError, ModelError
-from rag.indexer import build_index
-from rag.ingest import load_documents
-from rag.retriever import Retriever
-from rag.store import IndexMeta
+from rag.evaluation import paired_speed
+from rag.evaluation import retrieval_bench as bench
+from rag.index import embed
+from rag.index.embed import BACKENDS, EmbedderInfo, cache_key, load_embedder, resolve_precision
+from rag.index.indexer import build_index
+from rag.index.ingest import load_documents
+from rag.index.retriever import Retriever
+from rag.index.store import IndexMeta
 
-from .conftest import SEEDS, UMEROV_DOC, FakeEmbedder
+from tests.conftest import SEEDS, UMEROV_DOC, FakeEmbedder
 
 
 def test_meta_written_before_backends_existed_loads_as_float32_sentence_transformers():
@@ -35,7 +37,7 @@ def test_meta_written_before_backends_existed_loads_as_float32_sentence_transfor
         "updated": "",
         "format_version": 1,
     }
-    from rag.store import FORMAT_VERSION
+    from rag.index.store import FORMAT_VERSION
 
     old["format_version"] = FORMAT_VERSION
     info = IndexMeta.from_json(json.dumps(old)).embedder
@@ -88,11 +90,22 @@ def test_setting_parse():
         bench.EmbedderSetting.parse("x@fp8")
 
 
-def test_batched_queries_give_the_same_vectors_as_one_by_one():
+def test_remembered_queries_give_the_same_vectors_as_one_by_one():
+    fake, fresh = FakeEmbedder(), FakeEmbedder()
+    fake.remember_queries(["chi è Umerov?", "Rutte a Kiev"])
+    assert np.allclose(fake.embed_query("chi è Umerov?"), fresh.embed_query("chi è Umerov?"))
+    assert np.allclose(fake.embed_query("non visto"), fresh.embed_query("non visto"))
+
+
+def test_query_vectors_are_cached_and_bounded():
     fake = FakeEmbedder()
-    batched = bench._BatchedQueries(fake, ["chi è Umerov?", "Rutte a Kiev"])
-    assert np.allclose(batched.embed_query("chi è Umerov?"), fake.embed_query("chi è Umerov?"))
-    assert np.allclose(batched.embed_query("non visto"), fake.embed_query("non visto"))
+    fake.query_cache_size = 2
+    calls = []
+    encode = fake.encode
+    fake.encode = lambda texts: calls.append(list(texts)) or encode(texts)
+    for q in ("a", "a", "b", "c", "a"):
+        fake.embed_query(q)
+    assert len(calls) == 4  # "a" once, "b", "c", then "a" again: it was evicted by "b" and "c"
 
 
 def _tiny_squad(path):
@@ -145,8 +158,8 @@ def test_bench_table_has_lexical_dense_hybrid_rows(tmp_path, monkeypatch):
     assert figures.questions == 3 and figures.lexical.recall_5 == 1.0
     text = figures.table()
     assert "R@1" in text and "MRR@10" in text and "p50" in text
-    md = figures.markdown("python -m rag.bench --limit 3")
-    assert md.count("\n| ") == 6 and "python -m rag.bench --limit 3" in md
+    md = figures.markdown("python -m rag.evaluation.retrieval_bench --limit 3")
+    assert md.count("\n| ") == 6 and "python -m rag.evaluation.retrieval_bench --limit 3" in md
 
 
 def test_rag_bench_command_writes_markdown(tmp_path, monkeypatch):
@@ -156,7 +169,16 @@ def test_rag_bench_command_writes_markdown(tmp_path, monkeypatch):
 
     monkeypatch.setattr(bench, "load_embedder", lambda model, dim=None, precision="auto": FakeEmbedder(model_id=model))
     out = tmp_path / "eval" / "figures.md"
-    args = ["bench", "--dataset", str(_tiny_squad(tmp_path / "tiny.json")), "--setting", "fake", "--markdown", str(out)]
+    args = [
+        "bench",
+        "retrieval",
+        "--dataset",
+        str(_tiny_squad(tmp_path / "tiny.json")),
+        "--setting",
+        "fake",
+        "--markdown",
+        str(out),
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "hybrid" in result.output

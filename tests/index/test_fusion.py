@@ -1,6 +1,6 @@
 import pytest
 
-from rag.fusion import rrf
+from rag.index.fusion import rrf
 
 
 def test_rrf_hand_computed():
@@ -20,6 +20,6 @@ def test_rrf_weights_and_duplicates():
 
 
 def test_lexical_tokenizer_stems_and_drops_stopwords():
-    from rag.lexical import tokenize
+    from rag.index.lexical import tokenize
 
     assert tokenize(["Chi accompagnava Umerov a Bruxelles?"]) == [["accompagn", "umerov", "bruxelles"]]

@@ -5,12 +5,12 @@ import shutil
 import pytest
 
 from rag.errors import InputError, StoreError
-from rag.indexer import add_to_index, build_index, remove_from_index
-from rag.ingest import load_documents, text_document
-from rag.retriever import Retriever
+from rag.index.indexer import add_to_index, build_index, remove_from_index
+from rag.index.ingest import load_documents, text_document
+from rag.index.retriever import Retriever
 from rag.types import Filters
 
-from .conftest import RUTTE_DOC, SEEDS, UMEROV_DOC, FakeEmbedder
+from tests.conftest import RUTTE_DOC, SEEDS, UMEROV_DOC, FakeEmbedder
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def test_interrupted_swap_is_recovered(seed_index, fake_embedder):
 
 
 def test_embedding_cache_skips_unchanged_text(tmp_path):
-    from rag.embed import EmbeddingCache
+    from rag.index.embed import EmbeddingCache
 
     cache, embedder = EmbeddingCache(tmp_path / "cache.sqlite"), FakeEmbedder()
     docs = load_documents([SEEDS])

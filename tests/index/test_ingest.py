@@ -4,9 +4,9 @@ import logging
 import pytest
 
 from rag.errors import InputError
-from rag.ingest import load_documents
+from rag.index.ingest import load_documents
 
-from .conftest import SQUAD_DEV, write
+from tests.conftest import SQUAD_DEV, write
 
 
 def test_folder_is_read_recursively_with_relative_ids(tmp_path):

@@ -5,9 +5,9 @@ import zipfile
 
 import pytest
 
-from rag import provision
 from rag.errors import ModelError
-from rag.provision import ModelSpec, Part
+from rag.index import provision
+from rag.index.provision import ModelSpec, Part
 
 
 def make_spec(tmp_path, monkeypatch, payload: bytes, parts: int = 3, sha: str | None = None) -> ModelSpec:

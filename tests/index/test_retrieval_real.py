@@ -2,11 +2,11 @@
 
 import pytest
 
-from rag.indexer import build_index
-from rag.ingest import load_documents
-from rag.retriever import Retriever
+from rag.index.indexer import build_index
+from rag.index.ingest import load_documents
+from rag.index.retriever import Retriever
 
-from .conftest import RUTTE_DOC, SEEDS, UMEROV_DOC, FakeEmbedder
+from tests.conftest import RUTTE_DOC, SEEDS, UMEROV_DOC, FakeEmbedder
 
 pytestmark = pytest.mark.slow
 

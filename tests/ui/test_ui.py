@@ -9,30 +9,29 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-
-from rag.chat_strings import EXAMPLES, STRINGS
-from rag.chat_view import (
+from rag.ui.strings import EXAMPLES, STRINGS
+from rag.ui.view import (
     Turn,
     chat_messages,
-    format_date,
     highlight,
     history_pairs,
     quote_span,
     sources_html,
 )
+
 from rag.errors import InputError, RagError
-from rag.indexer import build_index
-from rag.ingest import load_documents
-from rag.retriever import Retriever
+from rag.index.indexer import build_index
+from rag.index.ingest import load_documents
+from rag.index.retriever import Retriever
 from rag.types import Answer, Citation
 
-from .conftest import ROOT, SEEDS, UMEROV_DOC, write
+from tests.conftest import ROOT, SEEDS, UMEROV_DOC, write
 
 IT, EN = STRINGS["it"], STRINGS["en"]
 
 
 class FakeAssistant:
-    """Plugs in like ``rag.pipeline.Assistant``: real retrieval (fake embedder), canned generation.
+    """Plugs in like ``rag.answer.assistant.Assistant``: real retrieval (fake embedder), canned generation.
 
     The answer is the retrieved passage's sentence that shares most words with the query, streamed
     word by word, cited as [1]. Follow-ups are searched together with the previous question. Questions
@@ -85,9 +84,9 @@ class FakeAssistant:
 
 @pytest.fixture
 def app_module():
-    from rag.ui_cli import load_ui_module
+    from rag.ui import app
 
-    return load_ui_module()
+    return app
 
 
 @pytest.fixture
@@ -347,11 +346,6 @@ def test_sources_html_escapes_titles_and_marks_the_quote():
     assert IT["rewritten"] not in html
 
 
-def test_format_date():
-    assert format_date("2025-12-03") == "3 dicembre 2025" and format_date("2025-12-03", "en") == "3 December 2025"
-    assert format_date(None) == "" and format_date("dicembre 2025") == "dicembre 2025"
-
-
 def test_chat_messages_and_history():
     turns = [Turn("a", "risposta [1]", "answered"), Turn("b", "", "pending"), Turn("c", "x", "error")]
     messages = chat_messages(turns, IT)
@@ -367,11 +361,11 @@ def test_strings_exist_in_every_language():
 
 # ---- the command --------------------------------------------------------------------------------
 def test_ui_command_help_and_lazy_imports():
-    from rag.ui_cli import ui
+    from rag.cli.ui import ui
 
     result = CliRunner().invoke(ui, ["--help"])
     assert result.exit_code == 0 and "--index" in result.output and "--port" in result.output
-    code = "import sys, rag.ui_cli; assert 'gradio' not in sys.modules and 'torch' not in sys.modules"
+    code = "import sys, rag.cli.ui; assert 'gradio' not in sys.modules and 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
@@ -430,7 +424,8 @@ def test_refusal_panel_says_why_in_the_page_language():
 
 
 def test_every_refusal_reason_is_worded_in_every_page_language():
-    from rag.grounding import REASONS, Evidence, Thresholds
+    from rag.answer.refusal import REASONS, Thresholds
+    from rag.types import Evidence
 
     everything = Evidence(coverage=0.0, dense=0.0, support=0.0, focus=0.0, model_refused=True, wrong_type=True)
     Thresholds(min_dense=0.5).refuse(everything)

@@ -10,10 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
+from rag.ui.strings import STRINGS
 
-from rag.chat_strings import STRINGS
-
-from .conftest import UMEROV_DOC, write
+from tests.conftest import UMEROV_DOC, write
 from .test_ui_e2e import served_seed_app
 
 pytestmark = pytest.mark.slow

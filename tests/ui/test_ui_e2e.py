@@ -9,10 +9,10 @@ from contextlib import contextmanager
 import pytest
 
 from rag.config import DEFAULT_LLM
-from rag.indexer import build_index
-from rag.ingest import load_documents
+from rag.index.indexer import build_index
+from rag.index.ingest import load_documents
 
-from .conftest import SEEDS, UMEROV_DOC
+from tests.conftest import SEEDS, UMEROV_DOC
 
 pytestmark = pytest.mark.slow
 
@@ -31,13 +31,12 @@ def served_seed_app(tmp_dir, embedder, lang: str = "it"):
 
     Yields the URL; the server is always closed.
     """
-    from rag.ui_cli import load_ui_module
+    from rag.ui import app
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RAG_INDEX_DIR", str(tmp_dir / "index"))
         mp.setenv("RAG_CACHE_DIR", str(tmp_dir / "cache"))
         build_index(load_documents([SEEDS]), tmp_dir / "index" / "seeds", embedder)
-        app = load_ui_module()
         demo = app.build_app(app.load_assistant, index="seeds", model=DEFAULT_LLM, lang=lang)
         port = free_port()
         app.launch_app(demo, host="127.0.0.1", port=port, block=False, quiet=True)

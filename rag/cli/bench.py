@@ -1,0 +1,202 @@
+"""``rag bench retrieval|answers|context|refusal``: the measurements behind the README's figures.
+
+Each command parses, calls one function of ``rag.evaluation`` and prints its figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from rag.cli.options import backend_option, index_option, passage_tokens_option
+from rag.config import DEFAULT_EMBEDDER, DEFAULT_LLM
+
+
+@click.group()
+def bench() -> None:
+    """Measure speed and accuracy (retrieval, answers, prompt context, refusal calibration)."""
+
+
+@bench.command("retrieval")
+@click.option(
+    "--dataset",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="SQuAD v1.1 JSON(.gz) to measure on. Default: ../shared/datasets/squad-it/squad_it-dev.json.gz",
+)
+@click.option(
+    "--setting",
+    "settings",
+    multiple=True,
+    metavar="MODEL[:DIM][@PRECISION]",
+    help="Embedder setting to measure (repeatable), e.g. multilingual-e5-small, embeddinggemma-300m@float32, "
+    "embeddinggemma-300m:256. Default: the default embedder, precision auto.",
+)
+@click.option("--limit", type=int, default=None, help="Use only the first N paragraphs (and their questions).")
+@click.option("--latency-questions", default=200, show_default=True, help="Questions searched one by one for p50.")
+@click.option(
+    "--markdown",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the table, this command and a machine note here (notes below the marker are kept).",
+)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write the figures as JSON here.")
+@click.option(
+    "--paired-speed",
+    type=int,
+    default=0,
+    metavar="N",
+    help="Instead: indexing speed only, the settings taking turns on the same batches of N paragraphs.",
+)
+def bench_retrieval(dataset, settings, limit, latency_questions, markdown, out, paired_speed) -> None:
+    """Measure retrieval (R@1/R@5/R@10/MRR@10 for lexical, dense, hybrid), indexing chunks/s, peak memory
+    and query latency on a SQuAD file, for one or more embedder settings.
+
+    The embedding cache is bypassed, so indexing speed is real. Figures from a machine doing other
+    work are lower; the table ends with a note of the machine and its load.
+    """
+    from rag.evaluation import retrieval_bench as benchmark
+    from rag.evaluation.squad import default_dataset
+
+    dataset = dataset or default_dataset()
+    parsed = [benchmark.EmbedderSetting.parse(s) for s in settings or [DEFAULT_EMBEDDER]]
+    if paired_speed:
+        from rag.evaluation.paired_speed import paired_speed as measure_paired
+        from rag.evaluation.paired_speed import paired_table
+
+        click.echo(paired_table(measure_paired(dataset, parsed, paragraphs=paired_speed)))
+        click.echo(benchmark.machine_note())
+        return
+    figures = benchmark.run_bench(dataset, limit=limit, settings=parsed, latency_questions=latency_questions)
+    click.echo(figures.table())
+    if out:
+        out.write_text(json.dumps(figures.to_dict(), indent=2))
+    if markdown:
+        threads = f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} " if "OMP_NUM_THREADS" in os.environ else ""
+        benchmark.write_markdown(figures, markdown, threads + "rag " + " ".join(sys.argv[1:]))
+
+
+@bench.command("answers")
+@index_option(help="Index to ask.")
+@click.option(
+    "--model", "-m", "models", multiple=True, help=f"Answer model(s) to measure (repeatable). Default: {DEFAULT_LLM}."
+)
+@backend_option
+@click.option(
+    "--gold",
+    type=click.Path(dir_okay=False),
+    default="eval/seeds.jsonl",
+    show_default=True,
+    help="JSONL gold set (id, question, answers, doc_ids).",
+)
+@click.option("--repeat", default=1, show_default=True, help="Ask each question this many times (timings).")
+@passage_tokens_option
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the figures as JSON here.")
+def bench_answers(index, models, backend, gold, repeat, passage_tokens, out) -> None:
+    """Time to first token, total time (p50/p95) and accuracy on gold questions, per model.
+
+    Accuracy is rag eval's "right": an answerable question counts when the answer contains an accepted
+    answer and every cited document is gold; an unanswerable one when it is refused. The first question
+    of each model is asked once untimed (warm-up).
+    """
+    import time
+
+    from rag.answer.assistant import Assistant
+    from rag.evaluation.answers_bench import bench_answers as measure
+    from rag.evaluation.gold import load_gold
+
+    questions = load_gold(gold)
+    report = {}
+    for model in models or (DEFAULT_LLM,):
+        started = time.perf_counter()
+        assistant = Assistant.load(index, model=model, backend=backend, passage_tokens=passage_tokens)
+        load_s = time.perf_counter() - started
+
+        def show(row) -> None:
+            click.echo(f"{'ok ' if row.right else 'BAD'} {row.question}\n    {row.text}  {row.cited}")
+
+        figures = measure(assistant, questions, model, load_s, repeat, on_row=show)
+        click.echo(figures.summary())
+        report[model] = figures.to_dict()
+        del assistant
+    if out:
+        with open(out, "w", encoding="utf-8") as handle:
+            json.dump(report, handle, indent=2, ensure_ascii=False)
+
+
+@bench.command("context")
+@click.argument("gold", required=False, type=click.Path(dir_okay=False))
+@index_option(default=None, help="Index to search (default: as rag eval picks it).")
+@click.option("--sample", default=300, show_default=True, help="Questions drawn at random (seed 0).")
+@click.option("--budget", "budgets", multiple=True, type=int, help="Passage budgets in tokens (default 200 and 100).")
+@click.option(
+    "--model", "-m", default=DEFAULT_LLM, show_default=True, help="Answer model whose tokenizer counts tokens."
+)
+@click.option("-k", default=None, type=int, help="Passages retrieved (default: the assistant's).")
+def bench_context(gold, index, sample, budgets, model, k) -> None:
+    """Context recall: the share of answerable questions whose prompt sentences contain a gold answer,
+    per passage budget, with sentences ranked by shared words alone and with embedding similarity added.
+
+    GOLD defaults to the SQuAD-it dev slice (../shared/datasets/squad-it/squad_it-dev.json.gz).
+    """
+    from rag.answer.generate import load_generator
+    from rag.answer.settings import AskSettings
+    from rag.evaluation.context import context_recall
+    from rag.evaluation.gold import is_squad, load_gold
+    from rag.evaluation.squad import default_dataset, ensure_squad_index
+    from rag.index.retriever import Retriever
+
+    gold = Path(gold) if gold else default_dataset()
+    if index is None:
+        index = ensure_squad_index(gold) if is_squad(gold) else "seeds"
+    questions = load_gold(gold, sample=sample)
+    retriever = Retriever.load(index)
+    generator = load_generator(model)
+    rows = context_recall(questions, retriever, generator.count_tokens, budgets or (200, 100), k or AskSettings().k)
+    click.echo(f"{gold}: {rows[0].questions if rows else 0} answerable questions, index {index}")
+    click.echo("| passage budget | sentences ranked by | answer in prompt |")
+    click.echo("|---|---|---|")
+    for r in rows:
+        click.echo(f"| {r.budget} tokens | {r.ranking} | {r.found}/{r.questions} ({r.recall:.1%}) |")
+
+
+@bench.command("refusal")
+@click.option(
+    "--dataset",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="SQuAD v1.1 JSON(.gz). Default: ../shared/datasets/squad-it/squad_it-dev.json.gz",
+)
+@index_option(default="squad-it-dev", help="Index built from that dataset.")
+@click.option("--model", "-m", default=DEFAULT_LLM, show_default=True, help="Answer model.")
+@click.option(
+    "--limit", default=40, show_default=True, help="Questions (each asked twice: with and without its article)."
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), default=None, help="Write the per-question measurements (JSONL)."
+)
+@click.option(
+    "--retrieval-limit", default=200, show_default=True, help="Questions for the retrieval-only check (fast)."
+)
+@click.option("--max-tokens", default=48, show_default=True, help="Answer length cap during calibration.")
+def bench_refusal(dataset, index, model, limit, out, retrieval_limit, max_tokens) -> None:
+    """Calibrate refusal: measure the refusal evidence on answerable questions and on the same questions
+    asked with their article hidden, pick thresholds on the first half and report refusal
+    precision/recall on the second."""
+    from rag.answer.assistant import Assistant
+    from rag.evaluation.calibrate import calibrate_refusal
+    from rag.evaluation.gold import load_gold
+    from rag.evaluation.squad import default_dataset
+
+    gold = load_gold(dataset or default_dataset())
+    assistant = Assistant.load(index, model=model, min_coverage=-1, min_dense=-1, min_support=-1)
+    result = calibrate_refusal(assistant, gold, limit, retrieval_limit, max_tokens)
+    if out:
+        with open(out, "w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in result.rows)
+    for line in result.lines():
+        click.echo(line)

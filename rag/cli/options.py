@@ -1,0 +1,69 @@
+"""Options shared by several commands, defined once. Choices are read from the backend registries."""
+
+from __future__ import annotations
+
+import functools
+
+import click
+
+from rag.config import DEFAULT_LLM
+
+
+def index_option(default: str | None = "seeds", help: str = "Index name under ./index (or a path).") -> callable:
+    return click.option("--index", "-i", "index", default=default, show_default=default is not None, help=help)
+
+
+def llm_option(func):
+    return click.option(
+        "--model",
+        "-m",
+        default=DEFAULT_LLM,
+        show_default=True,
+        help="Answer model: built-in name, GGUF file or HF folder.",
+    )(func)
+
+
+def backend_option(func):
+    from rag.answer.generate import BACKENDS  # imports only the standard library and rag.errors
+
+    return click.option(
+        "--backend",
+        type=click.Choice(list(BACKENDS)),
+        default=next(iter(BACKENDS)),
+        show_default=True,
+        help="How the answer model runs.",
+    )(func)
+
+
+def passage_tokens_option(func):
+    from rag.answer.settings import AskSettings
+
+    return click.option(
+        "--passage-tokens",
+        type=click.IntRange(min=20),
+        default=AskSettings.passage_tokens,
+        show_default=True,
+        help="Prompt budget for passage text in tokens (fewer answers sooner).",
+    )(func)
+
+
+def filter_options(func):
+    """--date-from/--date-to/--doc/--source, given to the command as ``filters`` (a ``rag.types.Filters``)."""
+    day = click.DateTime(formats=["%Y-%m-%d"])
+    options = [
+        click.option("--date-from", type=day, help="Only articles dated on or after this day (YYYY-MM-DD)."),
+        click.option("--date-to", type=day, help="Only articles dated on or before this day (YYYY-MM-DD)."),
+        click.option("--doc", "doc_ids", multiple=True, help="Only this document id (repeatable)."),
+        click.option("--source", "sources", multiple=True, help="Only this source (repeatable)."),
+    ]
+
+    @functools.wraps(func)  # keeps the options declared below this decorator (click's __click_params__)
+    def wrapper(*args, date_from, date_to, doc_ids, sources, **kwargs):
+        from rag.types import Filters
+
+        days = [d.date().isoformat() if d else None for d in (date_from, date_to)]
+        return func(*args, filters=Filters(*days, doc_ids, sources), **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper

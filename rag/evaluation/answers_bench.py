@@ -1,0 +1,85 @@
+"""Answer speed and accuracy on a gold set, per model: what ``rag bench answers`` prints.
+
+Accuracy is ``rag.evaluation.metrics.answer_right`` (as ``rag eval``'s ``answer.right``): an
+answerable question counts when the answer contains an accepted answer and its citations are all
+gold; an unanswerable one when it is refused. The first question is asked once untimed (warm-up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from rag.evaluation.gold import GoldQuestion
+from rag.evaluation.metrics import answer_right, percentile
+
+
+@dataclass
+class AnswerRow:
+    question: str
+    right: bool
+    refused: bool
+    text: str
+    cited: list[str]
+    timings: dict[str, float]
+
+
+@dataclass
+class AnswerBench:
+    """Figures of one model over a gold set (seconds)."""
+
+    model: str
+    load_s: float
+    rows: list[AnswerRow] = field(default_factory=list)
+    first_token: list[float] = field(default_factory=list)
+    total: list[float] = field(default_factory=list)
+
+    @property
+    def right(self) -> int:
+        return sum(r.right for r in self.rows)
+
+    def summary(self) -> str:
+        return (
+            f"{self.model}: load {self.load_s:.1f} s | first token p50 {percentile(self.first_token, 50):.2f} s "
+            f"p95 {percentile(self.first_token, 95):.2f} s | total p50 {percentile(self.total, 50):.2f} s "
+            f"p95 {percentile(self.total, 95):.2f} s | accuracy {self.right}/{len(self.rows)}"
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "load_s": self.load_s,
+            "ttft_p50": percentile(self.first_token, 50),
+            "ttft_p95": percentile(self.first_token, 95),
+            "total_p50": percentile(self.total, 50),
+            "total_p95": percentile(self.total, 95),
+            "accuracy": self.right / len(self.rows) if self.rows else None,
+            "questions": len(self.rows),
+            "rows": [vars(r) for r in self.rows],
+        }
+
+
+def bench_answers(
+    assistant,
+    questions: Sequence[GoldQuestion],
+    model: str,
+    load_s: float = 0.0,
+    repeat: int = 1,
+    on_row: Callable[[AnswerRow], None] | None = None,
+) -> AnswerBench:
+    """Ask every question ``repeat`` times (timings of each kept, the last answer scored)."""
+    figures = AnswerBench(model, load_s)
+    if questions:
+        assistant.ask(questions[0].question)  # warm-up
+    for q in questions:
+        for _ in range(repeat):
+            answer = assistant.ask(q.question)
+            figures.total.append(answer.timings["total"])
+            if "first_token" in answer.timings:
+                figures.first_token.append(answer.timings["first_token"])
+        cited = sorted({c.doc_id for c in answer.citations})
+        right = answer_right(answer.refused, answer.text, cited, q.answers, q.doc_ids)
+        row = AnswerRow(q.question, right, answer.refused, answer.text, cited, dict(answer.timings))
+        figures.rows.append(row)
+        if on_row:
+            on_row(row)
+    return figures
