@@ -163,6 +163,8 @@ class Evidence:
     wrong_type: bool = False  # "how many"/"when" answered without any number or time expression
     cited: bool | None = None  # whether any answer sentence matched a passage sentence (None: no answer)
     cross_language: bool = False  # question and articles in different languages
+    context: str = ""  # what the model read: "sentences" (the best ones of the passages) or "articles" (whole)
+    escalated: bool = False  # the sentences gave no backed answer, so the whole articles were read
     reply: str = ""  # what the model wrote (before any refusal replaced it)
     reasons: list[str] = field(default_factory=list)
 
@@ -181,6 +183,7 @@ class Answer:
     passages: list[Hit] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds: retrieve, first_token, generate, total
     evidence: Evidence | None = None  # what the refusal decision was based on
+    short: str = ""  # the words that answer, as the sources write them when they do ("Andrii Hnatov")
     done: bool = True
 
     def to_dict(self) -> dict:

@@ -127,7 +127,7 @@ class ChatController:
             turn.status, turn.answer, turn.sources = "error", f"{type(e).__name__}: {e}", empty_html(t)
             yield chat_messages(turns, t), turn.sources, turns, ""
             return
-        turn.answer, turn.query = final.text, final.query
+        turn.answer, turn.query, turn.short = final.text, final.query, final.short
         turn.status = "refused" if final.refused else "answered"
         turn.citations = [c.number for c in final.citations]
         turn.sources = sources_html(final, t, self.lang)

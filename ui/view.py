@@ -35,6 +35,24 @@ class Turn:
     sources: str = ""  # HTML of the sources panel for this answer
     query: str = ""
     citations: list[int] = field(default_factory=list)
+    short: str = ""  # the words that answer, shown in bold
+
+
+def with_short(text: str, short: str) -> str:
+    """The answer as Markdown with its short answer in bold: in place where the sentence says it, else first.
+
+    >>> with_short("Umerov era con Andrii Hnatov [1].", "Andrii Hnatov")
+    'Umerov era con **Andrii Hnatov** [1].'
+    >>> with_short("Il 3 febbraio [1].", "martedì 3 febbraio")
+    '**martedì 3 febbraio** — Il 3 febbraio [1].'
+    """
+    short = short.strip()
+    if not short:
+        return text
+    at = text.find(short)
+    if at >= 0:
+        return f"{text[:at]}**{short}**{text[at + len(short) :]}"
+    return f"**{short}** — {text}"
 
 
 def history_pairs(turns: Iterable[Turn]) -> list[tuple[str, str]]:
@@ -54,7 +72,7 @@ def chat_messages(turns: Sequence[Turn], t: Mapping[str, str]) -> list[dict]:
         elif turn.status == "pending":
             content = turn.answer + " ▍" if turn.answer else f"_{t['searching']}_"
         else:
-            content = turn.answer
+            content = with_short(turn.answer, turn.short)
         out.append({"role": "assistant", "content": content})
     return out
 

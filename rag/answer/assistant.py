@@ -21,15 +21,16 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from rag.answer.citations import ground, strip_markers
+from rag.answer.citations import cite, ground, strip_markers
 from rag.answer.generate import Generator, load_generator
-from rag.answer.prompt import SYSTEM, build_prompt
+from rag.answer.prompt import SHORT_LABEL, SYSTEM, Prompt, build_prompt, document_hit, labels
 from rag.answer.refusal import DENSE_FLOORS, REFUSAL, coverage, says_not_found, wrong_answer_type
+from rag.answer.reply import parse, snap
 from rag.answer.settings import AskSettings, make_settings, split_settings
 from rag.config import DEFAULT_LLM
 from rag.errors import InputError
 from rag.index.retriever import Retriever
-from rag.text import all_stopwords, detect_language, keys
+from rag.text import all_stopwords, detect_language, fold, keys
 from rag.types import Answer, Evidence, Filters, Hit
 
 log = logging.getLogger(__name__)
@@ -139,45 +140,109 @@ class Assistant:
             yield self._finish(base, REFUSAL.get(language, REFUSAL["en"]), [], evidence.reasons, started)
             return
 
-        prompt = build_prompt(
+        whole = self._whole_sources_cached(question, hits, language, context)
+        attempts = [whole] if whole or not self.settings.escalate else [False, True]
+        for n, whole in enumerate(attempts):
+            if n:  # the sentences did not give a backed answer: read the whole articles (then kept in cache)
+                log.info("escalating to whole articles after: %s", ", ".join(evidence.reasons))
+            prompt = self._prompt(question, hits, language, context, whole)
+            if not prompt.passages:
+                break
+            evidence.context, evidence.escalated = ("articles" if whole else "sentences"), bool(n)
+            base.passages = [p.hit for p in prompt.passages]
+            result = yield from self._generate(base, prompt, max_tokens, started)
+            reply, draft = result
+            answer = self._judge(question, reply, draft, prompt, evidence, cross)
+            if answer is not None:
+                text, citations, short = answer
+                yield self._finish(dataclasses.replace(base, short=short), text, citations, [], started)
+                return
+        log.info("refused after generation (%s): %r", ", ".join(evidence.reasons), evidence.reply[:200])
+        yield self._finish(base, REFUSAL.get(language, REFUSAL["en"]), [], evidence.reasons, started)
+
+    # ---- the steps of an answer ------------------------------------------------------------
+    def _documents(self, hits: Sequence[Hit]) -> list[Hit]:
+        """The articles of ``hits`` as whole passages, best first, within ``document_tokens``; in the prompt
+        they are ordered by id, so that any question over the same articles starts with the same tokens."""
+        chosen, used = [], 0
+        for hit in hits:
+            if any(d.doc_id == hit.doc_id for d in chosen):
+                continue
+            doc = self.retriever.store.document(hit.doc_id)
+            if doc is None:
+                continue
+            tokens = self.generator.count_tokens(doc.text)
+            if used + tokens > self.settings.document_tokens:
+                break
+            chosen.append(document_hit(doc, hit.score, len(chosen) + 1))
+            used += tokens
+        return sorted(chosen, key=lambda d: d.doc_id)
+
+    def _prompt(self, question, hits, language, context, whole: bool) -> Prompt:
+        return build_prompt(
             question,
-            hits,
+            self._documents(hits) if whole else hits,
             self.generator.count_tokens,
             budget=self.settings.passage_tokens,
             language=language,
             history=context,
             source_language=self.settings.source_language,
             similarity=self.retriever.embedder.similarities,
+            whole=whole,
         )
-        base.passages = [p.hit for p in prompt.passages]
-        timings["prompt"] = time.perf_counter() - started - timings["retrieve"]
-        log.debug("prompt: %d tokens, %d passages", prompt.tokens, len(prompt.passages))
 
+    def _whole_sources_cached(self, question, hits, language, context) -> bool:
+        """Whether the prompt over the whole articles is mostly read already (its prefill is cached), so
+        reading them costs about as little as the best sentences."""
+        if self.settings.context != "auto":
+            return self.settings.context == "articles"
+        prompt = self._prompt(question, hits, language, context, whole=True)
+        return bool(prompt.passages) and self.generator.cached_share(prompt.messages) >= self.settings.cached_share
+
+    def _generate(self, base: Answer, prompt: Prompt, max_tokens: int, started: float):
+        """Stream the reply (partial Answers), then return ``(Reply, raw text)``."""
+        timings = base.timings
+        language = labels(base.language)
         raw = ""
         generate_started = time.perf_counter()
-        for piece in self.generator.stream(prompt.messages, max_tokens=max_tokens):
+        for piece in self.generator.stream(prompt.messages, max_tokens=max_tokens, reply_prefix=SHORT_LABEL[language]):
             if not raw:
-                timings["first_token"] = time.perf_counter() - started
+                timings.setdefault("first_token", time.perf_counter() - started)
             raw += piece
-            shown = strip_markers(raw, partial=True).strip()
+            partial = parse(strip_markers(raw, partial=True))
+            shown = " — ".join(x for x in (partial.short, partial.sentence) if x)
             if shown:
-                yield dataclasses.replace(base, text=shown, done=False, timings=dict(timings))
-        timings["generate"] = time.perf_counter() - generate_started
+                yield dataclasses.replace(base, text=shown, short=partial.short, done=False, timings=dict(timings))
+        timings["generate"] = timings.get("generate", 0.0) + time.perf_counter() - generate_started
         timings.setdefault("first_token", timings["generate"] + timings["retrieve"])
+        return parse(raw), raw
 
-        grounded = ground(raw, question, prompt.passages, cross_language=cross)
-        evidence.support = grounded.support
+    def _judge(self, question, reply, raw, prompt: Prompt, evidence: Evidence, cross: bool):
+        """``(text, citations, short)`` of an answer the sources back, or None (``evidence.reasons`` say why)."""
         evidence.reply = raw
+        evidence.model_refused = reply.dont_know or says_not_found(reply.short)
+        evidence.wrong_type = wrong_answer_type(question, f"{reply.short} {reply.sentence}")
+        # the short answer in the sentences the model read: (passage, sentence start, sentence end, start, end)
+        read = [(p, a, b) for p in prompt.passages for a, b in p.spans]
+        at = snap(reply.short, [p.hit.text[a:b] for p, a, b in read]) if not evidence.model_refused else None
+        found = (*read[at[0]], read[at[0]][1] + at[1], read[at[0]][1] + at[2]) if at else None
+        short = found[0].hit.text[found[3] : found[4]] if found else reply.short
+        grounded = ground(reply.sentence, question, prompt.passages, cross_language=cross)
+        if evidence.model_refused:
+            evidence.support = None  # nothing was answered: there is nothing to back
+        else:
+            evidence.support = grounded.support if grounded.citations or not found else 1.0
         evidence.focus = None if cross else grounded.focus  # word overlap across languages means little
-        evidence.model_refused = says_not_found(raw) or not raw.strip()
-        evidence.wrong_type = wrong_answer_type(question, strip_markers(raw))
-        evidence.cited = None if evidence.model_refused else bool(grounded.citations)
-        refused = self.settings.thresholds.refuse(evidence)
-        if refused:
-            log.info("refused after generation (%s): %r", ", ".join(evidence.reasons), raw[:200])
-            yield self._finish(base, REFUSAL.get(language, REFUSAL["en"]), [], evidence.reasons, started)
-            return
-        yield self._finish(base, grounded.text, grounded.citations, [], started)
+        evidence.cited = None if evidence.model_refused else bool(grounded.citations or found)
+        thresholds = self.settings.thresholds
+        if evidence.context == "articles":  # the model read everything: a quote off the question's words is fine
+            thresholds = dataclasses.replace(thresholds, min_focus=0.0)
+        if thresholds.refuse(evidence):
+            return None
+        if grounded.citations and (not found or _mentions(grounded.text, short)):
+            return grounded.text, grounded.citations, short
+        passage, a, b, *_ = found
+        return f"{short} [1]", [cite(passage, a, b, 1)], short
 
     def rewrite(self, question: str, history: Sequence[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
         """The search query for ``question`` in a chat, and the earlier exchanges to show the model.
@@ -248,3 +313,8 @@ class Assistant:
             timings=timings,
             done=True,
         )
+
+
+def _mentions(text: str, short: str) -> bool:
+    """Whether ``text`` contains the words of ``short`` (ignoring case and accents)."""
+    return snap(short, [text]) is not None or fold(short) in fold(text)

@@ -88,6 +88,24 @@ def _passage_sentences(passage: PromptPassage) -> list[tuple[int, int, set[str]]
     return [(a, b, keys(resolve_relative_dates(text[a:b], passage.hit.date))) for a, b in passage.spans]
 
 
+def cite(passage: PromptPassage, start: int, end: int, number: int) -> Citation:
+    """The citation of ``passage`` quoting its text ``[start:end]`` (offsets into the passage's hit text)."""
+    hit = passage.hit
+    return Citation(
+        number=number,
+        chunk_id=hit.chunk_id,
+        doc_id=hit.doc_id,
+        title=hit.title,
+        date=hit.date,
+        place=hit.place,
+        quote=" ".join(hit.text[start:end].split()),
+        quote_start=hit.start + start,
+        quote_end=hit.start + end,
+        passage=hit.text,
+        score=hit.score,
+    )
+
+
 def ground(
     answer: str,
     question: str,
@@ -97,8 +115,11 @@ def ground(
 ) -> Grounded:
     """Attach ``[n]`` markers to ``answer`` from ``passages`` and measure how well it is supported.
 
-    Only words the answer adds to the question count (restating the question proves nothing).
-    With ``cross_language`` (answer and sources in different languages), only names and numbers count.
+    Every sentence of the answer must match a passage sentence: one that matches none is removed (text
+    the sources do not back is never shown, even beside a cited sentence). Only words the answer adds to
+    the question count (restating the question proves nothing); with ``cross_language`` (answer and
+    sources in different languages), only names and numbers count. ``support`` is measured on the
+    sentences kept.
     """
     clean = strip_markers(answer).strip()
     asked = keys(question)
@@ -106,19 +127,12 @@ def ground(
     indexed = [(p, _passage_sentences(p)) for p in passages]
     all_keys = set().union(*(k for _, sents in indexed for *_, k in sents)) if indexed else set()
 
-    new_total: set[str] = set().union(*(s[2] for s in sentences)) if sentences else set()
-    support = None
-    if new_total:
-        support = len(new_total & all_keys) / len(new_total)
-    elif not cross_language and sentences:
-        restated = set().union(*(s[3] for s in sentences))
-        support = len(restated & all_keys) / len(restated) if restated else None
-
     quotes: list[str] = []
     numbers: dict[str, int] = {}  # chunk id -> marker number
     citations: list[Citation] = []
-    out, last = [], 0
-    for _a, b, new, every in sentences:
+    out: list[str] = []
+    kept: list[tuple[set[str], set[str]]] = []
+    for a, b, new, every in sentences:
         target = new or every
         best = None
         for passage, sents in indexed:
@@ -126,38 +140,34 @@ def ground(
                 share = len(target & skeys) / len(target) if target else 0.0
                 if best is None or share > best[0]:
                     best = (share, passage, sa, sb)
-        out.append(clean[last:b])
-        last = b
         if best is None or not target or best[0] < min_sentence_support:
-            continue
+            continue  # nothing in the sources backs this sentence: it is not shown
         _, passage, sa, sb = best
         hit = passage.hit
+        kept.append((new, every))
         quotes.append(resolve_relative_dates(hit.text[sa:sb], hit.date))
         if hit.chunk_id not in numbers:
             numbers[hit.chunk_id] = len(numbers) + 1
-            citations.append(
-                Citation(
-                    number=numbers[hit.chunk_id],
-                    chunk_id=hit.chunk_id,
-                    doc_id=hit.doc_id,
-                    title=hit.title,
-                    date=hit.date,
-                    place=hit.place,
-                    quote=" ".join(hit.text[sa:sb].split()),
-                    quote_start=hit.start + sa,
-                    quote_end=hit.start + sb,
-                    passage=hit.text,
-                    score=hit.score,
-                )
-            )
-        marker = f" [{numbers[hit.chunk_id]}]"
-        if out[-1].endswith(tuple(".!?…")) and not out[-1].endswith("..."):
-            out[-1] = out[-1][:-1] + marker + out[-1][-1]
+            citations.append(cite(passage, sa, sb, numbers[hit.chunk_id]))
+        sentence, marker = clean[a:b].strip(), f" [{numbers[hit.chunk_id]}]"
+        if sentence.endswith(tuple(".!?…")) and not sentence.endswith("..."):
+            out.append(sentence[:-1] + marker + sentence[-1])
         else:
-            out[-1] += marker
-    out.append(clean[last:])
+            out.append(sentence + marker)
+    support = _support([k for k in kept] or [(s[2], s[3]) for s in sentences], all_keys, cross_language)
     focus = coverage(question, [" ".join(quotes)]) if quotes else None
-    return Grounded("".join(out).strip(), citations, support, focus)
+    return Grounded(" ".join(out), citations, support, focus)
+
+
+def _support(sentences: list[tuple[set[str], set[str]]], all_keys: set[str], cross_language: bool) -> float | None:
+    """Share of the new content words of ``sentences`` ((new, every) keys) found in the passages."""
+    new_total: set[str] = set().union(*(new for new, _ in sentences)) if sentences else set()
+    if new_total:
+        return len(new_total & all_keys) / len(new_total)
+    if not cross_language and sentences:
+        restated = set().union(*(every for _, every in sentences))
+        return len(restated & all_keys) / len(restated) if restated else None
+    return None
 
 
 def _new_words(sentence: str, asked: set[str], cross_language: bool) -> tuple[set[str], set[str]]:

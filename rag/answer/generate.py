@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from rag import config
+from rag.answer.kv_cache import PrefixCache, common_prefix
 from rag.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -31,14 +32,25 @@ class Generator(ABC):
     """A chat model. Subclasses implement ``stream``; ``name`` says which model it is."""
 
     name: str = "generator"
-    context_tokens: int = 2048
+    context_tokens: int = 4096
 
     @abstractmethod
-    def stream(self, messages: Sequence[Message], max_tokens: int = 256, stop: Sequence[str] = ()) -> Iterator[str]:
-        """Yield the reply to ``messages`` piece by piece (greedy decoding), at most ``max_tokens`` tokens."""
+    def stream(
+        self, messages: Sequence[Message], max_tokens: int = 256, stop: Sequence[str] = (), reply_prefix: str = ""
+    ) -> Iterator[str]:
+        """Yield the reply to ``messages`` piece by piece (greedy decoding), at most ``max_tokens`` tokens.
 
-    def generate(self, messages: Sequence[Message], max_tokens: int = 256, stop: Sequence[str] = ()) -> str:
-        return "".join(self.stream(messages, max_tokens=max_tokens, stop=stop))
+        ``reply_prefix`` is written as the start of the reply (e.g. ``"Risposta breve:"``); the pieces
+        yielded continue it."""
+
+    def generate(
+        self, messages: Sequence[Message], max_tokens: int = 256, stop: Sequence[str] = (), reply_prefix: str = ""
+    ) -> str:
+        return "".join(self.stream(messages, max_tokens=max_tokens, stop=stop, reply_prefix=reply_prefix))
+
+    def cached_share(self, messages: Sequence[Message]) -> float:
+        """Share of the prompt of ``messages`` already read (reusable without prefill); 0 if unknown."""
+        return 0.0
 
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes in the prompt; backends with a tokenizer count exactly."""
@@ -49,7 +61,13 @@ class LlamaCppGenerator(Generator):
     """A GGUF model run by llama-cpp-python on the CPU (or GPU layers with ``n_gpu_layers``)."""
 
     def __init__(
-        self, model: str, n_ctx: int = 2048, n_threads: int | None = None, n_gpu_layers: int = 0, seed: int = 0
+        self,
+        model: str,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        n_gpu_layers: int = 0,
+        seed: int = 0,
+        prompt_cache_mb: int = 256,
     ):
         from rag.index.provision import resolve
 
@@ -80,15 +98,36 @@ class LlamaCppGenerator(Generator):
             ) from e
         self.name = model
         self.context_tokens = n_ctx
+        self.prompt_cache = PrefixCache(prompt_cache_mb << 20)
         self._lock = threading.Lock()  # one llama context: one generation at a time
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        eos = self.llm._model.token_get_text(self.llm.token_eos())
+        self._format = Jinja2ChatFormatter(self.llm.metadata["tokenizer.chat_template"], eos_token=eos, bos_token="")
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def stream(self, messages, max_tokens=256, stop=()):
+    def prompt_tokens(self, messages: Sequence[Message], reply_prefix: str = "") -> list[int]:
+        text = self._format(messages=list(messages)).prompt + reply_prefix
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+    def cached_share(self, messages):
+        tokens = self.prompt_tokens(messages)
+        live = common_prefix(self.llm.input_ids[: self.llm.n_tokens].tolist(), tokens)
+        return max(live, self.prompt_cache.longest(tokens)[0]) / max(1, len(tokens))
+
+    def stream(self, messages, max_tokens=256, stop=(), reply_prefix=""):
+        tokens = self.prompt_tokens(messages, reply_prefix)
+        if len(tokens) + max_tokens > self.context_tokens:
+            raise ModelError(
+                f"the prompt has {len(tokens)} tokens, too many for a context of {self.context_tokens}; "
+                "ask with fewer passages or a smaller passage budget"
+            )
         with self._lock:
-            pieces = self.llm.create_chat_completion(
-                messages=list(messages),
+            self.prompt_cache.restore(self.llm, tokens)
+            pieces = self.llm.create_completion(
+                tokens,
                 max_tokens=max_tokens,
                 temperature=0.0,
                 top_k=1,
@@ -97,9 +136,10 @@ class LlamaCppGenerator(Generator):
                 stream=True,
             )
             for piece in pieces:
-                text = piece["choices"][0]["delta"].get("content")
+                text = piece["choices"][0]["text"]
                 if text:
                     yield text
+            self.prompt_cache.save(self.llm)
 
 
 class TransformersGenerator(Generator):
@@ -138,14 +178,13 @@ class TransformersGenerator(Generator):
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def stream(self, messages, max_tokens=256, stop=()):
+    def stream(self, messages, max_tokens=256, stop=(), reply_prefix=""):
         import torch
         from transformers import TextIteratorStreamer
 
         with self._lock:
-            inputs = self.tokenizer.apply_chat_template(
-                list(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
-            ).to(self.device)
+            text = self.tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
+            inputs = self.tokenizer(text + reply_prefix, return_tensors="pt", add_special_tokens=False).to(self.device)
             streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
             errors: list[BaseException] = []
 

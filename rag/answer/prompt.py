@@ -20,25 +20,52 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from rag.text import format_date, keys
-from rag.types import Hit
+from rag.types import Document, Hit
 
-SYSTEM = (
-    "You answer questions about news articles using only the numbered sources given. "
-    "Answer briefly and precisely, with the names, dates and figures found in the sources. "
-    "When the article date matters, use the dates written in the sources."
-)
+SYSTEM = """You answer questions about news articles using only the numbered sources given.
+Copy names, dates and figures exactly as the sources write them; use the dates written in the sources.
+Reply in two lines: first the short answer (only the words that answer, copied from the sources), then one \
+sentence that answers. If the sources do not say the answer, the short answer is "Non lo so" (in English: \
+"I don't know"): never guess.
 
-# The instruction closing the prompt: answer language and length.
+Example.
+Domanda: Chi ha firmato l'accordo sul gas?
+Risposta breve: Mario Rossi
+Risposta: L'accordo sul gas è stato firmato da Mario Rossi, ministro dell'Economia.
+
+Example.
+Domanda: Quanto è costato il nuovo ponte?
+Risposta breve: Non lo so
+Risposta: Le fonti non dicono quanto è costato il ponte.
+
+Example.
+Question: Who signed the gas deal?
+Short answer: Mario Rossi
+Answer: The gas deal was signed by Mario Rossi, the economy minister."""
+
+# The reply has two lines: a short answer (the words that answer, or "don't know"), then one sentence.
+# The model's reply starts with SHORT_LABEL, written into the prompt, so it begins with the short answer.
+SHORT_LABEL = {"it": "Risposta breve:", "en": "Short answer:"}
+ANSWER_LABEL = {"it": "Risposta:", "en": "Answer:"}
+DONT_KNOW = {"it": "Non lo so", "en": "I don't know"}
+LANGUAGE_NAME = {"it": "italiano", "en": "English", "fr": "French", "es": "Spanish", "de": "German"}
 INSTRUCTION = {
-    "it": "Rispondi in italiano, in una o due frasi, usando solo le fonti.",
-    "en": "Answer in English, in one or two sentences, using only the sources.",
-    "fr": "Réponds en français, en une ou deux phrases, en utilisant seulement les sources.",
-    "es": "Responde en español, en una o dos frases, usando solo las fuentes.",
-    "de": "Antworte auf Deutsch, in ein oder zwei Sätzen, nur anhand der Quellen.",
+    "it": "(Rispondi in {language}: risposta breve, poi una frase.)",
+    "en": "(Reply in {language}: short answer, then one sentence.)",
 }
-
 QUESTION_LABEL = {"it": "Domanda", "en": "Question", "fr": "Question", "es": "Pregunta", "de": "Frage"}
 SOURCES_LABEL = {"it": "Fonti", "en": "Sources", "fr": "Sources", "es": "Fuentes", "de": "Quellen"}
+EARLIER_LABEL = {"it": ("Domanda precedente", "Risposta precedente"), "en": ("Earlier question", "Earlier answer")}
+PUBLISHED = {
+    "it": ("pubblicato il {date}", " a {place}", "fonte: {source}"),
+    "en": ("published {date}", " in {place}", "source: {source}"),
+}
+
+
+def labels(language: str) -> str:
+    """The language whose prompt words are used: Italian or English (other languages read English ones)."""
+    return language if language in SHORT_LABEL else "en"
+
 
 # word -> (days from the article date, or None for "some days after"; language the date is written in)
 _RELATIVE = {
@@ -53,6 +80,14 @@ _RELATIVE = {
     "l'altro ieri": (-2, "it"),
     "l’altro ieri": (-2, "it"),
     "altroieri": (-2, "it"),
+    "il giorno precedente": (-1, "it"),
+    "il giorno prima": (-1, "it"),
+    "il giorno successivo": (1, "it"),
+    "il giorno dopo": (1, "it"),
+    "l'indomani": (1, "it"),
+    "l’indomani": (1, "it"),
+    "the day before": (-1, "en"),
+    "the day after": (1, "en"),
     "nei prossimi giorni": (None, "it"),
     "la prossima settimana": (None, "it"),
     "in the coming days": (None, "en"),
@@ -195,15 +230,46 @@ def _title(title: str, max_words: int = 10) -> str:
     return " ".join(parts[:max_words]) + (" …" if len(parts) > max_words else "")
 
 
+def header(number: int, hit: Hit, language: str = "it") -> str:
+    """``[1] «Title» (pubblicato il 2 febbraio 2026 a Kiev; fonte: ANSA)``: what the article says of itself,
+    so that "when/where was it published" can be answered."""
+    published, where, source = PUBLISHED[labels(language)]
+    facts = []
+    if hit.date:
+        facts.append(
+            published.format(date=format_date(hit.date, language))
+            + (where.format(place=hit.place) if hit.place else "")
+        )
+    if hit.source:
+        facts.append(source.format(source=hit.source))
+    return f"[{number}] «{_title(hit.title)}»" + (f" ({'; '.join(facts)})" if facts else "")
+
+
 def render_passage(number: int, hit: Hit, spans: Sequence[tuple[int, int]], language: str = "it") -> str:
     pieces = []
     for j, (a, b) in enumerate(spans):
         if j and spans[j - 1][1] < a and hit.text[spans[j - 1][1] : a].strip():
             pieces.append("…")
         pieces.append(resolve_relative_dates(" ".join(hit.text[a:b].split()), hit.date))
-    when = format_date(hit.date, language)
-    header = f"[{number}] {_title(hit.title)}" + (f" ({when})" if when else "")
-    return header + "\n" + " ".join(pieces)
+    return header(number, hit, language) + "\n" + " ".join(pieces)
+
+
+def document_hit(doc: Document, score: float, rank: int) -> Hit:
+    """A whole article as one passage (offsets are the document's own)."""
+    return Hit(
+        f"{doc.id}::doc",
+        doc.id,
+        doc.title,
+        doc.text,
+        score,
+        rank,
+        0,
+        len(doc.text),
+        doc.date,
+        doc.place,
+        doc.source,
+        doc.url,
+    )
 
 
 def build_prompt(
@@ -215,21 +281,34 @@ def build_prompt(
     history: Sequence[tuple[str, str]] = (),
     source_language: str = "it",
     similarity: Similarity | None = None,
+    whole: bool = False,
 ) -> Prompt:
-    """The chat messages for ``question`` over ``hits``; ``history`` is earlier (question, answer) pairs;
-    ``similarity`` ranks sentences by meaning too (see ``select_sentences``)."""
-    chosen = select_sentences(question, hits, budget, count_tokens, source_language, similarity)
+    """The chat messages for ``question`` over ``hits``; ``history`` is earlier (question, answer) pairs.
+
+    By default the best sentences of ``hits`` within ``budget`` tokens are kept (``select_sentences``;
+    ``similarity`` ranks them by meaning too); with ``whole``, every hit is given whole (use it with
+    ``document_hit`` for whole articles). The sources come first and do not depend on the question or the
+    history, so a prompt over the same sources starts with the same tokens and its prefill can be reused.
+    """
+    if whole:
+        chosen = [(hit, sentence_spans(hit.text, source_language) or [(0, len(hit.text))]) for hit in hits]
+    else:
+        chosen = select_sentences(question, hits, budget, count_tokens, source_language, similarity)
     passages = [
         PromptPassage(n, hit, spans, render_passage(n, hit, spans, language))
         for n, (hit, spans) in enumerate(chosen, 1)
     ]
-    messages: list[dict[str, str]] = [{"role": "system", "content": SYSTEM}]
-    for asked, answered in history:
-        messages.append({"role": "user", "content": asked})
-        messages.append({"role": "assistant", "content": answered})
+    words = labels(language)
     sources = "\n\n".join(p.text for p in passages)
-    asked = f"{QUESTION_LABEL[language]}: {question}\n{INSTRUCTION[language]}"
-    messages.append({"role": "user", "content": f"{SOURCES_LABEL[language]}:\n{sources}\n\n{asked}"})
+    earlier = "".join(
+        f"{EARLIER_LABEL[words][0]}: {asked}\n{EARLIER_LABEL[words][1]}: {answered}\n" for asked, answered in history
+    )
+    instruction = INSTRUCTION[words].format(language=LANGUAGE_NAME.get(language, language))
+    asked = f"{earlier}{QUESTION_LABEL[words]}: {question}\n{instruction}"
+    messages = [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": f"{SOURCES_LABEL[words]}:\n{sources}\n\n{asked}"},
+    ]
     kept_ids = {p.hit.chunk_id for p in passages}
     tokens = sum(count_tokens(m["content"]) + 4 for m in messages)
     return Prompt(messages, passages, tokens, [h for h in hits if h.chunk_id not in kept_ids])

@@ -20,6 +20,13 @@ class AskSettings:
     history_turns: int = 1  # earlier exchanges given to the model with a follow-up question
     mode: str = "hybrid"
     source_language: str = "it"  # language of the indexed articles (for sentence splitting)
+    # What the model reads: "sentences" (the best sentences of the passages, within passage_tokens),
+    # "articles" (the passages' whole articles, within document_tokens), or "auto": the whole articles
+    # when reading them is mostly cached already (a second question about an article), else sentences.
+    context: str = "auto"
+    document_tokens: int = 1200
+    cached_share: float = 0.8  # "mostly cached": this share of the prompt's tokens already read
+    escalate: bool = True  # when the sentences give no backed answer, read the whole articles and retry
     thresholds: Thresholds = Thresholds()
 
 

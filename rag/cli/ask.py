@@ -72,6 +72,8 @@ def ask(question, index, model, backend, k, max_tokens, passage_tokens, filters,
             shown = answer.text
     if live and shown:
         _erase(shown)
+    if final.short and not final.refused:
+        click.echo(click.style(final.short, bold=True))
     click.echo(final.text)
     _echo_answer_sources(final)
     if final.refused:

@@ -77,7 +77,7 @@ def bench_answers(
             if "first_token" in answer.timings:
                 figures.first_token.append(answer.timings["first_token"])
         cited = sorted({c.doc_id for c in answer.citations})
-        right = answer_right(answer.refused, answer.text, cited, q.answers, q.doc_ids)
+        right = answer_right(answer.refused, f"{answer.short} {answer.text}", cited, q.answers, q.doc_ids)
         row = AnswerRow(q.question, right, answer.refused, answer.text, cited, dict(answer.timings))
         figures.rows.append(row)
         if on_row:

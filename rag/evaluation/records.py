@@ -29,6 +29,7 @@ class QuestionRow:
     retrieved_doc_ids: list[str] = field(default_factory=list)  # doc id of each of the top-K chunks, in order
     rank: int | None = None  # 1-based rank of the first chunk of a gold document within the top K
     answer: str | None = None
+    short: str = ""  # Answer.short: the words that answer (EM and F1 score it)
     refused: bool | None = None
     refusal_reasons: list[str] = field(default_factory=list)
     cited_doc_ids: list[str] = field(default_factory=list)

@@ -51,17 +51,19 @@ def score_answer(row: QuestionRow, answer: Any) -> None:
     row.refused = bool(answer.refused)
     row.refusal_reasons = list(getattr(answer, "refusal_reasons", None) or [])
     row.answer = answer.text or ""
+    row.short = getattr(answer, "short", "") or ""
     row.cited_doc_ids = [c.doc_id for c in (answer.citations or [])]
     row.source_doc_ids = list(dict.fromkeys(h.doc_id for h in (answer.passages or [])))
     for stage, seconds in (answer.timings or {}).items():
         if isinstance(seconds, int | float):
             row.timings_ms[stage] = 1000.0 * float(seconds)
-    row.right = m.answer_right(row.refused, row.answer, row.cited_doc_ids, row.gold_answers, row.gold_doc_ids)
+    said = f"{row.short} {row.answer}"  # the short answer and the sentence
+    row.right = m.answer_right(row.refused, said, row.cited_doc_ids, row.gold_answers, row.gold_doc_ids)
     if row.answerable:
-        prediction = "" if row.refused else row.answer
-        row.exact_match = m.exact_match(prediction, row.gold_answers)
-        row.f1 = m.token_f1(prediction, row.gold_answers)
-        row.contains = m.answer_contains(prediction, row.gold_answers)
+        short = "" if row.refused else (row.short or row.answer)  # EM/F1 score the short answer, if any
+        row.exact_match = m.exact_match(short, row.gold_answers)
+        row.f1 = m.token_f1(short, row.gold_answers)
+        row.contains = m.answer_contains("" if row.refused else said, row.gold_answers)
         if not row.refused:
             row.citations_ok = m.citations_correct(row.cited_doc_ids, row.gold_doc_ids)
 
