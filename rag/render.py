@@ -142,3 +142,112 @@ def sources_body(answer: Any, t: Mapping[str, str], lang: str = "it") -> str:
     hits = {h.chunk_id: h for h in answer.passages}
     cards = "".join(citation_card(c, hits, lang, t) for c in sorted(answer.citations, key=lambda c: c.number))
     return f'<ol class="src-list">{cards}</ol>'
+
+
+# ---- notebook displays: ``_repr_html_`` and ``__repr__`` of Hits, Answer (and EvalReport, in rag.evaluation) ----
+
+LABELS = {  # the notebook displays' words: the library's own language, refusal reasons as the library names them
+    "score": "score",
+    "show_passage": "whole passage",
+    "refused_panel": "Refused: the passages found do not support an answer.",
+    "no_passages": "No source cited.",
+    "why": "Why",
+    "consulted": "Passages consulted",
+    "searched": "Searched",
+    "rewritten": "rewritten with the conversation",
+}
+
+STYLE = """<style>
+.rag-nb { font-size: 0.92rem; line-height: 1.45; max-width: 60rem; }
+.rag-nb .rag-head { font-weight: 600; margin-bottom: 0.3rem; }
+.rag-nb .rag-short { font-weight: 700; font-size: 1.05rem; }
+.rag-nb .rag-text { white-space: pre-line; margin: 0.2rem 0 0.5rem; }
+.rag-nb .src-num { font-weight: 700; color: #2563eb; }
+.rag-nb .src-list { list-style: none; padding: 0; margin: 0; }
+.rag-nb .src-card { border: 1px solid #d1d5db; border-radius: 8px; padding: 0.45rem 0.65rem; margin: 0 0 0.45rem; }
+.rag-nb .src-title { font-weight: 600; }
+.rag-nb .src-meta, .rag-nb .src-query, .rag-nb .src-why, .rag-nb .rag-foot { font-size: 0.85em; opacity: 0.75; }
+.rag-nb .src-refused { font-weight: 600; }
+.rag-nb .src-passage { margin: 0.2rem 0 0; white-space: pre-line; }
+.rag-nb mark { background: #fde68a; color: #1f2937; padding: 0 2px; border-radius: 3px; }
+.rag-nb table { border-collapse: collapse; }
+.rag-nb th, .rag-nb td { text-align: left; vertical-align: top; padding: 0.25rem 0.5rem;
+                         border-bottom: 1px solid #e5e7eb; }
+.rag-nb td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.rag-nb .rag-scroll { max-height: 7.5em; overflow-y: auto; white-space: pre-line; }
+</style>"""
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def notebook(body: str) -> str:
+    """``body`` wrapped for a notebook output cell, with its style."""
+    return f'{STYLE}<div class="rag-nb">{body}</div>'
+
+
+def marked(text: str) -> str:
+    """Answer text, escaped, with its ``[n]`` markers set off as the chat page's source numbers."""
+    return _MARKER.sub(r'<span class="src-num">[\1]</span>', esc(text))
+
+
+def clip(text: str, limit: int = 90) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def hits_html(hits: Any, query: str = "", mode: str = "") -> str:
+    """Search results as a table: rank, score, document (title, id, date, place) and the passage."""
+    head = f"{esc(mode or 'search')} for <q>{esc(query)}</q>: " if query else ""
+    head = f'<div class="rag-head">{head}{len(hits)} hit{"" if len(hits) == 1 else "s"}</div>'
+    rows = "".join(
+        f'<tr><td class="num">{h.rank}</td><td class="num">{h.score:.4f}</td>'
+        f'<td><span class="src-title">{esc(h.title or h.doc_id)}</span><br>'
+        f'<span class="src-meta">{esc(h.chunk_id)} · {esc(" · ".join(p for p in (h.date, h.place) if p))}</span></td>'
+        f'<td><div class="rag-scroll">{esc(h.text)}</div></td></tr>'
+        for h in hits
+    )
+    table = f"<table><tr><th>#</th><th>score</th><th>document</th><th>passage</th></tr>{rows}</table>" if rows else ""
+    return notebook(head + table)
+
+
+def hits_text(hits: Any, query: str = "", mode: str = "") -> str:
+    """Search results as lines of text: rank, score, chunk id, date, the passage's start."""
+    head = f"{mode or 'search'} {query!r}: " if query else ""
+    lines = [f"{head}{len(hits)} hit{'' if len(hits) == 1 else 's'}"]
+    lines += [f"{h.rank:>3}  {h.score:.4f}  {h.chunk_id}  {h.date or '-'}  {clip(h.text, 70)!r}" for h in hits]
+    return "\n".join(lines)
+
+
+def answer_html(answer: Any) -> str:
+    """An ``Answer``: the question, the text with [n] markers, then its sources as the chat page shows them
+    (quotes highlighted); a refusal shows its reasons, the refused draft and the passages consulted."""
+    out = f'<div class="rag-head">{esc(answer.question)}</div>'
+    short = getattr(answer, "short", "")  # a short answer phrase, where the pipeline gives one
+    if short and not answer.refused:
+        out += f'<div class="rag-short">{esc(short)}</div>'
+    out += f'<div class="rag-text">{marked(answer.text)}</div>'
+    if not answer.done:
+        return notebook(out + '<div class="rag-foot">(still being written)</div>')
+    out += query_line(answer.question, answer.query, LABELS)
+    out += sources_body(answer, LABELS, "en")
+    draft = answer.evidence.reply.strip() if answer.refused and answer.evidence else ""
+    if draft:
+        out += f'<details><summary class="rag-foot">the refused draft</summary><p>{esc(draft)}</p></details>'
+    if answer.timings:
+        out += '<div class="rag-foot">' + esc(" · ".join(f"{k} {v:.2f} s" for k, v in answer.timings.items()))
+        out += "</div>"
+    return notebook(out)
+
+
+def answer_text(answer: Any) -> str:
+    """An ``Answer`` as text: question, answer, and one line per citation (or why it was refused)."""
+    lines = [f"Answer to {answer.question!r}" + ("" if answer.done else " (still being written)") + ":"]
+    short = getattr(answer, "short", "")
+    if short and not answer.refused:
+        lines.append(f"  {short}")
+    lines.append(f"  {answer.text}")
+    if answer.refused:
+        lines.append(f"  refused: {', '.join(answer.refusal_reasons) or 'no reason given'}")
+    for c in sorted(answer.citations, key=lambda c: c.number):
+        lines.append(f"  [{c.number}] {c.doc_id}" + (f" ({c.date})" if c.date else "") + f": {clip(c.quote)!r}")
+    return "\n".join(lines)
