@@ -74,7 +74,7 @@ def report_html(report: EvalReport) -> str:
         f'<img alt="{esc(name)}" src="data:image/png;base64,{base64.b64encode(png).decode()}" style="max-width:100%">'
         for name, png in plots_png(report).items()
     )
-    out += f"<div>{images}</div>" if images else ""
+    out += f'<div style="display:flex;flex-wrap:wrap;gap:1rem">{images}</div>' if images else ""
     tags = by_tag(report)
     if tags:
         rows = [
