@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import ROOT, SEEDS, write
 
 NOTEBOOK = ROOT / "eval" / "notebooks" / "quickstart.ipynb"
 README = ROOT / "README.md"
@@ -32,21 +32,33 @@ def _readme_snippet() -> str:
     return blocks[0]
 
 
+def _kept_outputs(path) -> list[int]:
+    """The code cells of a notebook that keep outputs, an execution count or run times (-1: widget state)."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    dirty = [
+        i
+        for i, cell in enumerate(nb["cells"])
+        if cell["cell_type"] == "code"
+        and (cell.get("outputs") or cell.get("execution_count") is not None or "execution" in cell["metadata"])
+    ]
+    return dirty + ([-1] if "widgets" in nb["metadata"] else [])
+
+
 def test_notebooks_are_committed_without_outputs():
     found = _notebooks()
     assert NOTEBOOK in found
     for path in found:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        dirty = [
-            i
-            for i, cell in enumerate(nb["cells"])
-            if cell["cell_type"] == "code"
-            and (cell.get("outputs") or cell.get("execution_count") is not None or "execution" in cell["metadata"])
-        ]
-        assert not dirty and "widgets" not in nb["metadata"], (
-            f"{path.relative_to(ROOT)}: cells {dirty} keep outputs; strip them before committing "
-            f"(.venv/bin/nbstripout {path.relative_to(ROOT)})"
-        )
+        dirty = _kept_outputs(path)
+        name = path.relative_to(ROOT)
+        assert not dirty, f"{name}: cells {dirty} keep outputs; strip them first: .venv/bin/nbstripout {name}"
+
+
+def test_a_notebook_run_and_saved_is_caught(tmp_path):
+    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    code = [i for i, cell in enumerate(nb["cells"]) if cell["cell_type"] == "code"]
+    nb["cells"][code[1]].update(execution_count=2, outputs=[{"output_type": "stream", "name": "stdout", "text": "x"}])
+    saved = write(tmp_path / "run.ipynb", json.dumps(nb))
+    assert _kept_outputs(saved) == [code[1]]
 
 
 def test_readme_points_at_the_notebook_and_uses_its_entry_points():
