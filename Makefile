@@ -41,12 +41,12 @@ test-fast: $(VENV)/.installed
 	$(BIN)/pytest -m "not slow"
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check rag ui tests
-	$(BIN)/ruff format --check rag ui tests
+	$(BIN)/ruff check rag ui tests eval/notebooks
+	$(BIN)/ruff format --check rag ui tests eval/notebooks
 
 fix: $(VENV)/.installed
-	$(BIN)/ruff check --fix rag ui tests
-	$(BIN)/ruff format rag ui tests
+	$(BIN)/ruff check --fix rag ui tests eval/notebooks
+	$(BIN)/ruff format rag ui tests eval/notebooks
 
 bench: setup
 	$(BIN)/rag bench retrieval

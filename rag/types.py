@@ -188,3 +188,13 @@ class Answer:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def __repr__(self) -> str:  # the question, the answer, its citations; ``to_dict()`` has everything
+        from rag.render import answer_text
+
+        return answer_text(self)
+
+    def _repr_html_(self) -> str:
+        from rag.render import answer_html
+
+        return answer_html(self)

@@ -1,6 +1,7 @@
 """What the chat page shows, as pure functions: chat messages, the sources panel, upload reports.
 
-The words themselves (it/en) are in ``rag.ui.strings``.
+The words themselves (it/en) are in ``rag.ui.strings``; the HTML pieces shared with the notebook displays
+(escaping, quote highlighting, source cards) are in ``rag.render``.
 
 Nothing here imports gradio, so tests and notebooks can render an ``Answer`` exactly as the page does:
 
@@ -15,14 +16,12 @@ True
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.text import format_date
-from rag.types import Answer, Citation, Hit
+from rag.render import esc, query_line, sources_body
+from rag.types import Answer
 
 
 @dataclass
@@ -77,130 +76,19 @@ def chat_messages(turns: Sequence[Turn], t: Mapping[str, str]) -> list[dict]:
     return out
 
 
-def quote_span(passage: str, quote: str, quote_start: int | None = None, passage_start: int | None = None):
-    """Where ``quote`` lies in ``passage`` as ``(start, end)``, or None.
-
-    Uses the document offsets when the passage's own offset is known and they agree with the text;
-    otherwise finds the quote in the passage, ignoring differences in whitespace.
-
-    >>> quote_span("Roma – Umerov è a Bruxelles con Hnatov.", "con Hnatov")
-    (28, 38)
-    >>> quote_span("Umerov  con\\nHnatov.", "con Hnatov")
-    (8, 18)
-    """
-    quote = (quote or "").strip()
-    if not quote:
-        return None
-    if quote_start is not None and passage_start is not None:
-        s = quote_start - passage_start
-        if 0 <= s and passage[s : s + len(quote)] == quote:
-            return s, s + len(quote)
-    i = passage.find(quote)
-    if i >= 0:
-        return i, i + len(quote)
-    pattern = r"\s+".join(re.escape(w) for w in quote.split())
-    m = re.search(pattern, passage, flags=re.IGNORECASE)
-    return m.span() if m else None
-
-
-def highlight(passage: str, span: tuple[int, int] | None) -> str:
-    """The passage as HTML-escaped text with ``span`` wrapped in ``<mark>``."""
-    if not span:
-        return html.escape(passage)
-    s, e = span
-    return html.escape(passage[:s]) + "<mark>" + html.escape(passage[s:e]) + "</mark>" + html.escape(passage[e:])
-
-
-def excerpt(passage: str, span: tuple[int, int] | None, context: int = 160) -> str:
-    """HTML of the passage around the highlighted span (``…`` where cut); the whole passage if short.
-
-    >>> excerpt("a " * 200 + "QUI" + " b" * 200, (400, 403), context=6)
-    '… a a <mark>QUI</mark> b b …'
-    """
-    if not span or len(passage) <= 2 * context + (span[1] - span[0]) + 40:
-        return highlight(passage, span)
-    s, e = span
-    left, right = max(0, s - context), min(len(passage), e + context)
-    if left > 0:  # start and end on whole words
-        left = passage.find(" ", left, s) + 1 if passage.find(" ", left, s) >= 0 else left
-    if right < len(passage):
-        cut = passage.rfind(" ", e, right)
-        right = cut if cut > e else right
-    piece = passage[left:right]
-    html_text = highlight(piece, (s - left, e - left)).strip()
-    return ("… " if left > 0 else "") + html_text + (" …" if right < len(passage) else "")
-
-
-def _meta_line(date: str | None, place: str | None, score: float, lang: str, t: Mapping[str, str]) -> str:
-    parts = [p for p in (format_date(date, lang), place) if p]
-    parts.append(f"{t['score']} {score:.3f}")
-    return " · ".join(html.escape(p) for p in parts)
-
-
-def _citation_card(c: Citation, hits_by_chunk: Mapping[str, Hit], lang: str, t: Mapping[str, str]) -> str:
-    hit = hits_by_chunk.get(c.chunk_id)
-    span = quote_span(c.passage, c.quote, c.quote_start, hit.start if hit else None)
-    return (
-        f'<li class="src-card" id="src-{c.number}" data-doc="{html.escape(c.doc_id)}">'
-        f'<div class="src-head"><span class="src-num">[{c.number}]</span> '
-        f'<span class="src-title">{html.escape(c.title or c.doc_id)}</span></div>'
-        f'<div class="src-meta">{_meta_line(c.date, c.place, c.score, lang, t)}</div>'
-        f'<p class="src-passage">{excerpt(c.passage, span)}</p>{_whole(c.passage, span, t)}</li>'
-    )
-
-
-def _whole(passage: str, span: tuple[int, int] | None, t: Mapping[str, str]) -> str:
-    """The whole passage, folded, when the card shows only an excerpt."""
-    if excerpt(passage, span) == highlight(passage, span):
-        return ""
-    return (
-        f'<details class="src-whole"><summary>{t["show_passage"]}</summary>'
-        f'<p class="src-passage">{highlight(passage, span)}</p></details>'
-    )
-
-
-def _hit_card(h: Hit, lang: str, t: Mapping[str, str]) -> str:
-    return (
-        f'<li class="src-card src-plain" data-doc="{html.escape(h.doc_id)}">'
-        f'<div class="src-head"><span class="src-title">{html.escape(h.title or h.doc_id)}</span></div>'
-        f'<div class="src-meta">{_meta_line(h.date, h.place, h.score, lang, t)}</div>'
-        f'<p class="src-passage">{html.escape(h.text)}</p></li>'
-    )
-
-
-def query_line(question: str, query: str, t: Mapping[str, str]) -> str:
-    if not query:
-        return ""
-    note = f' <span class="src-note">({t["rewritten"]})</span>' if query.strip() != question.strip() else ""
-    return f'<div class="src-query">{t["searched"]}: <q>{html.escape(query)}</q>{note}</div>'
-
-
 def sources_html(answer: Answer, t: Mapping[str, str], lang: str = "it") -> str:
     """The sources panel for a finished answer: what was searched, then one card per citation with the
-    quoted span highlighted; for a refusal, the passages that were consulted."""
-    head = f'<div class="src-question">{t["sources_of"]} <q>{html.escape(answer.question)}</q></div>' + query_line(
-        answer.question, answer.query, t
-    )
-    hits = {h.chunk_id: h for h in answer.passages}
-    if answer.refused or not answer.citations:
-        body = f'<div class="src-refused">{t["refused_panel"] if answer.refused else t["no_passages"]}</div>'
-        if answer.refused and answer.refusal_reasons:
-            why = "; ".join(html.escape(t.get(f"why:{r}", r)) for r in answer.refusal_reasons)
-            body += f'<div class="src-why">{t["why"]}: {why}.</div>'
-        if answer.passages:
-            cards = "".join(_hit_card(h, lang, t) for h in answer.passages)
-            body += f'<details class="src-consulted"><summary>{t["consulted"]} ({len(answer.passages)})</summary>'
-            body += f'<ol class="src-list">{cards}</ol></details>'
-        return f'<div class="src-panel">{head}{body}</div>'
-    cards = "".join(_citation_card(c, hits, lang, t) for c in sorted(answer.citations, key=lambda c: c.number))
-    return f'<div class="src-panel">{head}<ol class="src-list">{cards}</ol></div>'
+    quoted span highlighted; for a refusal, why, and the passages that were consulted."""
+    head = f'<div class="src-question">{t["sources_of"]} <q>{esc(answer.question)}</q></div>'
+    head += query_line(answer.question, answer.query, t)
+    return f'<div class="src-panel">{head}{sources_body(answer, t, lang)}</div>'
 
 
 def pending_html(question: str, query: str, t: Mapping[str, str], note: str) -> str:
     """The sources panel while an answer is being written."""
     return (
-        f'<div class="src-panel"><div class="src-question">{t["sources_of"]} <q>{html.escape(question)}</q></div>'
-        f'{query_line(question, query, t)}<div class="src-wait">{html.escape(note)}</div></div>'
+        f'<div class="src-panel"><div class="src-question">{t["sources_of"]} <q>{esc(question)}</q></div>'
+        f'{query_line(question, query, t)}<div class="src-wait">{esc(note)}</div></div>'
     )
 
 

@@ -100,6 +100,15 @@ class EvalReport:
 
         return format_table(self)
 
+    def __repr__(self) -> str:  # the summary ``rag eval`` prints; ``to_dict()`` has everything
+        return self.table()
+
+    def _repr_html_(self) -> str:
+        """The summary table, latency, the plots inline, per-tag figures and the worst failures."""
+        from rag.evaluation.report_html import report_html
+
+        return report_html(self)
+
     def write(self, out_dir: str | os.PathLike) -> list[Path]:
         """Write report.json, report.md and the plots into ``out_dir``; return the paths written."""
         from rag.evaluation.report import write_report

@@ -24,12 +24,26 @@ from rag.types import MODES, Chunk, Filters, Hit, Mode
 
 
 class Hits(list[Hit]):
-    """A list of ``Hit`` with a DataFrame view for notebooks."""
+    """A list of ``Hit`` that shows as a table in notebooks, with a DataFrame view; ``query`` and ``mode``
+    say which search it answers."""
+
+    query: str = ""
+    mode: str = ""
 
     def to_frame(self):
         import pandas as pd
 
         return pd.DataFrame([h.to_dict() for h in self])
+
+    def __repr__(self) -> str:
+        from rag.render import hits_text
+
+        return hits_text(self, self.query, self.mode)
+
+    def _repr_html_(self) -> str:
+        from rag.render import hits_html
+
+        return hits_html(self, self.query, self.mode)
 
 
 @dataclass(frozen=True)
@@ -107,7 +121,9 @@ class Retriever:
         else:
             fused = rankings[0]
         self.last_timings = timings
-        return self._hits(fused, k)
+        hits = self._hits(fused, k)
+        hits.query, hits.mode = query, mode
+        return hits
 
     def _dense(self, query: str, depth: int, filters: Filters) -> list[tuple[int, float]]:
         vector = self.embedder.embed_query(query.strip())[None, :].astype(np.float32)

@@ -13,9 +13,7 @@ from rag.ui.strings import EXAMPLES, STRINGS
 from rag.ui.view import (
     Turn,
     chat_messages,
-    highlight,
     history_pairs,
-    quote_span,
     sources_html,
 )
 
@@ -23,6 +21,7 @@ from rag.errors import InputError, RagError
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
+from rag.render import highlight, quote_span
 from rag.types import Answer, Citation
 from tests.conftest import ROOT, SEEDS, UMEROV_DOC, write
 
