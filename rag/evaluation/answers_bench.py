@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from rag.evaluation.gold import GoldQuestion
+from rag.evaluation.gold import GoldQuestion, conversation
 from rag.evaluation.metrics import answer_right, percentile
 
 
@@ -22,6 +22,8 @@ class AnswerRow:
     text: str
     cited: list[str]
     timings: dict[str, float]
+    id: str = ""
+    follows: str | None = None  # a follow-up: the id of the question before it
 
 
 @dataclass
@@ -43,7 +45,12 @@ class AnswerBench:
             f"{self.model}: load {self.load_s:.1f} s | first token p50 {percentile(self.first_token, 50):.2f} s "
             f"p95 {percentile(self.first_token, 95):.2f} s | total p50 {percentile(self.total, 50):.2f} s "
             f"p95 {percentile(self.total, 95):.2f} s | accuracy {self.right}/{len(self.rows)}"
+            + (f" (follow-ups {sum(r.right for r in follow)}/{len(follow)})" if (follow := self.follow_ups) else "")
         )
+
+    @property
+    def follow_ups(self) -> list[AnswerRow]:
+        return [r for r in self.rows if r.follows]
 
     def to_dict(self) -> dict:
         return {
@@ -70,15 +77,19 @@ def bench_answers(
     figures = AnswerBench(model, load_s)
     if questions:
         assistant.ask(questions[0].question)  # warm-up
+    by_id = {q.id: q for q in questions}
+    said: dict[str, tuple[str, str]] = {}  # a follow-up's history: the answers given before it
     for q in questions:
+        history = conversation(q, said, by_id)
         for _ in range(repeat):
-            answer = assistant.ask(q.question)
+            answer = assistant.ask(q.question, history=history)
             figures.total.append(answer.timings["total"])
             if "first_token" in answer.timings:
                 figures.first_token.append(answer.timings["first_token"])
         cited = sorted({c.doc_id for c in answer.citations})
         right = answer_right(answer.refused, f"{answer.short} {answer.text}", cited, q.answers, q.doc_ids)
-        row = AnswerRow(q.question, right, answer.refused, answer.text, cited, dict(answer.timings))
+        said[q.id] = (q.question, answer.text)
+        row = AnswerRow(q.question, right, answer.refused, answer.text, cited, dict(answer.timings), q.id, q.follows)
         figures.rows.append(row)
         if on_row:
             on_row(row)

@@ -7,6 +7,9 @@ JSONL, one object a line::
 ``answers`` are alternative acceptable answers; ``doc_ids`` the documents that hold the answer (any one
 of them counts as a retrieval hit). A question the documents cannot answer has both lists empty.
 An optional ``tags`` list of strings (e.g. ``["date", "en"]``) is kept for per-tag breakdowns.
+An optional ``follows`` names the id of an earlier line: the question is a follow-up in a conversation
+("E davanti a chi parlerà?" after "In che giorno Rutte sarà a Kiev?"), asked with the assistant's own
+earlier answers as history (``conversation``); such a line is tagged ``follow-up``.
 In SQuAD the gold document of a question is its paragraph, ``<title>#<paragraph index>``, as
 ``rag.index.ingest`` names it.
 """
@@ -30,10 +33,21 @@ class GoldQuestion:
     answers: tuple[str, ...]
     doc_ids: tuple[str, ...]
     tags: tuple[str, ...] = ()
+    follows: str | None = None  # id of the earlier question this one follows up
 
     @property
     def answerable(self) -> bool:
         return bool(self.answers)
+
+
+def conversation(question: GoldQuestion, said: dict[str, tuple[str, str]], by_id: dict[str, GoldQuestion]):
+    """The history to ask ``question`` with: the (question, answer) pairs of the questions it follows, oldest
+    first, as ``said`` (id -> (question, answer given)) recorded them while asking the set in order."""
+    chain, current = [], question.follows
+    while current is not None and current in said:
+        chain.append(said[current])
+        current = by_id[current].follows
+    return chain[::-1]
 
 
 def is_squad(path: Path) -> bool:
@@ -53,9 +67,16 @@ def load_gold(path: str | Path, limit: int | None = None, sample: int | None = N
     if not questions:
         raise InputError(f"{path}: no questions in this gold file")
     if sample is not None and sample < len(questions):
-        chosen = sorted(random.Random(0).sample(range(len(questions)), sample))
-        return [questions[i] for i in chosen]
-    return questions[:limit] if limit else questions
+        chosen = set(random.Random(0).sample(range(len(questions)), sample))
+    else:
+        chosen = set(range(limit if limit else len(questions)))
+    position = {q.id: i for i, q in enumerate(questions)}
+    for i in list(chosen):  # a follow-up is asked after the questions it follows
+        current = questions[i].follows
+        while current is not None:
+            chosen.add(position[current])
+            current = questions[position[current]].follows
+    return [questions[i] for i in sorted(chosen)]
 
 
 def _load_squad(path: Path) -> list[GoldQuestion]:
@@ -108,6 +129,12 @@ def _load_jsonl(path: Path) -> list[GoldQuestion]:
         qid = str(row["id"])
         if qid in seen:
             raise InputError(f"{where}: id {qid!r} already used on line {seen[qid]}; ids must be unique")
+        follows = row.get("follows")
+        if follows is not None:
+            if str(follows) not in seen:
+                raise InputError(f"{where}: 'follows' must be the id of an earlier line, not {follows!r}")
+            follows = str(follows)
+            tags = tags if "follow-up" in tags else (*tags, "follow-up")
         seen[qid] = number
-        out.append(GoldQuestion(qid, row["question"], answers, doc_ids, tags))
+        out.append(GoldQuestion(qid, row["question"], answers, doc_ids, tags, follows))
     return out

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from rag.config import DEFAULT_LLM
 from rag.errors import InputError, RagError
 from rag.evaluation import metrics as m
-from rag.evaluation.gold import GoldQuestion, is_squad, load_gold
+from rag.evaluation.gold import GoldQuestion, conversation, is_squad, load_gold
 from rag.evaluation.records import EvalReport, QuestionRow
 from rag.evaluation.squad import ensure_squad_index
 
@@ -251,17 +251,20 @@ def _run(questions, retriever, assistant, rows: list[QuestionRow], progress: boo
 
     bar = tqdm(questions, desc="eval", unit="q", disable=not progress, dynamic_ncols=True)
     try:
-        _loop(bar, retriever, assistant, rows, progress)
+        _loop(bar, {q.id: q for q in questions}, retriever, assistant, rows, progress)
     finally:
         bar.close()
 
 
-def _loop(bar, retriever, assistant, rows: list[QuestionRow], progress: bool) -> None:
+def _loop(bar, by_id, retriever, assistant, rows: list[QuestionRow], progress: bool) -> None:
     hits_at_5 = ranked = 0
+    said: dict[str, tuple[str, str]] = {}  # id -> (question, the answer given): a follow-up's history
     for q in bar:
+        history = conversation(q, said, by_id)
         row = QuestionRow(q.id, q.question, q.answerable, list(q.answers), list(q.doc_ids), list(q.tags))
         t0 = time.perf_counter()
-        hits = retriever.search(q.question, k=K)
+        # a follow-up is searched with the questions before it (the assistant also adds names from answers)
+        hits = retriever.search(" ".join([*(asked for asked, _ in history), q.question]), k=K)
         row.timings_ms["search"] = 1000.0 * (time.perf_counter() - t0)
         for stage, seconds in getattr(retriever, "last_timings", {}).items():
             row.timings_ms[f"search_{stage}"] = 1000.0 * seconds
@@ -271,7 +274,9 @@ def _loop(bar, retriever, assistant, rows: list[QuestionRow], progress: bool) ->
             hits_at_5 += row.rank is not None and row.rank <= 5
             ranked += 1
         if assistant is not None:
-            score_answer(row, assistant.ask(q.question))
+            answer = assistant.ask(q.question, history=history) if history else assistant.ask(q.question)
+            said[q.id] = (q.question, answer.text)
+            score_answer(row, answer)
         rows.append(row)
         if progress and ranked:
             bar.set_postfix_str(f"R@5 {hits_at_5 / ranked:.2f}", refresh=False)

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from rag.errors import InputError
-from rag.evaluation.gold import load_gold
+from rag.evaluation.gold import conversation, load_gold
 from rag.evaluation.metrics import normalize_answer
 from rag.evaluation.run import EvalReport, QuestionRow, evaluate, summarize
 from rag.evaluation.squad import ensure_squad_index, squad_index_name
@@ -390,3 +390,24 @@ def test_sample_draws_the_same_questions_from_across_the_file():
     positions = [every.index(q) for q in first]
     assert positions == sorted(positions) and positions[-1] > 10  # file order, not just the head
     assert load_gold(gold, sample=len(every) + 5) == every
+
+
+def test_follow_ups_are_asked_with_the_answers_given_before_them(tmp_path):
+    gold = tmp_path / "gold.jsonl"
+    rows = [
+        {"id": "a", "question": "Chi accompagnava Umerov?", "answers": ["Hnatov"], "doc_ids": ["d"]},
+        {"id": "b", "question": "E che incarico ricopre?", "answers": ["Capo"], "doc_ids": ["d"], "follows": "a"},
+        {"id": "c", "question": "E dopo?", "answers": [], "doc_ids": [], "follows": "b"},
+    ]
+    gold.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    questions = load_gold(gold)
+    assert [q.follows for q in questions] == [None, "a", "b"] and "follow-up" in questions[1].tags
+    assert [q.id for q in load_gold(gold, sample=1)] in (["a"], ["a", "b"], ["a", "b", "c"])  # ancestors kept
+    said = {"a": ("Chi accompagnava Umerov?", "Andrii Hnatov [1]."), "b": ("E che incarico ricopre?", "Capo [1].")}
+    by_id = {q.id: q for q in questions}
+    assert conversation(questions[2], said, by_id) == [said["a"], said["b"]]
+    assert conversation(questions[0], said, by_id) == []
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({**rows[1], "follows": "zz"}), encoding="utf-8")
+    with pytest.raises(InputError, match="'follows' must be the id of an earlier line"):
+        load_gold(bad)
