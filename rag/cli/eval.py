@@ -24,6 +24,12 @@ from rag.cli.options import index_option, llm_option
     default=None,
     help="N questions drawn at random across the file (seed 0, the same on every run) instead of the first N.",
 )
+@click.option(
+    "--half",
+    type=click.Choice(["tune", "test"]),
+    default=None,
+    help="Only the questions of one half of the articles (a stable split): tune on one, report on the other.",
+)
 @click.option("--retrieval-only", is_flag=True, help="Score retrieval only; do not generate answers.")
 @llm_option
 @click.option(
@@ -32,7 +38,7 @@ from rag.cli.options import index_option, llm_option
     default=None,
     help="Folder for report.json, report.md and plots. Default: eval/runs/<gold stem>-<mode>.",
 )
-def eval_command(gold: Path, index, limit, sample, retrieval_only, model, out) -> None:
+def eval_command(gold: Path, index, limit, sample, half, retrieval_only, model, out) -> None:
     """Evaluate on GOLD: a JSONL gold set (see eval/README.md) or a SQuAD v1.1 JSON(.gz).
 
     Prints a summary and writes report.json, report.md, recall_at_k.png and latency.png.
@@ -48,9 +54,16 @@ def eval_command(gold: Path, index, limit, sample, retrieval_only, model, out) -
 
     if out is None:
         mode = "retrieval" if retrieval_only else "answers"
-        out = Path("eval") / "runs" / f"{squad_index_name(gold)}-{mode}"
+        out = Path("eval") / "runs" / "-".join([squad_index_name(gold), mode, *([half] if half else [])])
     report = evaluate(
-        gold, index=index, limit=limit, sample=sample, retrieval_only=retrieval_only, model=model, out=out
+        gold,
+        index=index,
+        limit=limit,
+        sample=sample,
+        half=half,
+        retrieval_only=retrieval_only,
+        model=model,
+        out=out,
     )
     click.echo(report.table())
     click.echo(f"\nreport: {out / 'report.md'}  (figures: {out / 'report.json'})")

@@ -16,6 +16,7 @@ In SQuAD the gold document of a question is its paragraph, ``<title>#<paragraph 
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,9 +55,26 @@ def is_squad(path: Path) -> bool:
     return path.name.lower().endswith((".json", ".json.gz"))
 
 
-def load_gold(path: str | Path, limit: int | None = None, sample: int | None = None) -> list[GoldQuestion]:
+HALVES = ("tune", "test")
+
+
+def half_of(question: GoldQuestion) -> str:
+    """``tune`` or ``test``: a stable split by article (SQuAD title, or the gold document), so the questions
+    of one article are all on one side. Thresholds and prompts are chosen on ``tune``, reported on ``test``.
+
+    >>> half_of(GoldQuestion("1", "Chi?", ("x",), ("Roma#3",))) == half_of(GoldQuestion("2", "Dove?", ("y",), ("Roma#0",)))
+    True
+    """
+    article = (question.doc_ids[0] if question.doc_ids else question.id).rsplit("#", 1)[0]
+    return HALVES[hashlib.sha1(article.encode("utf-8")).digest()[0] % 2]
+
+
+def load_gold(
+    path: str | Path, limit: int | None = None, sample: int | None = None, half: str | None = None
+) -> list[GoldQuestion]:
     """Read a gold set (JSONL, or SQuAD v1.1 ``.json``/``.json.gz``); the first ``limit`` questions if given,
-    or ``sample`` questions drawn at random (seed 0, so runs compare) and kept in file order.
+    or ``sample`` questions drawn at random (seed 0, so runs compare) and kept in file order; with ``half``
+    (``tune`` or ``test``, see ``half_of``) only the questions of that half of the articles.
 
     Raises ``InputError`` naming the file and line (or SQuAD field) of the first problem.
     """
@@ -64,6 +82,10 @@ def load_gold(path: str | Path, limit: int | None = None, sample: int | None = N
     if not path.is_file():
         raise InputError(f"{path}: no such gold file; give a JSONL gold set or a SQuAD v1.1 JSON(.gz)")
     questions = _load_squad(path) if is_squad(path) else _load_jsonl(path)
+    if half is not None:
+        if half not in HALVES:
+            raise InputError(f"unknown half {half!r}; use one of {', '.join(HALVES)}")
+        questions = [q for q in questions if half_of(q) == half]
     if not questions:
         raise InputError(f"{path}: no questions in this gold file")
     if sample is not None and sample < len(questions):

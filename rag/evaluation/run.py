@@ -155,13 +155,15 @@ def evaluate(
     out: str | os.PathLike | None = None,
     progress: bool | None = None,
     sample: int | None = None,
+    half: str | None = None,
 ) -> EvalReport:
     """Evaluate retrieval (and, unless ``retrieval_only``, answers) on the gold set at ``gold``.
 
     ``gold``: our JSONL gold set or a SQuAD v1.1 JSON(.gz). ``index``: an index name or path; by default
     ``seeds`` for JSONL, and for SQuAD an index built from the same file (cached, see
     ``ensure_squad_index``). ``limit``: only the first N questions; ``sample``: N questions drawn at random
-    (seed 0) across the file instead. ``model``: the LLM to load when no
+    (seed 0) across the file instead; ``half``: only the ``tune`` or ``test`` half of the articles
+    (``rag.evaluation.gold.half_of``). ``model``: the LLM to load when no
     ``assistant`` is given. ``assistant``/``retriever``: ready objects to use instead of loading them.
     ``out``: also write the report files there (also after Ctrl-C or an error). ``progress``: show a
     progress bar (default: when the ``rag`` logger is at INFO or lower).
@@ -172,7 +174,7 @@ def evaluate(
         if value is not None and value < 1:
             raise InputError(f"{name} must be at least 1, got {value}")
     gold_path = Path(gold)
-    questions = load_gold(gold_path, limit=limit, sample=sample)
+    questions = load_gold(gold_path, limit=limit, sample=sample, half=half)
     if index is None:
         index = ensure_squad_index(gold_path) if is_squad(gold_path) else "seeds"
     if retriever is None:
@@ -198,6 +200,7 @@ def evaluate(
         "evaluated": 0,
         "limit": limit,
         "sample": sample,
+        "half": half,
         "k": K,
         "embedder": retriever.embedder.info.model_id,
         "llm": llm,

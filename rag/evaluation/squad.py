@@ -17,9 +17,11 @@ log = logging.getLogger(__name__)
 
 
 def default_dataset() -> Path:
-    """The SQuAD-it dev slice next to the checkout: ``../shared/datasets/squad-it/squad_it-dev.json.gz``."""
-    here = Path(__file__).resolve().parent.parent
-    return here.parent / "shared" / "datasets" / "squad-it" / "squad_it-dev.json.gz"
+    """The SQuAD-it dev slice next to the checkout: ``../shared/datasets/squad-it/squad_it-dev.json.gz``,
+    seen from the current folder or from the checkout this package runs from (the first that exists)."""
+    relative = Path("shared") / "datasets" / "squad-it" / "squad_it-dev.json.gz"
+    candidates = [Path.cwd().parent / relative, Path(__file__).resolve().parents[3] / relative]
+    return next((c for c in candidates if c.is_file()), candidates[0])
 
 
 def squad_index_name(path: str | os.PathLike) -> str:

@@ -14,7 +14,7 @@ from rag.errors import InputError
 from rag.evaluation.gold import conversation, load_gold
 from rag.evaluation.metrics import normalize_answer
 from rag.evaluation.run import EvalReport, QuestionRow, evaluate, summarize
-from rag.evaluation.squad import ensure_squad_index, squad_index_name
+from rag.evaluation.squad import default_dataset, ensure_squad_index, squad_index_name
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
 from rag.types import Answer, Citation, Hit
@@ -411,3 +411,19 @@ def test_follow_ups_are_asked_with_the_answers_given_before_them(tmp_path):
     bad.write_text(json.dumps({**rows[1], "follows": "zz"}), encoding="utf-8")
     with pytest.raises(InputError, match="'follows' must be the id of an earlier line"):
         load_gold(bad)
+
+
+def test_default_squad_dataset_is_found_from_the_checkout(monkeypatch, tmp_path):
+    from tests.conftest import SQUAD_DEV
+
+    monkeypatch.chdir(tmp_path)  # not from the current folder: from where the package runs
+    assert default_dataset() == SQUAD_DEV.resolve() and SQUAD_DEV.is_file()
+
+
+def test_halves_split_squad_by_article_and_cover_it():
+    from tests.conftest import SQUAD_DEV
+
+    tune, test = load_gold(SQUAD_DEV, half="tune"), load_gold(SQUAD_DEV, half="test")
+    articles = [{q.doc_ids[0].rsplit("#", 1)[0] for q in h} for h in (tune, test)]
+    assert not articles[0] & articles[1] and len(tune) + len(test) == len(load_gold(SQUAD_DEV))
+    assert min(len(tune), len(test)) > len(load_gold(SQUAD_DEV)) // 4
