@@ -24,6 +24,7 @@ class AnswerRow:
     timings: dict[str, float]
     id: str = ""
     follows: str | None = None  # a follow-up: the id of the question before it
+    context: str = ""  # what the model read: "sentences", "articles" (cached), or "escalated" (both)
 
 
 @dataclass
@@ -46,11 +47,23 @@ class AnswerBench:
             f"p95 {percentile(self.first_token, 95):.2f} s | total p50 {percentile(self.total, 50):.2f} s "
             f"p95 {percentile(self.total, 95):.2f} s | accuracy {self.right}/{len(self.rows)}"
             + (f" (follow-ups {sum(r.right for r in follow)}/{len(follow)})" if (follow := self.follow_ups) else "")
+            + "".join(
+                f"\n  first token p50 {c}: {p:.2f} s ({n} q)" for c, (n, p) in self.first_token_by_context().items()
+            )
         )
 
     @property
     def follow_ups(self) -> list[AnswerRow]:
         return [r for r in self.rows if r.follows]
+
+    def first_token_by_context(self) -> dict[str, tuple[int, float]]:
+        """First-token p50 (s) and count per context: ``articles`` = the sources' prefill was cached,
+        ``sentences`` = read cold, ``escalated`` = sentences first, then whole articles."""
+        groups: dict[str, list[float]] = {}
+        for r in self.rows:
+            if r.context and "first_token" in r.timings:
+                groups.setdefault(r.context, []).append(r.timings["first_token"])
+        return {c: (len(v), percentile(v, 50)) for c, v in sorted(groups.items())}
 
     def to_dict(self) -> dict:
         return {
@@ -89,7 +102,11 @@ def bench_answers(
         cited = sorted({c.doc_id for c in answer.citations})
         right = answer_right(answer.refused, f"{answer.short} {answer.text}", cited, q.answers, q.doc_ids)
         said[q.id] = (q.question, answer.text)
-        row = AnswerRow(q.question, right, answer.refused, answer.text, cited, dict(answer.timings), q.id, q.follows)
+        e = answer.evidence
+        context = "" if e is None else "escalated" if e.escalated else e.context
+        row = AnswerRow(
+            q.question, right, answer.refused, answer.text, cited, dict(answer.timings), q.id, q.follows, context
+        )
         figures.rows.append(row)
         if on_row:
             on_row(row)

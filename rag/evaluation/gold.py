@@ -62,7 +62,8 @@ def half_of(question: GoldQuestion) -> str:
     """``tune`` or ``test``: a stable split by article (SQuAD title, or the gold document), so the questions
     of one article are all on one side. Thresholds and prompts are chosen on ``tune``, reported on ``test``.
 
-    >>> half_of(GoldQuestion("1", "Chi?", ("x",), ("Roma#3",))) == half_of(GoldQuestion("2", "Dove?", ("y",), ("Roma#0",)))
+    >>> one, other = GoldQuestion("1", "Chi?", ("x",), ("Roma#3",)), GoldQuestion("2", "Dove?", ("y",), ("Roma#0",))
+    >>> half_of(one) == half_of(other)
     True
     """
     article = (question.doc_ids[0] if question.doc_ids else question.id).rsplit("#", 1)[0]
