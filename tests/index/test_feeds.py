@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 import threading
+import time
 from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
