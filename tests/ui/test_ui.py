@@ -42,12 +42,14 @@ class FakeAssistant:
         self.retriever = retriever
         self.calls: list[dict] = []
 
-    def ask_stream(self, question, history=(), k=None, max_tokens=None):
+    def ask_stream(self, question, history=(), k=None, max_tokens=None, filters=None):
         self.calls.append({"question": question, "history": list(history), "k": k, "max_tokens": max_tokens})
+        if filters:
+            self.calls[-1]["filters"] = filters
         if "guasto" in question:
             raise RagError("the model file is damaged; run `rag setup --force`")
         query = f"{history[-1][0]} {question}" if history else question
-        hits = self.retriever.search(query, k=k or 4)
+        hits = self.retriever.search(query, k=k or 4, filters=filters)
         if any(w in question.lower() for w in ("marte", "mars")) or not hits:
             yield Answer(
                 question,
