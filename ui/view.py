@@ -35,6 +35,12 @@ class Turn:
     sources: str = ""  # HTML of the sources panel for this answer
     query: str = ""
     citations: list[int] = field(default_factory=list)
+    refs: list[dict] = field(default_factory=list)  # the cited sources, for export (see ``source_refs``)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping) -> Turn:
+        """A turn saved in the browser (``dataclasses.asdict``); unknown keys are ignored."""
+        return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
 
 
 def history_pairs(turns: Iterable[Turn]) -> list[tuple[str, str]]:
@@ -54,9 +60,18 @@ def chat_messages(turns: Sequence[Turn], t: Mapping[str, str]) -> list[dict]:
         elif turn.status == "pending":
             content = turn.answer + " ▍" if turn.answer else f"_{t['searching']}_"
         else:
-            content = turn.answer
+            content = link_markers(turn.answer)
         out.append({"role": "assistant", "content": content})
     return out
+
+
+def link_markers(text: str) -> str:
+    """``[1]`` -> a Markdown link to the source card ``#src-1`` (the page scrolls to it when clicked).
+
+    >>> link_markers("Hnatov [1][2].")
+    'Hnatov [\\[1\\]](#src-1)[\\[2\\]](#src-2).'
+    """
+    return re.sub(r"\[(\d+)\]", r"[\\[\1\\]](#src-\1)", text)
 
 
 def quote_span(passage: str, quote: str, quote_start: int | None = None, passage_start: int | None = None):
@@ -113,9 +128,11 @@ def excerpt(passage: str, span: tuple[int, int] | None, context: int = 160) -> s
     return ("… " if left > 0 else "") + html_text + (" …" if right < len(passage) else "")
 
 
-def _meta_line(date: str | None, place: str | None, score: float, lang: str, t: Mapping[str, str]) -> str:
+def _meta_line(date: str | None, place: str | None, rank: int | None, lang: str, t: Mapping[str, str]) -> str:
+    """Date, place and how the passage ranked among those retrieved (the fusion score means nothing to a reader)."""
     parts = [p for p in (format_date(date, lang), place) if p]
-    parts.append(f"{t['score']} {score:.3f}")
+    if rank:
+        parts.append(t["relevance"].format(rank=rank))
     return " · ".join(html.escape(p) for p in parts)
 
 
@@ -126,7 +143,7 @@ def _citation_card(c: Citation, hits_by_chunk: Mapping[str, Hit], lang: str, t: 
         f'<li class="src-card" id="src-{c.number}" data-doc="{html.escape(c.doc_id)}">'
         f'<div class="src-head"><span class="src-num">[{c.number}]</span> '
         f'<span class="src-title">{html.escape(c.title or c.doc_id)}</span></div>'
-        f'<div class="src-meta">{_meta_line(c.date, c.place, c.score, lang, t)}</div>'
+        f'<div class="src-meta">{_meta_line(c.date, c.place, hit.rank if hit else None, lang, t)}</div>'
         f'<p class="src-passage">{excerpt(c.passage, span)}</p>{_whole(c.passage, span, t)}</li>'
     )
 
@@ -145,7 +162,7 @@ def _hit_card(h: Hit, lang: str, t: Mapping[str, str]) -> str:
     return (
         f'<li class="src-card src-plain" data-doc="{html.escape(h.doc_id)}">'
         f'<div class="src-head"><span class="src-title">{html.escape(h.title or h.doc_id)}</span></div>'
-        f'<div class="src-meta">{_meta_line(h.date, h.place, h.score, lang, t)}</div>'
+        f'<div class="src-meta">{_meta_line(h.date, h.place, h.rank, lang, t)}</div>'
         f'<p class="src-passage">{html.escape(h.text)}</p></li>'
     )
 
@@ -188,6 +205,46 @@ def pending_html(question: str, query: str, t: Mapping[str, str], note: str) -> 
 
 def empty_html(t: Mapping[str, str]) -> str:
     return f'<div class="src-panel src-empty">{t["sources_empty"]}</div>'
+
+
+def source_refs(answer: Answer) -> list[dict]:
+    """The cited sources of an answer as plain data (kept with the turn, written into an export)."""
+    hits = {h.chunk_id: h for h in answer.passages}
+    refs = []
+    for c in sorted(answer.citations, key=lambda c: c.number):
+        hit = hits.get(c.chunk_id)
+        source, url = (hit.source, hit.url) if hit else (None, None)
+        refs.append(
+            {
+                "number": c.number,
+                "doc_id": c.doc_id,
+                "title": c.title,
+                "date": c.date,
+                "source": source,
+                "url": url,
+                "quote": c.quote,
+            }
+        )
+    return refs
+
+
+def conversation_markdown(turns: Sequence[Turn], t: Mapping[str, str], lang: str = "it") -> str:
+    """A conversation as Markdown: each question, its answer with [n] markers, then the sources it cites."""
+    out = [f"# {t['export_title']}", ""]
+    for turn in turns:
+        if turn.status == "pending":
+            continue
+        answer = t["refused"] if turn.status == "refused" else turn.answer
+        out += [f"## {turn.question}", "", answer, ""]
+        for ref in turn.refs:
+            what = ", ".join(p for p in (ref.get("source"), format_date(ref.get("date"), lang)) if p)
+            title = (
+                f"[{ref['title'] or ref['doc_id']}]({ref['url']})" if ref.get("url") else ref["title"] or ref["doc_id"]
+            )
+            out.append(f"{ref['number']}. {title}" + (f" ({what})" if what else "") + f" — «{ref['quote']}»")
+        if turn.refs:
+            out.append("")
+    return "\n".join(out).rstrip() + "\n"
 
 
 def add_report_text(report, index: str, t: Mapping[str, str]) -> str:

@@ -171,6 +171,26 @@ def index_info(name, docs, as_json) -> None:
         click.echo(f"  {doc_id}")
 
 
+@index.command("examples")
+@click.argument("questions", nargs=-1)
+@click.option("--name", "-n", required=True, help="Index whose example questions to show or set.")
+@click.option("--clear", is_flag=True, help="Forget the written questions (the page makes them from titles again).")
+def index_examples(questions, name, clear) -> None:
+    """Show or set the example questions the chat page offers for an index.
+
+    With QUESTIONS, they replace the index's examples (kept in the index folder, across rebuilds);
+    without, the current ones are printed: those written, else questions made from the latest titles.
+    """
+    from rag.index.catalog import examples_for, write_examples
+    from rag.index.store import Store
+
+    store = Store.open(index_path(name))
+    if questions or clear:
+        write_examples(store.path, questions)
+    for question in examples_for(store):
+        click.echo(question)
+
+
 @click.command()
 @click.argument("query")
 @click.option("-k", default=5, show_default=True, help="Number of passages.")

@@ -45,7 +45,9 @@ def serve(index: str, host: str, port: int, model: str, ui: bool, lang: str) -> 
 
         demo = page.build_app(shared, index=index, model=model, lang=lang)
         demo.queue(default_concurrency_limit=1, max_size=64)
-        app = gr.mount_gradio_app(app, demo, path="/", theme=page.theme(), css=page.CSS, footer_links=[])
+        app = gr.mount_gradio_app(
+            app, demo, path="/", theme=page.theme(), css=page.CSS, js=page.tools.SCROLL_JS, footer_links=[]
+        )
     click.echo(
         f"ready: http://{host}:{port}/v1/chat/completions" + (f" and http://{host}:{port}/" if ui else ""), err=True
     )

@@ -7,6 +7,7 @@ Layout of ``index/<name>/``::
     chunks.sqlite    documents (with content hash) and chunks (text, offsets, metadata)
     lexical/         BM25 index over the same chunks (see ``rag.index.lexical``)
     feeds.json       the feeds the index follows (``rag.index.feeds``), if any
+    examples.txt     example questions shown on the chat page (``rag.index.catalog``), if any
 
 Every change is made in a temporary copy beside the index and swapped in by rename, so a build
 that fails or is killed leaves the previous index as it was.
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 # Files other modules keep in the index folder: every edit carries them over, rebuilds too.
-KEPT_FILES = ("feeds.json",)
+KEPT_FILES = ("feeds.json", "examples.txt")
 _CHUNK_COLUMNS = ("id", "doc_id", "ordinal", "text", "start", "end", "title", "date", "place", "source", "url")
 
 _SCHEMA = """
