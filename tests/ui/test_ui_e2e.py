@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import pytest
 
 from rag.config import DEFAULT_LLM
+from rag.index.catalog import write_examples
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
 
@@ -17,6 +18,7 @@ from tests.conftest import SEEDS, UMEROV_DOC
 pytestmark = pytest.mark.slow
 
 QUESTION = "Chi accompagnava Umerov a Bruxelles?"
+SEED_EXAMPLES = [QUESTION, "Quando arriva Mark Rutte a Kiev?", "Dove terrà il suo discorso Rutte?"]
 
 
 def free_port() -> int:
@@ -37,6 +39,7 @@ def served_seed_app(tmp_dir, embedder, lang: str = "it"):
         mp.setenv("RAG_INDEX_DIR", str(tmp_dir / "index"))
         mp.setenv("RAG_CACHE_DIR", str(tmp_dir / "cache"))
         build_index(load_documents([SEEDS]), tmp_dir / "index" / "seeds", embedder)
+        write_examples(tmp_dir / "index" / "seeds", SEED_EXAMPLES)  # as `make run` does
         demo = app.build_app(app.load_assistant, index="seeds", model=DEFAULT_LLM, lang=lang)
         port = free_port()
         app.launch_app(demo, host="127.0.0.1", port=port, block=False, quiet=True)
