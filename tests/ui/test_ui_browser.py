@@ -168,7 +168,7 @@ def test_a_document_is_deleted_from_the_page(browser, url, tmp_path):
     assert "000_917bb592a5e8f3ed.txt" in table.inner_text() and UMEROV_DOC in table.inner_text()
     page.click("#docs-pick input")
     page.keyboard.type("Domani il segretario")
-    page.locator("ul.options li", has_text="Domani il segretario").first.click()
+    page.locator('[data-testid="dropdown-option"]', has_text="Domani il segretario").first.click()
     page.click("#docs-delete")
     page.wait_for_function("() => document.querySelector('#docs-status').innerText.includes('✓')", timeout=120_000)
     assert IT["docs_deleted"].format(index="seeds", count=1) in page.inner_text("#docs-status")
