@@ -68,8 +68,8 @@ def chat_messages(turns: Sequence[Turn], t: Mapping[str, str]) -> list[dict]:
 def link_markers(text: str) -> str:
     """``[1]`` -> a Markdown link to the source card ``#src-1`` (the page scrolls to it when clicked).
 
-    >>> link_markers("Hnatov [1][2].")
-    'Hnatov [\\[1\\]](#src-1)[\\[2\\]](#src-2).'
+    >>> print(link_markers("Hnatov [1][2]."))
+    Hnatov [\\[1\\]](#src-1)[\\[2\\]](#src-2).
     """
     return re.sub(r"\[(\d+)\]", r"[\\[\1\\]](#src-\1)", text)
 
