@@ -78,12 +78,12 @@ def test_umerov_answer_streams_names_hnatov_and_carries_sources(first_answer):
     steps, (messages, panel, box) = first_answer
     answer = text_of(messages[-1])
     assert [m["role"] for m in messages] == ["user", "assistant"]
-    assert "Hnatov" in answer and re.search(r"\[\d\]", answer), answer
+    assert "Hnatov" in answer and re.search(r"\[\\\[\d\\\]\]\(#src-\d\)", answer), answer  # [n] linked to its card
     assert box == ""
     partial_texts = [text_of(s[0][-1]) for s in steps[:-1] if s[0]]
     assert any(t.endswith("▍") for t in partial_texts), "tokens were streamed to the page before the end"
     assert f'data-doc="{UMEROV_DOC}"' in panel and "<mark>" in panel
-    assert "3 dicembre 2025" in panel and "Roma" in panel and "punteggio" in panel
+    assert "3 dicembre 2025" in panel and "Roma" in panel and "° per pertinenza" in panel
     marked = " ".join(re.findall(r"<mark>(.*?)</mark>", panel, flags=re.S))
     assert "Hnatov" in marked, marked
 
