@@ -96,10 +96,10 @@ def index_build(paths, name, model, dim, precision, chunk_tokens, overlap) -> No
 def index_add(sources, name, feed_text) -> None:
     """Add documents to an index: new ones are added, changed ones replaced, identical ones skipped.
 
-    SOURCES are files and folders (.txt/.md/.html/.jsonl, SQuAD .json) and RSS/Atom feeds (a web address,
-    or a .rss/.atom/.xml file). A feed's items are fetched and added with the feed's dates; a page that
-    cannot be fetched is reported and skipped. The feeds are recorded in the index: `rag index sync`
-    re-reads them.
+    SOURCES are files and folders (.txt/.md/.html/.jsonl, SQuAD .json), RSS/Atom feeds (a web address,
+    or a .rss/.atom/.xml file) and web pages by address. A feed's items are fetched and added with the
+    feed's dates; a page that cannot be fetched is reported and skipped. The feeds are recorded in the
+    index: `rag index sync` re-reads them.
     """
     from rag.index.embed import EmbeddingCache
     from rag.index.feeds import add_feeds, is_feed

@@ -36,6 +36,14 @@ FEEDS_FILE = "feeds.json"  # in the index folder; rag.index.store carries it ove
 FEED_SUFFIXES = (".rss", ".atom", ".xml")
 
 
+class NotAFeed(InputError):
+    """What was read is not an RSS/Atom feed; ``markup`` holds it when it came from a web address."""
+
+    def __init__(self, message: str, markup: bytes | None = None):
+        super().__init__(message)
+        self.markup = markup
+
+
 def is_feed(source: str | Path) -> bool:
     """A web address, or a file named like a feed (``.rss``, ``.atom``, ``.xml``)."""
     text = str(source)
@@ -99,7 +107,8 @@ def read_feed(source: str | Path, fetcher: HttpFetcher, etag: str | None = None,
         body = Path(source).read_bytes()
     parsed = feedparser.parse(body)
     if not parsed.version:
-        raise InputError(f"{source}: not an RSS or Atom feed; give a feed's file or address")
+        web = feed.source.startswith("http")
+        raise NotAFeed(f"{source}: not an RSS or Atom feed; give a feed's file or address", body if web else None)
     feed.title = parsed.feed.get("title") or None
     for entry in parsed.entries:
         item = _item(entry)
@@ -165,6 +174,13 @@ def item_document(item: FeedItem, feed: Feed, fetcher: HttpFetcher | None) -> Do
     )
 
 
+def _page_document(url: str, markup: bytes) -> Document:
+    page = extract_page(markup, url=url)
+    if page is None:
+        raise InputError(f"{url}: neither an RSS/Atom feed nor a page with an article; check the address")
+    return text_document(url, page.text, title=page.title, **page.metadata())
+
+
 def _collect(feed: Feed, fetcher: HttpFetcher | None, known: dict[str, str], in_index: set[str], report) -> list:
     docs = []
     for item in feed.items:
@@ -207,8 +223,15 @@ def add_feeds(
     fetcher = fetcher or HttpFetcher()
     report = FeedReport(IndexReport(index))
     in_index = _doc_ids(index)  # also says clearly when there is no index yet
-    feeds = [read_feed(source, fetcher) for source in sources]  # every feed parsed before any page is fetched
-    found = list(docs)
+    feeds, found = [], list(docs)
+    for source in sources:  # every feed parsed before any of its pages is fetched
+        try:
+            feeds.append(read_feed(source, fetcher))
+        except NotAFeed as e:  # a web page's address: the page itself is added (and not followed)
+            if e.markup is None:
+                raise
+            found.append(_page_document(str(source), e.markup))
+            report.fetched.append(str(source))
     for feed in feeds:
         report.feeds.append(feed.source)
         known = recorded_feeds(index).get(feed.source, {}).get("items", {})

@@ -182,9 +182,22 @@ def test_a_feed_file_with_its_own_text_indexes_offline(tmp_path, seed_index, fak
     assert doc.text == "La stazione resterà chiusa per tre fine settimana."
 
 
+def test_a_web_page_address_adds_the_page_and_is_not_followed(site, seed_index, fake_embedder):
+    url = f"{site.base}/news/ponte-ticino.html"
+    report = add_feeds([url], seed_index, embedder=fake_embedder)
+    assert report.index.added == [url] and report.fetched == [url]
+    doc = documents(seed_index)[url]
+    assert (doc.title, doc.date, doc.source) == (
+        "Pavia, inaugurato il nuovo ponte pedonale sul Ticino",
+        "2026-03-05",
+        "La Gazzetta del Ticino",
+    )
+    assert recorded_feeds(seed_index) == {}
+    with pytest.raises(InputError, match="neither an RSS/Atom feed nor a page with an article"):
+        add_feeds([f"{site.base}/"], seed_index, embedder=fake_embedder)  # the folder listing
+
+
 def test_what_is_not_a_feed_is_refused_in_one_line(site, seed_index, fake_embedder, tmp_path):
-    with pytest.raises(InputError, match=r"ponte-ticino.html: not an RSS or Atom feed"):
-        add_feeds([f"{site.base}/news/ponte-ticino.html"], seed_index, embedder=fake_embedder)
     with pytest.raises(InputError, match="follows no feeds; add one with `rag index add FEED --name seeds`"):
         sync_feeds(seed_index, embedder=fake_embedder)
     broken = tmp_path / "rotto.rss"
