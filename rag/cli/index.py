@@ -102,7 +102,8 @@ def index_add(sources, name, feed_text) -> None:
     index: `rag index sync` re-reads them.
     """
     from rag.index.embed import EmbeddingCache
-    from rag.index.feeds import add_feeds, is_feed
+    from rag.index.feed_read import is_feed
+    from rag.index.feeds import add_feeds
     from rag.index.indexer import add_to_index
     from rag.index.ingest import load_documents
 
