@@ -137,6 +137,26 @@ def test_bad_requests_get_a_400_with_one_line(base, method, path, payload, messa
     assert message in reply.json()["error"]["message"] and reply.json()["error"]["type"] == "invalid_request_error"
 
 
+def test_a_refusal_streams_as_the_refusal_and_says_so(base):
+    chunks = list(
+        openai_client(base).chat.completions.create(
+            model="fake-llm", messages=[{"role": "user", "content": "Chi vive su Marte?"}], stream=True
+        )
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    last = chunks[-1].model_extra
+    assert last["refused"] is True and last["sources"] == [] and text == last["answer"]
+    assert text == "Le fonti disponibili non contengono questa informazione."
+
+
+def test_a_failure_of_the_pipeline_is_a_500_in_one_line(base):
+    for stream in (False, True):
+        body = {"messages": [{"role": "user", "content": "un guasto"}], "stream": stream}
+        reply = httpx.post(f"{base}/v1/chat/completions", json=body, timeout=60)
+        assert reply.status_code == 500 and reply.json()["error"]["type"] == "server_error"
+        assert reply.json()["error"]["message"] == "the model file is damaged; run `rag setup --force`"
+
+
 def test_models_lists_the_served_model(base):
     assert [m.id for m in openai_client(base).models.list()] == ["fake-llm"]
 
