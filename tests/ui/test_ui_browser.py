@@ -49,10 +49,16 @@ def browser():
         browser.close()
 
 
-def test_typed_question_streams_a_cited_answer_with_sources(browser, url, tmp_path):
-    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="it-IT")
+def open_page(browser, url, width: int = 1280, height: int = 900):
+    """A new tab on the page, once the question box is there."""
+    page = browser.new_page(viewport={"width": width, "height": height}, locale="it-IT")
     page.goto(url)
     page.wait_for_selector("#question textarea", timeout=60_000)
+    return page
+
+
+def test_typed_question_streams_a_cited_answer_with_sources(browser, url, tmp_path):
+    page = open_page(browser, url)
     assert page.get_attribute("#question textarea", "placeholder") == IT["placeholder"]
     assert page.locator("#chat").get_by_text("Chi accompagnava Umerov a Bruxelles?").count() == 1  # an example
     page.fill("#question textarea", "Chi accompagnava Umerov a Bruxelles?")
@@ -99,9 +105,7 @@ def test_uploads_report_in_the_page(browser, url, tmp_path):
         "Milano, 5 marzo 2026 – La sindaca di Pavia ha inaugurato il nuovo ponte "
         "pedonale sul Ticino con l'ingegnere Marco Bellandi, che lo ha progettato.\n",
     )
-    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="it-IT")
-    page.goto(url)
-    page.wait_for_selector("#question textarea", timeout=60_000)
+    page = open_page(browser, url)
     page.click("#add-articles .label-wrap")
     page.set_input_files("#add-articles input[type=file]", str(bad))
     page.wait_for_function("() => document.querySelector('#add-status').innerText.includes('⚠')", timeout=120_000)
@@ -115,9 +119,7 @@ def test_uploads_report_in_the_page(browser, url, tmp_path):
 
 
 def test_refusal_reads_as_a_refusal(browser, url, tmp_path):
-    page = browser.new_page(viewport={"width": 390, "height": 844}, locale="it-IT")
-    page.goto(url)
-    page.wait_for_selector("#question textarea", timeout=60_000)
+    page = open_page(browser, url, 390, 844)
     page.fill("#question textarea", "Chi ha vinto i Mondiali di calcio del 1982?")
     page.keyboard.press("Enter")
     page.wait_for_selector("#sources .src-refused", timeout=300_000)
@@ -159,9 +161,7 @@ def test_history_survives_a_reload_markers_scroll_and_the_conversation_exports(b
 
 def test_a_document_is_deleted_from_the_page(browser, url, tmp_path):
     """Last in this module: it removes the Rutte article from the served index."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="it-IT")
-    page.goto(url)
-    page.wait_for_selector("#question textarea", timeout=60_000)
+    page = open_page(browser, url)
     page.click("#documents .label-wrap")
     table = page.locator("#docs-table")
     table.wait_for(timeout=30_000)
