@@ -24,6 +24,8 @@ setup: $(VENV)/.installed
 
 index/seeds/meta.json: setup $(wildcard seeds/*)
 	$(BIN)/rag index build seeds --name seeds
+	$(BIN)/rag index examples --name seeds "Chi accompagnava Umerov a Bruxelles?" \
+		"Quando arriva Mark Rutte a Kiev?" "Dove terrà il suo discorso Rutte?"
 
 # Ends with the chat page serving the seed index at http://127.0.0.1:7860 (Ctrl-C stops it).
 run: setup index/seeds/meta.json

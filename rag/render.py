@@ -77,10 +77,12 @@ def excerpt(passage: str, span: tuple[int, int] | None, context: int = 160) -> s
     return ("… " if left > 0 else "") + html_text + (" …" if right < len(passage) else "")
 
 
-def meta_line(date: str | None, place: str | None, score: float, lang: str, t: Mapping[str, str]) -> str:
-    """``3 dicembre 2025 · Roma · punteggio 0.031`` (escaped); ``t["score"]`` names the score."""
+def meta_line(date: str | None, place: str | None, rank: int | None, lang: str, t: Mapping[str, str]) -> str:
+    """``3 dicembre 2025 · Roma · 1° per pertinenza`` (escaped): date, place and how the passage ranked among
+    those retrieved (a fusion score means nothing to a reader); ``t["relevance"]`` words the rank."""
     parts = [p for p in (format_date(date, lang), place) if p]
-    parts.append(f"{t['score']} {score:.3f}")
+    if rank:
+        parts.append(t["relevance"].format(rank=rank))
     return " · ".join(esc(p) for p in parts)
 
 
@@ -93,7 +95,7 @@ def citation_card(c: Any, hits_by_chunk: Mapping[str, Any], lang: str, t: Mappin
         f'<li class="src-card" id="src-{c.number}" data-doc="{esc(c.doc_id)}">'
         f'<div class="src-head"><span class="src-num">[{c.number}]</span> '
         f'<span class="src-title">{esc(c.title or c.doc_id)}</span></div>'
-        f'<div class="src-meta">{meta_line(c.date, c.place, c.score, lang, t)}</div>'
+        f'<div class="src-meta">{meta_line(c.date, c.place, hit.rank if hit else None, lang, t)}</div>'
         f'<p class="src-passage">{excerpt(c.passage, span)}</p>{_whole(c.passage, span, t)}</li>'
     )
 
@@ -109,11 +111,11 @@ def _whole(passage: str, span: tuple[int, int] | None, t: Mapping[str, str]) -> 
 
 
 def hit_card(h: Any, lang: str, t: Mapping[str, str]) -> str:
-    """One passage (a ``Hit``) as a list item: title, date, place, score, text."""
+    """One passage (a ``Hit``) as a list item: title, date, place, rank, text."""
     return (
         f'<li class="src-card src-plain" data-doc="{esc(h.doc_id)}">'
         f'<div class="src-head"><span class="src-title">{esc(h.title or h.doc_id)}</span></div>'
-        f'<div class="src-meta">{meta_line(h.date, h.place, h.score, lang, t)}</div>'
+        f'<div class="src-meta">{meta_line(h.date, h.place, h.rank, lang, t)}</div>'
         f'<p class="src-passage">{esc(h.text)}</p></li>'
     )
 
@@ -147,7 +149,7 @@ def sources_body(answer: Any, t: Mapping[str, str], lang: str = "it") -> str:
 # ---- notebook displays: ``_repr_html_`` and ``__repr__`` of Hits, Answer (and EvalReport, in rag.evaluation) ----
 
 LABELS = {  # the notebook displays' words: the library's own language, refusal reasons as the library names them
-    "score": "score",
+    "relevance": "#{rank} by relevance",
     "show_passage": "whole passage",
     "refused_panel": "Refused: the passages found do not support an answer.",
     "no_passages": "No source cited.",

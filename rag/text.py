@@ -24,7 +24,7 @@ MONTHS = {
     "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
 }
 
-# Question words that strongly mark a language even in a three-word question.
+# Question words and the commonest function words, added to each language's stopwords.
 _MARKERS = {
     "it": {
         "chi",
@@ -69,22 +69,29 @@ def words(text: str) -> list[str]:
     return re.findall(r"\w+", text.lower())
 
 
+UNCLEAR = 0.5  # below this probability (normalised over LANGUAGES) the language is unclear
+
+
+@lru_cache(maxsize=1)
+def _identifier():
+    """py3langid's model restricted to ``LANGUAGES`` (loaded once, about a second)."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(LANGUAGES))
+    return identifier
+
+
 def detect_language(text: str, default: str = "it") -> str:
-    """The most likely of ``LANGUAGES`` by stopwords and question words; ``default`` on a tie or no evidence."""
-    tokens = words(text)
-    if not tokens:
+    """The most likely of ``LANGUAGES`` (py3langid); ``default`` for empty or unclear text.
+
+    >>> detect_language("Wer begleitete Umerov nach Brüssel?"), detect_language("Umerov?"), detect_language("")
+    ('de', 'it', 'it')
+    """
+    if not words(text):
         return default
-    scores = {lang: 0.0 for lang in LANGUAGES}
-    for lang, stop in _stopwords().items():
-        for token in tokens:
-            if token in _MARKERS[lang]:
-                scores[lang] += 2.0
-            elif token in stop:
-                scores[lang] += 1.0
-    best = max(scores.values())
-    if best == 0 or scores[default] == best:
-        return default
-    return max(LANGUAGES, key=lambda lang: scores[lang])
+    language, probability = _identifier().classify(text)
+    return language if probability >= UNCLEAR else default
 
 
 def stopwords(language: str) -> frozenset[str]:

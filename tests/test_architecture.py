@@ -1,7 +1,8 @@
 """The layout's rules, read from the source: which part may import which, and no import cycles.
 
 ``rag.index`` -> (nothing of the others); ``rag.answer`` -> index; ``rag.evaluation`` -> answer, index;
-``rag.ui`` -> answer, index; ``rag.cli`` -> everything; nothing imports ``rag.cli``. Core modules
+``rag.ui`` -> answer, index; ``rag.api`` -> answer, index; ``rag.cli`` -> everything; nothing imports
+``rag.cli``. Core modules
 (``rag.config``, ``rag.errors``, ``rag.types``, ``rag.text``) import none of the parts. Every import
 counts, also one inside a function or under ``TYPE_CHECKING``.
 """
@@ -10,14 +11,15 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("index", "answer", "evaluation", "ui", "cli")
+PARTS = ("index", "answer", "evaluation", "ui", "api", "cli")
 ALLOWED = {
     "core": set(),
     "index": set(),
     "answer": {"index"},
     "evaluation": {"answer", "index"},
     "ui": {"answer", "index"},
-    "cli": {"index", "answer", "evaluation", "ui"},
+    "api": {"answer", "index"},
+    "cli": {"index", "answer", "evaluation", "ui", "api"},
 }
 
 

@@ -12,8 +12,9 @@ from rag.ui.view import sources_html
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
 from rag.index.retriever import Hits, Retriever
-from rag.render import citation_card, highlight
+from rag.render import LABELS, citation_card, highlight
 from rag.types import Answer, Citation, Evidence, Hit
+
 from tests.conftest import SEEDS, UMEROV_DOC
 
 PASSAGE = "Roma – Umerov <b>sarà</b> a Bruxelles & sarà accompagnato da Andrii Hnatov. Poi rientrerà a Kiev."
@@ -57,7 +58,7 @@ def test_answer_html_uses_the_chat_page_card():
     hits = {h.chunk_id: h for h in answer.passages}
     card = citation_card(answer.citations[0], hits, "it", STRINGS["it"])
     assert card in sources_html(answer, STRINGS["it"])  # the chat page renders this exact card
-    notebook_card = citation_card(answer.citations[0], hits, "en", {"score": "score", "show_passage": "whole passage"})
+    notebook_card = citation_card(answer.citations[0], hits, "en", LABELS)
     assert notebook_card in answer._repr_html_()
 
 

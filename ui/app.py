@@ -18,7 +18,8 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
 import gradio as gr  # noqa: E402
-from rag.ui.strings import EXAMPLES, LENGTHS, UPLOAD_KINDS, strings  # noqa: E402
+from rag.ui import tools  # noqa: E402
+from rag.ui.strings import LENGTHS, UPLOAD_KINDS, strings  # noqa: E402
 from rag.ui.view import (  # noqa: E402
     Turn,
     add_report_text,
@@ -27,12 +28,14 @@ from rag.ui.view import (  # noqa: E402
     friendly_error,
     history_pairs,
     pending_html,
+    source_refs,
     sources_html,
 )
 
 from rag.answer.settings import AskSettings  # noqa: E402
 from rag.config import DEFAULT_LLM, FAST_LLM, index_root  # noqa: E402
 from rag.errors import InputError, RagError  # noqa: E402
+from rag.index import catalog  # noqa: E402
 from rag.index.indexer import add_files  # noqa: E402
 
 log = logging.getLogger("rag.ui")
@@ -92,9 +95,20 @@ class ChatController:
         self.t = strings(lang)
 
     def respond(
-        self, question: str, turns: list[Turn] | None, index: str, k: int, model: str, length: str
+        self,
+        question: str,
+        turns: list[Turn] | None,
+        index: str,
+        k: int,
+        model: str,
+        length: str,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        sources: list[str] | None = None,
     ) -> Iterator[tuple[list[dict], str, list[Turn], str]]:
-        """Stream an answer: yields (chat messages, sources panel HTML, turns, text box value)."""
+        """Stream an answer: yields (chat messages, sources panel HTML, turns, text box value).
+
+        ``date_from``/``date_to`` (YYYY-MM-DD) and ``sources`` restrict the articles searched."""
         t, turns = self.t, list(turns or [])
         question = (question or "").strip()
         if not question:
@@ -108,9 +122,11 @@ class ChatController:
             note = t["loading_model"].format(model=model)
         yield chat_messages(turns, t), pending_html(question, "", t, note), turns, ""
         try:
+            filters = tools.parse_filters(date_from, date_to, sources, t)
             assistant = self.assistants.get(index, model)
             final = None
-            for answer in assistant.ask_stream(question, history=history, k=int(k), max_tokens=LENGTHS[length]):
+            options = {"k": int(k), "max_tokens": LENGTHS[length], "filters": filters or None}
+            for answer in assistant.ask_stream(question, history=history, **options):
                 if answer.done:
                     final = answer
                     break
@@ -130,6 +146,7 @@ class ChatController:
         turn.answer, turn.query, turn.short = final.text, final.query, final.short
         turn.status = "refused" if final.refused else "answered"
         turn.citations = [c.number for c in final.citations]
+        turn.refs = source_refs(final)
         turn.sources = sources_html(final, t, self.lang)
         yield chat_messages(turns, t), turn.sources, turns, ""
 
@@ -145,6 +162,40 @@ class ChatController:
 
     def clear(self) -> tuple[list[dict], str, list[Turn], str]:
         return [], empty_html(self.t), [], ""
+
+    # ---- the everyday tools (rag.ui.tools) ----------------------------------------------------------
+    def restore(self, saved) -> tuple[list[dict], str, list[Turn]]:
+        """The conversation kept in this browser, shown again after a reload."""
+        turns = tools.restored(saved)
+        return chat_messages(turns, self.t), (turns[-1].sources if turns else empty_html(self.t)), turns
+
+    def export(self, turns: list[Turn] | None) -> tuple[str | None, str]:
+        """(path of the Markdown file, status line)."""
+        done = [turn for turn in turns or [] if turn.status != "pending"]
+        if not done:
+            return None, f"⚠ {self.t['export_empty']}"
+        return str(tools.export_file(done, self.t, self.lang)), ""
+
+    def catalog(self, index: str, model: str) -> tuple[list[list[str]], list, list[str], list[str]]:
+        """What the page shows of the index: (documents table, delete choices, sources, example questions)."""
+        store = self.assistants.get(index, model).retriever.store
+        return (
+            tools.documents_rows(store, self.lang),
+            tools.document_choices(store),
+            catalog.sources(store),
+            catalog.examples_for(store, self.lang),
+        )
+
+    def delete(self, doc_ids: list[str] | None, index: str, model: str) -> str:
+        """Remove the chosen documents from ``index``; returns the status line."""
+        try:
+            assistant = self.assistants.get(index, model)
+            status = tools.delete_documents(assistant.retriever.store.path, doc_ids or [], index, self.t)
+            assistant.retriever.reload()
+        except RagError as e:
+            return f"⚠ {e}"
+        self.assistants.reload_index(index, done=assistant)
+        return f"✓ {status}"
 
     def add_files(self, files, index: str, model: str, progress=None) -> str:
         """Add uploaded files to ``index``; returns the Markdown status line shown under the upload box."""
@@ -199,11 +250,13 @@ def build_app(
         assistants.get(index, model)
     controller = ChatController(assistants, lang)
     t = controller.t
+    doc_rows, doc_choices, source_names, examples = controller.catalog(index, model) if preload else ([], [], [], [])
 
     with gr.Blocks(title=t["page_title"]) as demo:
         demo.controller = controller  # for tests and notebooks
         gr.Markdown(f"# {t['page_title']}\n{t['subtitle']}", elem_id="header")
         turns = gr.State([])
+        saved = gr.BrowserState([], storage_key="rag-news-chat")  # the conversation, kept across reloads
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chatbot = gr.Chatbot(
@@ -212,7 +265,7 @@ def build_app(
                     height="58vh",
                     min_height=320,
                     placeholder=f"**{t['chat_empty']}**",
-                    examples=[{"text": q} for q in EXAMPLES[lang]],
+                    examples=[{"text": q} for q in examples],
                     buttons=["copy_all"],
                     feedback_options=None,
                     layout="bubble",
@@ -230,7 +283,18 @@ def build_app(
                         elem_id="question",
                     )
                     send = gr.Button(t["send"], variant="primary", scale=1, min_width=90, elem_id="send")
-                clear = gr.Button(t["clear"], variant="secondary", size="sm", elem_id="clear")
+                with gr.Row(equal_height=True):
+                    clear = gr.Button(t["clear"], variant="secondary", size="sm", elem_id="clear")
+                    export = gr.Button(t["export"], variant="secondary", size="sm", elem_id="export")
+                export_status = gr.Markdown(elem_id="export-status")
+                export_file = gr.File(label=t["export"], visible=False, interactive=False, elem_id="export-file")
+                with gr.Accordion(t["filters"], open=False, elem_id="filters"):
+                    with gr.Row():
+                        date_from = gr.Textbox(label=t["date_from"], placeholder="2026-01-01", elem_id="date-from")
+                        date_to = gr.Textbox(label=t["date_to"], placeholder="2026-12-31", elem_id="date-to")
+                    source_box = gr.Dropdown(
+                        source_names, value=[], multiselect=True, label=t["source_filter"], elem_id="source-filter"
+                    )
             with gr.Column(scale=2, min_width=300):
                 gr.Markdown(f"### {t['sources']}\n{t['sources_hint']}", elem_id="sources-title")
                 sources = gr.HTML(empty_html(t), label=t["sources"], show_label=False, elem_id="sources")
@@ -263,8 +327,22 @@ def build_app(
                         t["add_button"], file_count="multiple", file_types=list(UPLOAD_KINDS), elem_id="add"
                     )
                     add_status = gr.Markdown(label=t["add_title"], elem_id="add-status")
+                with gr.Accordion(t["docs_title"], open=False, elem_id="documents"):
+                    gr.Markdown(t["docs_help"])
+                    docs_table = gr.Dataframe(
+                        doc_rows,
+                        headers=[t["docs_col_title"], t["docs_col_date"], t["docs_col_source"], t["docs_col_id"]],
+                        interactive=False,
+                        wrap=True,
+                        elem_id="docs-table",
+                    )
+                    docs_pick = gr.Dropdown(
+                        doc_choices, value=[], multiselect=True, label=t["docs_pick"], elem_id="docs-pick"
+                    )
+                    docs_delete = gr.Button(t["docs_delete"], variant="stop", size="sm", elem_id="docs-delete")
+                    docs_status = gr.Markdown(elem_id="docs-status")
 
-        ask_inputs = [question, turns, index_box, k_box, model_box, length_box]
+        ask_inputs = [question, turns, index_box, k_box, model_box, length_box, date_from, date_to, source_box]
         ask_outputs = [chatbot, sources, turns, question]
         asking = gr.on(
             [question.submit, send.click],
@@ -275,6 +353,34 @@ def build_app(
             concurrency_limit=1,
             concurrency_id="assistant",  # one model on 2 cores: answers and index writes take turns
         )
+        asking.then(tools.saved, turns, saved, queue=False, api_visibility="private")
+        demo.load(controller.restore, saved, [chatbot, sources, turns], queue=False, api_visibility="private")
+
+        def export_conversation(turn_list):
+            path, status = controller.export(turn_list)
+            return gr.update(value=path, visible=path is not None), status
+
+        export.click(export_conversation, turns, [export_file, export_status], queue=False, api_name="export")
+
+        def refresh_catalog(index_name, model_name):
+            rows, choices, names, questions = controller.catalog(index_name, model_name)
+            return (
+                rows,
+                gr.update(choices=choices, value=[]),
+                gr.update(choices=names),
+                gr.update(examples=[{"text": q} for q in questions]),
+            )
+
+        catalog_outputs = [docs_table, docs_pick, source_box, chatbot]
+        docs_delete.click(
+            controller.delete,
+            [docs_pick, index_box, model_box],
+            docs_status,
+            api_name="delete_documents",
+            concurrency_limit=1,
+            concurrency_id="assistant",
+        ).then(refresh_catalog, [index_box, model_box], catalog_outputs, api_visibility="private")
+        index_box.change(refresh_catalog, [index_box, model_box], catalog_outputs, api_visibility="private")
 
         def pick_example(evt: gr.SelectData):
             value = evt.value
@@ -287,7 +393,7 @@ def build_app(
             concurrency_limit=1,
             concurrency_id="assistant",
             api_visibility="private",
-        )
+        ).then(tools.saved, turns, saved, queue=False, api_visibility="private")
 
         def select_message(turn_list, evt: gr.SelectData):
             return controller.show_sources(turn_list, evt.index)
@@ -295,7 +401,7 @@ def build_app(
         chatbot.select(select_message, turns, sources, queue=False, api_visibility="private")
         clear.click(
             controller.clear, None, [chatbot, sources, turns, question], cancels=[asking], queue=False, api_name="clear"
-        )
+        ).then(tools.saved, turns, saved, queue=False, api_visibility="private")
         # The chat's own trash icon must forget the conversation too, or follow-ups would use a hidden history.
         chatbot.clear(
             controller.clear,
@@ -304,7 +410,7 @@ def build_app(
             cancels=[asking],
             queue=False,
             api_visibility="private",
-        )
+        ).then(tools.saved, turns, saved, queue=False, api_visibility="private")
 
         def add_files(file_list, index_name, model_name, progress=gr.Progress()):  # noqa: B008 (Gradio idiom)
             return controller.add_files(file_list, index_name, model_name, progress)
@@ -316,7 +422,7 @@ def build_app(
             api_name="add_articles",
             concurrency_limit=1,
             concurrency_id="assistant",
-        )
+        ).then(refresh_catalog, [index_box, model_box], catalog_outputs, api_visibility="private")
     return demo
 
 
@@ -329,6 +435,7 @@ def launch_app(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None
         prevent_thread_lock=not block,
         theme=theme(),
         css=CSS,
+        js=tools.SCROLL_JS,
         footer_links=[],
         show_error=True,
         **kwargs,

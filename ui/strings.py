@@ -19,7 +19,25 @@ STRINGS: dict[str, dict[str, str]] = {
         "sources_hint": "Tocca una domanda nella conversazione per rivederne le fonti.",
         "searched": "Ricerca",
         "rewritten": "riscritta con la conversazione",
-        "score": "punteggio",
+        "relevance": "{rank}° per pertinenza",
+        "export_title": "Conversazione con le notizie",
+        "export": "Esporta la conversazione (Markdown)",
+        "export_empty": "Ancora niente da esportare: fai prima una domanda.",
+        "filters": "Filtri",
+        "date_from": "Dal (AAAA-MM-GG)",
+        "date_to": "Al (AAAA-MM-GG)",
+        "source_filter": "Solo queste fonti",
+        "bad_date": "Data non valida: «{value}». Scrivila come AAAA-MM-GG, per esempio 2026-03-05.",
+        "docs_title": "Documenti dell'indice",
+        "docs_help": "Gli articoli dell'indice in uso, dal più recente. Scegline uno o più per eliminarli.",
+        "docs_pick": "Da eliminare",
+        "docs_delete": "Elimina i documenti scelti",
+        "docs_none": "Scegli prima uno o più documenti.",
+        "docs_deleted": "Eliminati dall'indice «{index}»: {count}.",
+        "docs_col_title": "Titolo",
+        "docs_col_date": "Data",
+        "docs_col_source": "Fonte",
+        "docs_col_id": "Id",
         "searching": "Cerco negli articoli…",
         "writing": "Scrivo la risposta…",
         "loading_model": "Carico il modello {model} (solo la prima volta)…",
@@ -49,7 +67,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "length_long": "Lunga",
         "examples": "Esempi",
         "add_title": "Aggiungi articoli",
-        "add_help": "File .txt o .md (un articolo per file) oppure .jsonl (un articolo per riga, con `id` e `text`).",
+        "add_help": "File .txt, .md o pagine web salvate .html (un articolo per file) oppure .jsonl (un articolo per "
+        "riga, con `id` e `text`).",
         "add_button": "Scegli i file da aggiungere…",
         "add_none": "Scegli prima uno o più file.",
         "add_failed": "Nessun articolo aggiunto, l'indice non è cambiato.",
@@ -58,7 +77,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "add_reading": "Leggo i file…",
         "add_embedding": "Calcolo i vettori dei passaggi…",
         "add_reloading": "Ricarico l'indice…",
-        "bad_type": "{name}: tipo di file non accettato; usa .txt, .md o .jsonl",
+        "bad_type": "{name}: tipo di file non accettato; usa .txt, .md, .html o .jsonl",
         "no_articles": "{name}: il file è vuoto, non contiene articoli",
     },
     "en": {
@@ -75,7 +94,25 @@ STRINGS: dict[str, dict[str, str]] = {
         "sources_hint": "Tap a question in the conversation to see its sources again.",
         "searched": "Searched",
         "rewritten": "rewritten with the conversation",
-        "score": "score",
+        "relevance": "#{rank} by relevance",
+        "export_title": "Conversation with the news",
+        "export": "Export the conversation (Markdown)",
+        "export_empty": "Nothing to export yet: ask a question first.",
+        "filters": "Filters",
+        "date_from": "From (YYYY-MM-DD)",
+        "date_to": "To (YYYY-MM-DD)",
+        "source_filter": "Only these sources",
+        "bad_date": "Not a date: “{value}”. Write it as YYYY-MM-DD, for example 2026-03-05.",
+        "docs_title": "Documents in the index",
+        "docs_help": "The articles of the index in use, latest first. Pick one or more to delete them.",
+        "docs_pick": "To delete",
+        "docs_delete": "Delete the chosen documents",
+        "docs_none": "Pick one or more documents first.",
+        "docs_deleted": "Deleted from index “{index}”: {count}.",
+        "docs_col_title": "Title",
+        "docs_col_date": "Date",
+        "docs_col_source": "Source",
+        "docs_col_id": "Id",
         "searching": "Searching the articles…",
         "writing": "Writing the answer…",
         "loading_model": "Loading the {model} model (first time only)…",
@@ -105,7 +142,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "length_long": "Long",
         "examples": "Examples",
         "add_title": "Add articles",
-        "add_help": "`.txt` or `.md` files (one article each) or `.jsonl` (one article a line, with `id` and `text`).",
+        "add_help": "`.txt`, `.md` or saved web pages `.html` (one article each) or `.jsonl` (one article a line, "
+        "with `id` and `text`).",
         "add_button": "Choose files to add…",
         "add_none": "Choose one or more files first.",
         "add_failed": "No article added; the index is unchanged.",
@@ -114,29 +152,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "add_reading": "Reading the files…",
         "add_embedding": "Embedding the passages…",
         "add_reloading": "Reloading the index…",
-        "bad_type": "{name}: file type not accepted; use .txt, .md or .jsonl",
+        "bad_type": "{name}: file type not accepted; use .txt, .md, .html or .jsonl",
         "no_articles": "{name}: the file is empty, it holds no articles",
     },
 }
 LANGUAGES = tuple(STRINGS)
 
-# Questions the seed articles answer (seeds/000_… Rutte in Kiev, seeds/004_… Umerov in Brussels).
-EXAMPLES: dict[str, list[str]] = {
-    "it": [
-        "Chi accompagnava Umerov a Bruxelles?",
-        "Quando arriva Mark Rutte a Kiev?",
-        "Dove terrà il suo discorso Rutte?",
-    ],
-    "en": [
-        "Who went with Umerov to Brussels?",
-        "When does Mark Rutte arrive in Kyiv?",
-        "Where will Rutte give his speech?",
-    ],
-}
-
 # Answer length setting -> max_tokens for the generator.
 LENGTHS: dict[str, int] = {"short": 60, "medium": 120, "long": 240}
-UPLOAD_KINDS = (".txt", ".md", ".jsonl")
+UPLOAD_KINDS = (".txt", ".md", ".jsonl", ".html", ".htm")
 
 
 def strings(lang: str) -> dict[str, str]:

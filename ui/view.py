@@ -16,11 +16,13 @@ True
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.render import esc, query_line, sources_body
+from rag.text import format_date
 from rag.types import Answer
 
 
@@ -34,7 +36,13 @@ class Turn:
     sources: str = ""  # HTML of the sources panel for this answer
     query: str = ""
     citations: list[int] = field(default_factory=list)
+    refs: list[dict] = field(default_factory=list)  # the cited sources, for export (see ``source_refs``)
     short: str = ""  # the words that answer, shown in bold
+
+    @classmethod
+    def from_dict(cls, raw: Mapping) -> Turn:
+        """A turn saved in the browser (``dataclasses.asdict``); unknown keys are ignored."""
+        return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
 
 
 def with_short(text: str, short: str) -> str:
@@ -71,9 +79,18 @@ def chat_messages(turns: Sequence[Turn], t: Mapping[str, str]) -> list[dict]:
         elif turn.status == "pending":
             content = turn.answer + " ▍" if turn.answer else f"_{t['searching']}_"
         else:
-            content = with_short(turn.answer, turn.short)
+            content = link_markers(with_short(turn.answer, turn.short))
         out.append({"role": "assistant", "content": content})
     return out
+
+
+def link_markers(text: str) -> str:
+    """``[1]`` -> a Markdown link to the source card ``#src-1`` (the page scrolls to it when clicked).
+
+    >>> print(link_markers("Hnatov [1][2]."))
+    Hnatov [\\[1\\]](#src-1)[\\[2\\]](#src-2).
+    """
+    return re.sub(r"\[(\d+)\]", r"[\\[\1\\]](#src-\1)", text)
 
 
 def sources_html(answer: Answer, t: Mapping[str, str], lang: str = "it") -> str:
@@ -94,6 +111,46 @@ def pending_html(question: str, query: str, t: Mapping[str, str], note: str) -> 
 
 def empty_html(t: Mapping[str, str]) -> str:
     return f'<div class="src-panel src-empty">{t["sources_empty"]}</div>'
+
+
+def source_refs(answer: Answer) -> list[dict]:
+    """The cited sources of an answer as plain data (kept with the turn, written into an export)."""
+    hits = {h.chunk_id: h for h in answer.passages}
+    refs = []
+    for c in sorted(answer.citations, key=lambda c: c.number):
+        hit = hits.get(c.chunk_id)
+        source, url = (hit.source, hit.url) if hit else (None, None)
+        refs.append(
+            {
+                "number": c.number,
+                "doc_id": c.doc_id,
+                "title": c.title,
+                "date": c.date,
+                "source": source,
+                "url": url,
+                "quote": c.quote,
+            }
+        )
+    return refs
+
+
+def conversation_markdown(turns: Sequence[Turn], t: Mapping[str, str], lang: str = "it") -> str:
+    """A conversation as Markdown: each question, its answer with [n] markers, then the sources it cites."""
+    out = [f"# {t['export_title']}", ""]
+    for turn in turns:
+        if turn.status == "pending":
+            continue
+        answer = t["refused"] if turn.status == "refused" else turn.answer
+        out += [f"## {turn.question}", "", answer, ""]
+        for ref in turn.refs:
+            what = ", ".join(p for p in (ref.get("source"), format_date(ref.get("date"), lang)) if p)
+            title = (
+                f"[{ref['title'] or ref['doc_id']}]({ref['url']})" if ref.get("url") else ref["title"] or ref["doc_id"]
+            )
+            out.append(f"{ref['number']}. {title}" + (f" ({what})" if what else "") + f" — «{ref['quote']}»")
+        if turn.refs:
+            out.append("")
+    return "\n".join(out).rstrip() + "\n"
 
 
 def add_report_text(report, index: str, t: Mapping[str, str]) -> str:

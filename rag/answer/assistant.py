@@ -75,6 +75,7 @@ class Assistant:
     def warm_up(self) -> None:
         """Evaluate the fixed system prompt once, so llama.cpp reuses it for the first question too."""
         started = time.perf_counter()
+        detect_language("Chi accompagnava Umerov?")  # loads the language model now, not at the first question
         for _ in self.generator.stream([{"role": "system", "content": SYSTEM}, {"role": "user", "content": "Ciao"}], 1):
             break
         log.debug("warm-up %.2f s", time.perf_counter() - started)

@@ -18,6 +18,7 @@ from rag.cli.ask import ask
 from rag.cli.bench import bench
 from rag.cli.eval import eval_command
 from rag.cli.index import index, search, setup
+from rag.cli.serve import serve
 from rag.cli.ui import ui
 from rag.errors import RagError
 
@@ -48,13 +49,14 @@ def cli(verbose: int, quiet: bool) -> None:
       rag search "Chi accompagnava Umerov a Bruxelles?"
       rag ask "Chi accompagnava Umerov a Bruxelles?"
       rag ui                             chat in the browser at http://127.0.0.1:7860
+      rag serve                          the HTTP API (OpenAI-compatible) and the chat page, port 8000
       rag eval eval/seeds.jsonl          score retrieval and answers on a gold set
       rag bench --help                   speed and accuracy measurements
     """
     _setup_logging(verbose, quiet)
 
 
-for command in (setup, index, search, ask, eval_command, ui, bench):
+for command in (setup, index, search, ask, eval_command, ui, serve, bench):
     cli.add_command(command)
 
 

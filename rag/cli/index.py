@@ -1,4 +1,4 @@
-"""``rag setup``, ``rag index build|add|remove|info`` and ``rag search``: models, indexes, retrieval."""
+"""``rag setup``, ``rag index build|add|sync|remove|info`` and ``rag search``: models, indexes, retrieval."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def index() -> None:
 @click.option("--chunk-tokens", default=200, show_default=True, help="Maximum chunk size in model tokens.")
 @click.option("--overlap", default=40, show_default=True, help="Tokens of whole sentences repeated between chunks.")
 def index_build(paths, name, model, dim, precision, chunk_tokens, overlap) -> None:
-    """Index PATHS (.txt/.md files or folders, .jsonl articles, SQuAD .json/.json.gz) from scratch.
+    """Index PATHS (.txt/.md/.html files or folders, .jsonl articles, SQuAD .json/.json.gz) from scratch.
 
     The previous index of that name stays usable until the new one is complete.
     Unchanged text is not embedded again (vectors are cached by content hash).
@@ -86,16 +86,47 @@ def index_build(paths, name, model, dim, precision, chunk_tokens, overlap) -> No
 
 
 @index.command("add")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, required=True)
 @click.option("--name", "-n", required=True, help="Index to update.")
-def index_add(paths, name) -> None:
-    """Add documents to an index: new ones are added, changed ones replaced, identical ones skipped."""
+@click.option(
+    "--feed-text",
+    is_flag=True,
+    help="For feeds: index the feed's own text of each item instead of fetching its page (no network needed).",
+)
+def index_add(sources, name, feed_text) -> None:
+    """Add documents to an index: new ones are added, changed ones replaced, identical ones skipped.
+
+    SOURCES are files and folders (.txt/.md/.html/.jsonl, SQuAD .json), RSS/Atom feeds (a web address,
+    or a .rss/.atom/.xml file) and web pages by address. A feed's items are fetched and added with the
+    feed's dates; a page that cannot be fetched is reported and skipped. The feeds are recorded in the
+    index: `rag index sync` re-reads them.
+    """
     from rag.index.embed import EmbeddingCache
+    from rag.index.feed_read import is_feed
+    from rag.index.feeds import add_feeds
     from rag.index.indexer import add_to_index
     from rag.index.ingest import load_documents
 
-    docs = load_documents(paths)
-    click.echo(add_to_index(docs, index_path(name), cache=EmbeddingCache()).summary())
+    feeds = [s for s in sources if is_feed(s)]
+    docs = load_documents([s for s in sources if not is_feed(s)])
+    if feeds:
+        click.echo(add_feeds(feeds, index_path(name), docs=docs, feed_text=feed_text).summary())
+    else:
+        click.echo(add_to_index(docs, index_path(name), cache=EmbeddingCache()).summary())
+
+
+@index.command("sync")
+@click.option("--name", "-n", required=True, help="Index whose feeds to re-read.")
+@click.option("--prune", is_flag=True, help="Also remove the documents of items no longer in their feed.")
+def index_sync(name, prune) -> None:
+    """Re-read the feeds recorded in an index and add what is new or changed.
+
+    Items the feed describes as before are not fetched again; a fetched page whose text is unchanged is
+    skipped. Nothing is removed unless --prune is given. Run it from cron or a systemd timer to keep up.
+    """
+    from rag.index.feeds import sync_feeds
+
+    click.echo(sync_feeds(index_path(name), prune=prune).summary())
 
 
 @index.command("remove")
@@ -116,13 +147,16 @@ def index_info(name, docs, as_json) -> None:
     """Show what built an index and how much it holds."""
     from dataclasses import asdict
 
+    from rag.index.feeds import recorded_feeds
     from rag.index.store import Store
 
     store = Store.open(index_path(name))
     meta = asdict(store.meta)
+    feeds = recorded_feeds(store.path)
     ids = store.doc_ids() if docs else None
     if as_json:
-        click.echo(json.dumps({**meta, **({"doc_ids": ids} if ids is not None else {})}, indent=2, ensure_ascii=False))
+        extra = {"feeds": feeds, **({"doc_ids": ids} if ids is not None else {})}
+        click.echo(json.dumps({**meta, **extra}, indent=2, ensure_ascii=False))
         return
     click.echo(f"index     {store.path}")
     embedder = meta["embedder"]
@@ -132,8 +166,30 @@ def index_info(name, docs, as_json) -> None:
     click.echo(f"chunking  {meta['chunking']['max_tokens']} tokens, overlap {meta['chunking']['overlap_tokens']}")
     click.echo(f"holds     {meta['documents']} documents, {meta['chunks']} chunks")
     click.echo(f"created   {meta['created']}, updated {meta['updated']}")
+    for source, feed in feeds.items():
+        click.echo(f"feed      {source} ({len(feed.get('items', {}))} items, synced {feed.get('synced')})")
     for doc_id in ids or []:
         click.echo(f"  {doc_id}")
+
+
+@index.command("examples")
+@click.argument("questions", nargs=-1)
+@click.option("--name", "-n", required=True, help="Index whose example questions to show or set.")
+@click.option("--clear", is_flag=True, help="Forget the written questions (the page makes them from titles again).")
+def index_examples(questions, name, clear) -> None:
+    """Show or set the example questions the chat page offers for an index.
+
+    With QUESTIONS, they replace the index's examples (kept in the index folder, across rebuilds);
+    without, the current ones are printed: those written, else questions made from the latest titles.
+    """
+    from rag.index.catalog import examples_for, write_examples
+    from rag.index.store import Store
+
+    store = Store.open(index_path(name))
+    if questions or clear:
+        write_examples(store.path, questions)
+    for question in examples_for(store):
+        click.echo(question)
 
 
 @click.command()

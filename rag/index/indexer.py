@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,16 +83,31 @@ def build_index(
 
 
 def add_to_index(
-    docs: list[Document], path: Path, embedder: Embedder | None = None, cache: EmbeddingCache | None = None
+    docs: list[Document],
+    path: Path,
+    embedder: Embedder | None = None,
+    cache: EmbeddingCache | None = None,
+    remove: Iterable[str] = (),
+    also: Callable[[Path], None] | None = None,
 ) -> IndexReport:
-    """Add new documents, replace changed ones (same id, other content), skip identical ones."""
+    """Add new documents, replace changed ones (same id, other content), skip identical ones.
+
+    In the same atomic edit, ``remove`` drops those documents (ids not in the index are ignored) and
+    ``also(folder)`` may write its own files into the new index folder before it is swapped in.
+    """
     started = time.perf_counter()
     report = IndexReport(path)
     with edit(path) as store:
         if embedder is None:
             embedder = load_embedder(store.meta.embedder)
         store.check_embedder(embedder)
+        for doc_id in remove:
+            if store.stored_hash(doc_id) is not None:
+                store.remove_document(doc_id)
+                report.removed.append(doc_id)
         _upsert(store, docs, embedder, cache, report)
+        if also is not None:
+            also(store.path)
     report.seconds = time.perf_counter() - started
     return report
 

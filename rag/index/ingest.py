@@ -1,6 +1,7 @@
 """Read articles from disk into ``Document`` records.
 
-Accepted: ``.txt``/``.md`` files and folders of them (recursive), JSONL of articles
+Accepted: ``.txt``/``.md`` files and folders of them (recursive), web pages ``.html``/``.htm``
+(``rag.index.html``), JSONL of articles
 (``id``, ``text``, optional ``title``, ``date``, ``source``, ``url``), and SQuAD v1.1 JSON or
 ``.json.gz`` (each paragraph one document, id ``<title>#<paragraph index>``).
 Bad input raises ``InputError`` naming the file (and line or field) and what to do.
@@ -17,12 +18,13 @@ from pathlib import Path
 
 from rag.errors import InputError
 from rag.index.dateline import parse_dateline
+from rag.index.html import HTML_SUFFIXES, extract_page
 from rag.types import Document
 
 log = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
-SUPPORTED = "`.txt`, `.md`, `.jsonl`, SQuAD `.json`/`.json.gz`"
+SUPPORTED = "`.txt`, `.md`, `.html`, `.jsonl`, SQuAD `.json`/`.json.gz`"
 TITLE_CHARS = 90
 
 
@@ -34,6 +36,8 @@ def kind_of(path: Path) -> str | None:
         return "jsonl"
     if path.suffix.lower() in TEXT_SUFFIXES:
         return "text"
+    if path.suffix.lower() in HTML_SUFFIXES:
+        return "html"
     return None
 
 
@@ -77,6 +81,8 @@ def read_file(path: Path, doc_id: str | None = None) -> Iterator[Document]:
         return
     if kind == "jsonl":
         yield from _read_jsonl(path, text)
+    elif kind == "html":
+        yield from _read_html(path, text, doc_id or path.name)
     else:
         yield text_document(doc_id or path.name, text, markdown=path.suffix.lower() != ".txt")
 
@@ -108,6 +114,14 @@ def text_document(doc_id: str, text: str, title: str | None = None, markdown: bo
     place = meta.pop("place", None) or (dateline.place if dateline else None)
     body = text[dateline.end :] if dateline else text
     return Document(id=doc_id, text=text, title=title or derive_title(body, markdown), date=date, place=place, **meta)
+
+
+def _read_html(path: Path, markup: str, doc_id: str) -> Iterator[Document]:
+    page = extract_page(markup)
+    if page is None:
+        log.warning("%s: no article text found in the page, skipped", path)
+        return
+    yield text_document(doc_id, page.text, title=page.title, **page.metadata())
 
 
 def derive_title(body: str, markdown: bool = False) -> str:

@@ -6,6 +6,8 @@ Layout of ``index/<name>/``::
     vectors.faiss    IndexIDMap2(IndexFlatIP) over unit vectors; ids are chunk row ids (stable)
     chunks.sqlite    documents (with content hash) and chunks (text, offsets, metadata)
     lexical/         BM25 index over the same chunks (see ``rag.index.lexical``)
+    feeds.json       the feeds the index follows (``rag.index.feeds``), if any
+    examples.txt     example questions shown on the chat page (``rag.index.catalog``), if any
 
 Every change is made in a temporary copy beside the index and swapped in by rename, so a build
 that fails or is killed leaves the previous index as it was.
@@ -37,6 +39,8 @@ from rag.types import Chunk, Document
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+# Files other modules keep in the index folder: every edit carries them over, rebuilds too.
+KEPT_FILES = ("feeds.json", "examples.txt")
 _CHUNK_COLUMNS = ("id", "doc_id", "ordinal", "text", "start", "end", "title", "date", "place", "source", "url")
 
 _SCHEMA = """
@@ -253,6 +257,9 @@ def _edit_in(work: Path, path: Path, meta: IndexMeta | None, fresh: bool) -> Ite
     import faiss
 
     try:
+        for name in KEPT_FILES:
+            if (path / name).exists():
+                shutil.copy2(path / name, work / name)
         if path.exists() and not fresh:
             current = Store.open(path)
             current.close()

@@ -11,6 +11,7 @@ from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
 from rag.types import Answer
+
 from tests.conftest import RUTTE_DOC, SEEDS, UMEROV_DOC, write
 
 GOLD = [

@@ -1,5 +1,6 @@
 from rag.index.dateline import parse_dateline
 from rag.index.ingest import load_documents
+
 from tests.conftest import RUTTE_DOC, SEEDS, UMEROV_DOC
 
 

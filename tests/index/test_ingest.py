@@ -5,6 +5,7 @@ import pytest
 
 from rag.errors import InputError
 from rag.index.ingest import load_documents
+
 from tests.conftest import SQUAD_DEV, write
 
 

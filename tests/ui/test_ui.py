@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from rag.ui.strings import EXAMPLES, STRINGS
+from rag.ui.strings import STRINGS
 from rag.ui.view import (
     Turn,
     chat_messages,
@@ -18,11 +18,13 @@ from rag.ui.view import (
 )
 
 from rag.errors import InputError, RagError
+from rag.index.catalog import write_examples
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
 from rag.render import highlight, quote_span
 from rag.types import Answer, Citation
+
 from tests.conftest import ROOT, SEEDS, UMEROV_DOC, write
 
 IT, EN = STRINGS["it"], STRINGS["en"]
@@ -40,12 +42,14 @@ class FakeAssistant:
         self.retriever = retriever
         self.calls: list[dict] = []
 
-    def ask_stream(self, question, history=(), k=None, max_tokens=None):
+    def ask_stream(self, question, history=(), k=None, max_tokens=None, filters=None):
         self.calls.append({"question": question, "history": list(history), "k": k, "max_tokens": max_tokens})
+        if filters:
+            self.calls[-1]["filters"] = filters
         if "guasto" in question:
             raise RagError("the model file is damaged; run `rag setup --force`")
         query = f"{history[-1][0]} {question}" if history else question
-        hits = self.retriever.search(query, k=k or 4)
+        hits = self.retriever.search(query, k=k or 4, filters=filters)
         if any(w in question.lower() for w in ("marte", "mars")) or not hits:
             yield Answer(
                 question,
@@ -127,10 +131,10 @@ def test_answer_streams_then_shows_markers_and_highlighted_sources(controller):
     assert len(partials[-1]) > len(partials[0])
     messages, panel, turns, box = steps[-1]
     assert [m["role"] for m in messages] == ["user", "assistant"]
-    assert "Hnatov" in messages[-1]["content"] and messages[-1]["content"].endswith("[1]")
+    assert "Hnatov" in messages[-1]["content"] and messages[-1]["content"].endswith(r"[\[1\]](#src-1)")
     assert turns[-1].status == "answered" and box == ""
     assert f'data-doc="{UMEROV_DOC}"' in panel and "[1]" in panel
-    assert "3 dicembre 2025" in panel and "Roma" in panel and "punteggio" in panel
+    assert "3 dicembre 2025" in panel and "Roma" in panel and "1° per pertinenza" in panel and "punteggio" not in panel
     assert re.search(r"<mark>[^<]*Hnatov[^<]*</mark>", panel)
 
 
@@ -282,7 +286,8 @@ def test_add_without_files_says_so(controller):
 
 
 # ---- the page as a whole ----------------------------------------------------------------------------
-def test_build_app_preloads_once_and_wires_the_page(app_module, factory):
+def test_build_app_preloads_once_and_wires_the_page(app_module, factory, seed_index):
+    write_examples(seed_index, ["Chi accompagnava Umerov a Bruxelles?", "Quando arriva Mark Rutte a Kiev?"])
     demo = app_module.build_app(factory, index="seeds", lang="it")
     assert len(factory.made) == 1, "models load at start"
     config = demo.get_config_file()
@@ -291,7 +296,8 @@ def test_build_app_preloads_once_and_wires_the_page(app_module, factory):
     labels = {c["props"].get("label") for c in config["components"]}
     assert {IT["settings"], IT["add_title"], IT["index"], IT["passages"], IT["model"], IT["length"]} <= labels
     chatbot = next(c for c in config["components"] if c["type"] == "chatbot")
-    assert [e["text"] for e in chatbot["props"]["examples"]] == EXAMPLES["it"]
+    examples = [e["text"] for e in chatbot["props"]["examples"]]  # the index's own (rag index examples)
+    assert examples == ["Chi accompagnava Umerov a Bruxelles?", "Quando arriva Mark Rutte a Kiev?"]
     textbox = next(c for c in config["components"] if c["type"] == "textbox")
     assert textbox["props"]["placeholder"] == IT["placeholder"]
     api_names = {d.get("api_name") for d in config["dependencies"]}
@@ -340,14 +346,14 @@ def test_sources_html_escapes_titles_and_marks_the_quote():
     )
     html = sources_html(Answer("Quando?", "Domani [2].", citations=[c], query="Quando?"), IT)
     assert "<script>" not in html and "Titolo &lt;script&gt;" in html
-    assert "<mark>Rutte sarà a Kiev</mark> domani." in html and "2 febbraio 2026 · Kiev · punteggio 0.031" in html
+    assert "<mark>Rutte sarà a Kiev</mark> domani." in html and "2 febbraio 2026 · Kiev</div>" in html
     assert IT["rewritten"] not in html
 
 
 def test_chat_messages_and_history():
     turns = [Turn("a", "risposta [1]", "answered"), Turn("b", "", "pending"), Turn("c", "x", "error")]
     messages = chat_messages(turns, IT)
-    assert messages[1]["content"] == "risposta [1]" and messages[3]["content"] == f"_{IT['searching']}_"
+    assert messages[1]["content"] == r"risposta [\[1\]](#src-1)" and messages[3]["content"] == f"_{IT['searching']}_"
     assert messages[5]["content"].startswith(f"⚠ **{IT['error']}:**")
     assert history_pairs(turns) == [("a", "risposta [1]")]
 

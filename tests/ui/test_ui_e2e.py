@@ -9,13 +9,16 @@ from contextlib import contextmanager
 import pytest
 
 from rag.config import DEFAULT_LLM
+from rag.index.catalog import write_examples
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
+
 from tests.conftest import SEEDS, UMEROV_DOC
 
 pytestmark = pytest.mark.slow
 
 QUESTION = "Chi accompagnava Umerov a Bruxelles?"
+SEED_EXAMPLES = [QUESTION, "Quando arriva Mark Rutte a Kiev?", "Dove terrà il suo discorso Rutte?"]
 
 
 def free_port() -> int:
@@ -36,6 +39,7 @@ def served_seed_app(tmp_dir, embedder, lang: str = "it"):
         mp.setenv("RAG_INDEX_DIR", str(tmp_dir / "index"))
         mp.setenv("RAG_CACHE_DIR", str(tmp_dir / "cache"))
         build_index(load_documents([SEEDS]), tmp_dir / "index" / "seeds", embedder)
+        write_examples(tmp_dir / "index" / "seeds", SEED_EXAMPLES)  # as `make run` does
         demo = app.build_app(app.load_assistant, index="seeds", model=DEFAULT_LLM, lang=lang)
         port = free_port()
         app.launch_app(demo, host="127.0.0.1", port=port, block=False, quiet=True)
@@ -74,12 +78,12 @@ def test_umerov_answer_streams_names_hnatov_and_carries_sources(first_answer):
     steps, (messages, panel, box) = first_answer
     answer = text_of(messages[-1])
     assert [m["role"] for m in messages] == ["user", "assistant"]
-    assert "Hnatov" in answer and re.search(r"\[\d\]", answer), answer
+    assert "Hnatov" in answer and re.search(r"\[\\\[\d\\\]\]\(#src-\d\)", answer), answer  # [n] linked to its card
     assert box == ""
     partial_texts = [text_of(s[0][-1]) for s in steps[:-1] if s[0]]
     assert any(t.endswith("▍") for t in partial_texts), "tokens were streamed to the page before the end"
     assert f'data-doc="{UMEROV_DOC}"' in panel and "<mark>" in panel
-    assert "3 dicembre 2025" in panel and "Roma" in panel and "punteggio" in panel
+    assert "3 dicembre 2025" in panel and "Roma" in panel and "° per pertinenza" in panel
     marked = " ".join(re.findall(r"<mark>(.*?)</mark>", panel, flags=re.S))
     assert "Hnatov" in marked, marked
 

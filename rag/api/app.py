@@ -1,0 +1,117 @@
+"""The HTTP API (``rag serve``): OpenAI-compatible ``POST /v1/chat/completions`` (streaming and not),
+``GET /v1/models`` and ``GET /search``, over one ``rag.answer.assistant.Assistant``.
+
+>>> from rag.api.app import create_app
+>>> app = create_app(lambda: Assistant.load("seeds"), model="qwen2.5-1.5b-instruct")  # doctest: +SKIP
+
+Bad input is a 400 with OpenAI's error shape (``{"error": {"message", "type"}}``), one line naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import Annotated, Protocol
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from rag.api import schemas
+from rag.errors import InputError, RagError
+from rag.types import MODES, Answer, Filters
+
+log = logging.getLogger(__name__)
+
+
+class AssistantLike(Protocol):
+    """What the API needs of ``rag.answer.assistant.Assistant`` (tests plug in a fake)."""
+
+    retriever: object  # has .search(query, k=, filters=, mode=)
+
+    def ask_stream(self, question, history=(), k=None, max_tokens=None, filters=None) -> Iterator[Answer]: ...
+
+
+def create_app(assistant: Callable[[], AssistantLike], model: str, app: FastAPI | None = None) -> FastAPI:
+    """The API's routes on ``app`` (a new FastAPI app if none); ``assistant()`` gives the loaded assistant
+    (called at the first request that needs it; it should cache)."""
+    app = app or FastAPI(title="rag-news API", description="Ask the indexed news; answers cite their sources.")
+    loading = threading.Lock()
+
+    def get() -> AssistantLike:
+        with loading:
+            return assistant()
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return JSONResponse(schemas.error(f"{where}: {first.get('msg')}"), status_code=400)
+
+    @app.exception_handler(InputError)
+    async def input_error(request: Request, exc: InputError):
+        return JSONResponse(schemas.error(str(exc)), status_code=400)
+
+    @app.exception_handler(RagError)
+    async def rag_error(request: Request, exc: RagError):
+        return JSONResponse(schemas.error(str(exc), "server_error"), status_code=500)
+
+    @app.get("/v1/models")
+    def models() -> dict:
+        return {"object": "list", "data": [{"id": model, "object": "model", "owned_by": "rag-news"}]}
+
+    @app.post("/v1/chat/completions")
+    def chat(body: schemas.ChatRequest):
+        question, history = body.conversation()
+        filters = body.filters.to_filters() if body.filters else None
+        options = {"k": body.k, "max_tokens": body.max_tokens or body.max_completion_tokens, "filters": filters}
+        answers = get().ask_stream(question, history=history, **options)
+        if not body.stream:
+            return schemas.completion(next(a for a in answers if a.done), model)
+        first = next(answers)  # errors in the question or the filters are a 400, before the stream starts
+        return StreamingResponse(_events(first, answers, model), media_type="text/event-stream")
+
+    @app.get("/search")
+    def search(
+        q: str = Query(..., description="What to search for."),
+        k: int = Query(5, ge=1, le=50),
+        mode: str = Query(MODES[0], description=f"One of {', '.join(MODES)}."),
+        date_from: str | None = None,
+        date_to: str | None = None,
+        source: Annotated[list[str] | None, Query(description="Only this source (repeatable).")] = None,
+        doc: Annotated[list[str] | None, Query(description="Only this document id (repeatable).")] = None,
+    ) -> dict:
+        filters = Filters(date_from, date_to, frozenset(doc or ()), frozenset(source or ()))
+        return schemas.hits_payload(q, get().retriever.search(q, k=k, filters=filters, mode=mode))
+
+    return app
+
+
+def _events(first: Answer, answers: Iterator[Answer], model: str) -> Iterator[str]:
+    """Server-sent events: the draft as it grows, then the checked answer with its sources, then [DONE]."""
+    completion_id = schemas.new_id()
+    yield _sse(schemas.chunk(completion_id, model, {"role": "assistant", "content": ""}))
+    streamed = ""
+    try:
+        for answer in _chain(first, answers):
+            if answer.done:
+                yield _sse(schemas.final_chunk(completion_id, model, answer, streamed))
+                break
+            if answer.text.startswith(streamed) and len(answer.text) > len(streamed):
+                delta, streamed = answer.text[len(streamed) :], answer.text
+                yield _sse(schemas.chunk(completion_id, model, {"content": delta}))
+    except RagError as e:  # the stream has started: the error goes in it
+        log.warning("answer stream failed: %s", e)
+        yield _sse(schemas.error(str(e), "server_error"))
+    yield "data: [DONE]\n\n"
+
+
+def _chain(first: Answer, rest: Iterator[Answer]) -> Iterator[Answer]:
+    yield first
+    yield from rest
+
+
+def _sse(payload: dict) -> str:
+    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"

@@ -1,0 +1,54 @@
+"""``rag serve``: the HTTP API (``rag.api``) and the chat page (``rag.ui``) on one port. Only click is
+imported here; FastAPI, gradio and the models load when the command runs."""
+
+from __future__ import annotations
+
+import click
+
+from rag.cli.options import index_option, llm_option
+from rag.ui.strings import LANGUAGES
+
+
+@click.command("serve")
+@index_option()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for the LAN).")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@llm_option
+@click.option("--ui/--no-ui", default=True, show_default=True, help="Also serve the chat page at /.")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="it", show_default=True, help="Language of the page.")
+def serve(index: str, host: str, port: int, model: str, ui: bool, lang: str) -> None:
+    """Serve the HTTP API for other programs, and the chat page beside it.
+
+    \b
+    POST /v1/chat/completions  OpenAI-compatible (stream or not); "sources" lists what [n] cites
+    GET  /search?q=...&k=5     the passages that best match q (filters: date_from, date_to, source, doc)
+    GET  /v1/models            the answer model served
+    GET  /docs                 the API's own reference (OpenAPI)
+
+    The models load once at start; answers are written one at a time.
+    """
+    import uvicorn
+
+    from rag.answer.assistant import Assistant
+    from rag.api.app import create_app
+
+    click.echo(f"loading the index {index!r} and the model {model} …", err=True)
+    assistant = Assistant.load(index=index, model=model)
+    app = create_app(lambda: assistant, model=model)
+    if ui:
+        import gradio as gr
+
+        from rag.ui import app as page
+
+        def shared(name: str, llm: str):  # the page reuses the loaded assistant for the same index and model
+            return assistant if (name, llm) == (index, model) else page.load_assistant(name, llm)
+
+        demo = page.build_app(shared, index=index, model=model, lang=lang)
+        demo.queue(default_concurrency_limit=1, max_size=64)
+        app = gr.mount_gradio_app(
+            app, demo, path="/", theme=page.theme(), css=page.CSS, js=page.tools.SCROLL_JS, footer_links=[]
+        )
+    click.echo(
+        f"ready: http://{host}:{port}/v1/chat/completions" + (f" and http://{host}:{port}/" if ui else ""), err=True
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,114 @@
+"""RSS/Atom feeds read into items: link, title, date, the feed's own text and a fingerprint of what the
+feed says about each item (``rag.index.feeds`` decides what to fetch and index).
+
+>>> feed = read_feed("tests/fixtures/feed/notizie.rss", fetcher=None)  # doctest: +SKIP
+>>> feed.title, [(i.link, i.date) for i in feed.items]                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from rag.errors import InputError
+from rag.index.fetch import HttpFetcher
+
+FEED_SUFFIXES = (".rss", ".atom", ".xml")
+
+
+class NotAFeed(InputError):
+    """What was read is not an RSS/Atom feed; ``markup`` holds it when it came from a web address."""
+
+    def __init__(self, message: str, markup: bytes | None = None):
+        super().__init__(message)
+        self.markup = markup
+
+
+def is_feed(source: str | Path) -> bool:
+    """A web address, or a file named like a feed (``.rss``, ``.atom``, ``.xml``)."""
+    text = str(source)
+    return text.startswith(("http://", "https://")) or text.lower().endswith(FEED_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    link: str  # the document id
+    title: str | None
+    date: str | None  # ISO date as the feed gives it (publication, else update)
+    text: str  # the feed's own text of the item (content, else summary), HTML removed
+    fingerprint: str
+
+
+@dataclass
+class Feed:
+    source: str  # URL or absolute path
+    title: str | None = None
+    items: list[FeedItem] = field(default_factory=list)
+    etag: str | None = None
+    modified: str | None = None
+    not_modified: bool = False  # the server said nothing changed since the last read
+
+
+def read_feed(source: str | Path, fetcher: HttpFetcher, etag: str | None = None, modified: str | None = None) -> Feed:
+    """Parse the feed at ``source`` (a URL or a file); ``InputError`` if it is not an RSS/Atom feed."""
+    import feedparser
+
+    text = str(source)
+    feed = Feed(source=text if text.startswith(("http://", "https://")) else str(Path(source).resolve()))
+    if feed.source.startswith("http"):
+        response = fetcher.get(feed.source, etag=etag, modified=modified)
+        if response.status == 304:
+            return Feed(source=feed.source, etag=etag, modified=modified, not_modified=True)
+        body, feed.etag, feed.modified = response.body, response.etag, response.modified
+    else:
+        if not Path(source).is_file():
+            raise InputError(f"{source}: no such feed file; check the path")
+        body = Path(source).read_bytes()
+    parsed = feedparser.parse(body)
+    if not parsed.version:
+        web = feed.source.startswith("http")
+        raise NotAFeed(f"{source}: not an RSS or Atom feed; give a feed's file or address", body if web else None)
+    feed.title = parsed.feed.get("title") or None
+    for entry in parsed.entries:
+        item = _item(entry)
+        if item is not None:
+            feed.items.append(item)
+    return feed
+
+
+def _item(entry) -> FeedItem | None:
+    link = entry.get("link") or entry.get("id")
+    if not link:
+        return None
+    content = " ".join(part.get("value", "") for part in entry.get("content", []))
+    text = _plain(content or entry.get("summary", ""))
+    updated = entry["updated"] if "updated" in entry else None  # .get() warns: it falls back to "published"
+    day = _date(entry.get("published") or updated, entry.get("published_parsed"))
+    title = " ".join(entry.get("title", "").split()) or None
+    seen = json.dumps([link, title, day, text, updated], ensure_ascii=False)
+    return FeedItem(link, title, day, text, hashlib.sha256(seen.encode()).hexdigest())
+
+
+def _plain(markup: str) -> str:
+    if "<" not in markup:
+        return markup.strip()
+    import lxml.html
+
+    return " ".join(lxml.html.fromstring(f"<div>{markup}</div>").text_content().split())
+
+
+def _date(raw: str | None, parsed) -> str | None:
+    """The item's day in the feed's own time zone (RFC 822 in RSS, ISO 8601 in Atom)."""
+    if raw:
+        for parse in (parsedate_to_datetime, datetime.fromisoformat):
+            try:
+                return parse(raw.strip()).date().isoformat()
+            except (TypeError, ValueError, IndexError):
+                continue
+    if parsed:
+        return date(*parsed[:3]).isoformat()
+    return None

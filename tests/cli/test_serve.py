@@ -1,0 +1,45 @@
+"""`rag serve` as a user starts it: the API and the chat page on one port (real models, the small LLM)."""
+
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from rag.index.indexer import build_index
+from rag.index.ingest import load_documents
+
+from tests.conftest import SEEDS, UMEROV_DOC
+from tests.ui.test_ui_e2e import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def test_rag_serve_answers_searches_and_serves_the_page(tmp_path, real_embedder):
+    build_index(load_documents([SEEDS]), tmp_path / "index" / "seeds", real_embedder)
+    port = free_port()
+    command = [sys.executable, "-m", "rag", "serve", "--port", str(port), "--model", "qwen2.5-0.5b-instruct"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert server.poll() is None, server.stdout.read()
+            try:
+                models = httpx.get(f"{base}/v1/models", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "rag serve did not start within 5 minutes"
+                time.sleep(1)
+        assert models.json()["data"][0]["id"] == "qwen2.5-0.5b-instruct"
+        hits = httpx.get(f"{base}/search", params={"q": "Chi accompagnava Umerov a Bruxelles?", "k": 1}).json()
+        assert hits["hits"][0]["doc_id"] == UMEROV_DOC
+        question = {"messages": [{"role": "user", "content": "Chi accompagnava Umerov a Bruxelles?"}]}
+        reply = httpx.post(f"{base}/v1/chat/completions", json=question, timeout=300).json()
+        assert reply["choices"][0]["message"]["content"] and "sources" in reply and "refused" in reply
+        page = httpx.get(f"{base}/", timeout=30, follow_redirects=True)
+        assert page.status_code == 200 and "gradio" in page.text.lower()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,0 +1,207 @@
+"""RSS feeds served by a local HTTP server (127.0.0.1, started here): items fetched and indexed with the
+feed's dates, a page that fails is reported and skipped, `sync` adds only what is new or changed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from rag.errors import InputError
+from rag.index.feeds import FEEDS_FILE, add_feeds, recorded_feeds, sync_feeds
+from rag.index.indexer import build_index
+from rag.index.ingest import load_documents
+from rag.index.store import Store
+
+from tests.conftest import ROOT, SEEDS
+
+FIXTURES = ROOT / "tests" / "fixtures"
+FEED_HOST = "http://notizie.example"
+NEW_ITEM = """    <item>
+      <title>Bari, la fiera del libro chiude con quarantamila visitatori</title>
+      <link>http://notizie.example/news/regioni/fiera-libro-bari.htm</link>
+      <pubDate>Mon, 27 Apr 2026 18:05:00 +0200</pubDate>
+      <description>Quarantamila ingressi, premio dei lettori ad Anna Carluccio.</description>
+    </item>
+  </channel>"""
+
+
+class Site:
+    """A folder served over HTTP on 127.0.0.1; remembers the paths asked for."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.requests: list[str] = []
+        self.edits = 0
+        site = self
+
+        class Handler(SimpleHTTPRequestHandler):
+            def do_GET(self):
+                site.requests.append(self.path)
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def write_feed(self, extra: str = "", drop: str | None = None) -> str:
+        text = (FIXTURES / "feed" / "notizie.rss").read_text(encoding="utf-8")
+        if extra:
+            text = text.replace("  </channel>", extra)
+        if drop:  # remove the item whose link ends with `drop`
+            items = text.split("<item>")
+            text = "<item>".join(i for i in items if f"{drop}</link>" not in i)
+        path = self.root / "notizie.rss"
+        path.write_text(text.replace(FEED_HOST, self.base), encoding="utf-8")
+        self.edits += 1  # Last-Modified has whole seconds: each edit of the feed is dated a minute later
+        os.utime(path, (time.time() + 60 * self.edits,) * 2)
+        return f"{self.base}/notizie.rss"
+
+
+@contextmanager
+def serve(tmp_path):
+    root = tmp_path / "site"
+    shutil.copytree(FIXTURES / "news", root / "news")
+    site = Site(root)
+    thread = threading.Thread(target=site.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        site.server.shutdown()
+        site.server.server_close()
+
+
+@pytest.fixture
+def site(tmp_path):
+    with serve(tmp_path) as site:
+        yield site
+
+
+@pytest.fixture
+def seed_index(tmp_path, fake_embedder):
+    path = tmp_path / "index" / "seeds"
+    build_index(load_documents([SEEDS]), path, fake_embedder)
+    return path
+
+
+def documents(index: Path) -> dict:
+    store = Store.open(index)
+    try:
+        return {doc_id: store.document(doc_id) for doc_id in store.doc_ids()}
+    finally:
+        store.close()
+
+
+def test_feed_items_are_fetched_and_indexed_with_the_feeds_dates(site, seed_index, fake_embedder):
+    url = site.write_feed()
+    report = add_feeds([url], seed_index, embedder=fake_embedder)
+    names = ("sciopero-torino", "ponte-ticino", "cadorna-chiusa")
+    torino, pavia, cadorna = (f"{site.base}/news/{n}.html" for n in names)
+    assert sorted(report.index.added) == sorted([torino, pavia])
+    assert report.failed == [(cadorna, f"{cadorna}: HTTP 404 File not found")]  # reported and skipped
+    assert "skipped " + cadorna in report.summary()
+    docs = documents(seed_index)
+    assert len(docs) == 4  # the two seeds stay
+    assert docs[torino].title == "Sciopero dei trasporti a Torino venerdì: le fasce garantite"
+    assert docs[torino].date == "2026-03-12"
+    assert (docs[pavia].date, docs[pavia].place) == ("2026-03-05", "Pavia")
+    assert docs[pavia].source == "La Gazzetta del Ticino"
+    assert "cookie" not in docs[pavia].text.lower() and "Bellandi" in docs[pavia].text
+    assert docs[torino].source == "cronacasubalpina.example"  # the page's site; the feed's title when none
+    recorded = recorded_feeds(seed_index)
+    assert list(recorded) == [url] and recorded[url]["title"] == "Notizie dal Nord"
+    assert set(recorded[url]["items"]) == {torino, pavia}  # the failed one is tried again next time
+
+
+def test_sync_adds_the_new_item_and_skips_the_unchanged_ones(site, seed_index, fake_embedder):
+    url = site.write_feed()
+    add_feeds([url], seed_index, embedder=fake_embedder)
+    site.write_feed(extra=NEW_ITEM)
+    site.requests.clear()
+    report = sync_feeds(seed_index, embedder=fake_embedder)
+    bari = f"{site.base}/news/regioni/fiera-libro-bari.htm"
+    assert report.index.added == [bari] and report.index.replaced == [] and report.index.removed == []
+    assert len(report.unchanged) == 2 and len(report.failed) == 1
+    # Unchanged items are not fetched again; the new one and the one that failed are.
+    assert sorted(site.requests) == ["/news/cadorna-chiusa.html", "/news/regioni/fiera-libro-bari.htm", "/notizie.rss"]
+    assert documents(seed_index)[bari].date == "2026-04-27"
+    again = sync_feeds(seed_index, embedder=fake_embedder)
+    assert again.index.added == [] and again.index.chunks_embedded == 0 and len(again.unchanged) == 3
+
+
+def test_a_changed_item_is_fetched_again_and_replaced(site, seed_index, fake_embedder):
+    url = site.write_feed()
+    add_feeds([url], seed_index, embedder=fake_embedder)
+    page = site.root / "news" / "ponte-ticino.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("180 metri", "185 metri"), encoding="utf-8")
+    site.write_feed(extra="", drop=None)
+    feed = site.root / "notizie.rss"
+    feed.write_text(feed.read_text(encoding="utf-8").replace("180 metri", "185 metri"), encoding="utf-8")
+    os.utime(feed, (time.time() + 3600,) * 2)
+    report = sync_feeds(seed_index, embedder=fake_embedder)
+    assert report.index.replaced == [f"{site.base}/news/ponte-ticino.html"] and report.index.added == []
+    assert "185 metri" in documents(seed_index)[f"{site.base}/news/ponte-ticino.html"].text
+
+
+def test_nothing_is_removed_unless_asked(site, seed_index, fake_embedder):
+    add_feeds([site.write_feed()], seed_index, embedder=fake_embedder)
+    site.write_feed(drop="ponte-ticino.html")
+    pavia = f"{site.base}/news/ponte-ticino.html"
+    assert sync_feeds(seed_index, embedder=fake_embedder).index.removed == []
+    assert pavia in documents(seed_index)
+    assert sync_feeds(seed_index, embedder=fake_embedder, prune=True).index.removed == [pavia]
+    assert pavia not in documents(seed_index) and len(documents(seed_index)) == 3
+
+
+def test_the_feed_list_survives_a_rebuild_and_sync_brings_the_items_back(site, seed_index, fake_embedder):
+    url = site.write_feed()
+    add_feeds([url], seed_index, embedder=fake_embedder)
+    build_index(load_documents([SEEDS]), seed_index, fake_embedder)  # from scratch: the feed items are gone
+    assert (seed_index / FEEDS_FILE).exists() and list(recorded_feeds(seed_index)) == [url]
+    report = sync_feeds(seed_index, embedder=fake_embedder)
+    assert len(report.index.added) == 2 and len(documents(seed_index)) == 4
+
+
+def test_a_feed_file_with_its_own_text_indexes_offline(tmp_path, seed_index, fake_embedder):
+    report = add_feeds([FIXTURES / "feed" / "notizie.rss"], seed_index, embedder=fake_embedder, feed_text=True)
+    assert len(report.index.added) == 3 and report.failed == [] and report.fetched == report.index.added
+    doc = documents(seed_index)["http://notizie.example/news/cadorna-chiusa.html"]
+    assert doc.title == "Milano, chiude per lavori la stazione di Cadorna"
+    assert (doc.date, doc.source) == ("2026-03-01", "Notizie dal Nord")
+    assert doc.text == "La stazione resterà chiusa per tre fine settimana."
+
+
+def test_a_web_page_address_adds_the_page_and_is_not_followed(site, seed_index, fake_embedder):
+    url = f"{site.base}/news/ponte-ticino.html"
+    report = add_feeds([url], seed_index, embedder=fake_embedder)
+    assert report.index.added == [url] and report.fetched == [url]
+    doc = documents(seed_index)[url]
+    assert (doc.title, doc.date, doc.source) == (
+        "Pavia, inaugurato il nuovo ponte pedonale sul Ticino",
+        "2026-03-05",
+        "La Gazzetta del Ticino",
+    )
+    assert recorded_feeds(seed_index) == {}
+    with pytest.raises(InputError, match="neither an RSS/Atom feed nor a page with an article"):
+        add_feeds([f"{site.base}/"], seed_index, embedder=fake_embedder)  # the folder listing
+
+
+def test_what_is_not_a_feed_is_refused_in_one_line(site, seed_index, fake_embedder, tmp_path):
+    with pytest.raises(InputError, match="follows no feeds; add one with `rag index add FEED --name seeds`"):
+        sync_feeds(seed_index, embedder=fake_embedder)
+    broken = tmp_path / "rotto.rss"
+    broken.write_text("{}", encoding="utf-8")
+    with pytest.raises(InputError, match="rotto.rss: not an RSS or Atom feed"):
+        add_feeds([broken], seed_index, embedder=fake_embedder)
+    assert json.loads((seed_index / "meta.json").read_text())["documents"] == 2  # nothing changed

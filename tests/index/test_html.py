@@ -1,0 +1,66 @@
+"""Saved web pages (.html/.htm) read by trafilatura: article text only, with the page's metadata."""
+
+import logging
+
+from rag.index.html import extract_page
+from rag.index.indexer import build_index
+from rag.index.ingest import load_documents
+from rag.index.retriever import Retriever
+
+from tests.conftest import ROOT, write
+
+NEWS = ROOT / "tests" / "fixtures" / "news"
+BOILERPLATE = ("cookie", "Abbonati", "P.IVA", "PUBBLICITÀ", "Leggi anche", "bellissima edizione", "Accedi", "Tribunale")
+
+
+def test_a_folder_of_saved_pages_gives_titles_dates_sources_and_urls():
+    docs = {d.id: d for d in load_documents([NEWS])}
+    assert set(docs) == {"ponte-ticino.html", "sciopero-torino.html", "regioni/fiera-libro-bari.htm"}
+    ponte, sciopero, fiera = (
+        docs["ponte-ticino.html"],
+        docs["sciopero-torino.html"],
+        docs["regioni/fiera-libro-bari.htm"],
+    )
+    assert ponte.title == "Pavia, inaugurato il nuovo ponte pedonale sul Ticino"  # not the <title> with the site
+    assert (ponte.date, ponte.place, ponte.source) == ("2026-03-05", "Pavia", "La Gazzetta del Ticino")
+    assert ponte.url == "https://www.gazzettadelticino.example/cronaca/2026/03/05/ponte-pedonale-ticino"
+    assert ponte.text.startswith("Pavia, 5 marzo 2026 – La sindaca") and "Bellandi" in ponte.text
+    # JSON-LD metadata
+    assert (fiera.title, fiera.date, fiera.source) == (
+        "Bari, la fiera del libro chiude con quarantamila visitatori",
+        "2026-04-27",
+        "Puglia Notizie",
+    )
+    # No date in the markup (and a "42/2019" in the footer that must not be taken for one): the dateline gives it.
+    assert (sciopero.date, sciopero.place) == ("2026-03-12", "Torino")
+    assert sciopero.title == "Sciopero dei trasporti a Torino venerdì: le fasce garantite"
+    assert sciopero.source == "cronacasubalpina.example"  # no site name: the host of the canonical URL
+    for doc in docs.values():
+        assert not [w for w in BOILERPLATE if w.lower() in doc.text.lower()], doc.id
+
+
+def test_pages_index_and_are_found(tmp_path, fake_embedder):
+    build_index(load_documents([NEWS]), tmp_path / "idx", fake_embedder)
+    hits = Retriever.load(tmp_path / "idx", embedder=fake_embedder).search("ponte pedonale Bellandi", k=1)
+    assert hits[0].doc_id == "ponte-ticino.html" and hits[0].source == "La Gazzetta del Ticino"
+
+
+def test_a_page_without_an_article_is_skipped_with_a_warning(tmp_path, caplog):
+    write(
+        tmp_path / "indice.html",
+        "<html><head><title>Home</title></head><body><nav><a href='/'>Home</a></nav></body></html>",
+    )
+    write(tmp_path / "ok.htm", (NEWS / "ponte-ticino.html").read_text(encoding="utf-8"))
+    with caplog.at_level(logging.WARNING):
+        docs = load_documents([tmp_path])
+    assert [d.id for d in docs] == ["ok.htm"]
+    assert "indice.html: no article text found in the page, skipped" in caplog.text
+
+
+def test_page_url_is_kept_when_the_page_names_no_canonical_one():
+    page = extract_page(
+        "<html><body><article><p>Roma, 2 febbraio 2026 – Il consiglio comunale ha approvato il bilancio "
+        "con ventotto voti favorevoli e dodici contrari dopo una seduta durata nove ore.</p></article></body></html>",
+        url="http://127.0.0.1:8000/bilancio.html",
+    )
+    assert page.url == "http://127.0.0.1:8000/bilancio.html" and page.date is None and page.title is None
