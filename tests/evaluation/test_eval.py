@@ -18,7 +18,6 @@ from rag.evaluation.squad import ensure_squad_index, squad_index_name
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
 from rag.types import Answer, Citation, Hit
-
 from tests.conftest import ROOT, RUTTE_DOC, SEEDS, UMEROV_DOC, write
 
 GOLD = ROOT / "eval" / "seeds.jsonl"

@@ -2,7 +2,6 @@ import pytest
 
 from rag.index.chunk import ChunkSettings, chunk_document
 from rag.index.ingest import load_documents, text_document
-
 from tests.conftest import SEEDS
 
 

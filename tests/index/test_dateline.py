@@ -1,6 +1,5 @@
 from rag.index.dateline import parse_dateline
 from rag.index.ingest import load_documents
-
 from tests.conftest import RUTTE_DOC, SEEDS, UMEROV_DOC
 
 

@@ -17,7 +17,6 @@ from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
 from rag.index.store import IndexMeta
-
 from tests.conftest import SEEDS, UMEROV_DOC, FakeEmbedder
 
 

@@ -9,7 +9,6 @@ from rag.index.indexer import add_to_index, build_index, remove_from_index
 from rag.index.ingest import load_documents, text_document
 from rag.index.retriever import Retriever
 from rag.types import Filters
-
 from tests.conftest import RUTTE_DOC, SEEDS, UMEROV_DOC, FakeEmbedder
 
 

@@ -5,7 +5,6 @@ import pytest
 
 from rag.errors import InputError
 from rag.index.ingest import load_documents
-
 from tests.conftest import SQUAD_DEV, write
 
 

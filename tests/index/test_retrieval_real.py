@@ -5,7 +5,6 @@ import pytest
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
-
 from tests.conftest import RUTTE_DOC, SEEDS, UMEROV_DOC, FakeEmbedder
 
 pytestmark = pytest.mark.slow

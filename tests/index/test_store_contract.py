@@ -16,6 +16,7 @@ from rag.index.indexer import add_to_index, build_index, remove_from_index
 from rag.index.retriever import Retriever
 from rag.index.stores import ChunkStore, open_store
 from rag.types import Document, Filters
+from tests.conftest import FakeEmbedder
 
 BACKENDS = ["faiss", "milvus-lite"] + (["milvus-server"] if os.environ.get("RAG_TEST_MILVUS_URI") else [])
 
@@ -45,21 +46,35 @@ DOCS = [
 ]
 
 
+def _spec(backend: str, folder) -> str:
+    if backend == "faiss":
+        return "faiss"
+    if backend == "milvus-lite":
+        pytest.importorskip("milvus_lite", reason="milvus-lite is not installed (pip install -e '.[milvus]')")
+        return f"milvus://{folder}/store.db"
+    return os.environ["RAG_TEST_MILVUS_URI"]
+
+
 @pytest.fixture(params=BACKENDS)
 def store_spec(request, tmp_path):
-    if request.param == "faiss":
-        return "faiss"
-    if request.param == "milvus-lite":
-        pytest.importorskip("milvus_lite", reason="milvus-lite is not installed (pip install -e '.[milvus]')")
-        return f"milvus://{tmp_path}/store.db"
-    return os.environ["RAG_TEST_MILVUS_URI"]
+    return _spec(request.param, tmp_path)
 
 
 @pytest.fixture
 def built(store_spec, tmp_path, fake_embedder):
+    """An index of DOCS that the test may change."""
     path = tmp_path / "index" / "contract"
     build_index(DOCS, path, fake_embedder, store=store_spec)
     return path
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def shared(request, tmp_path_factory):
+    """An index of DOCS built once per backend, for the tests that only read (a server build takes seconds)."""
+    folder = tmp_path_factory.mktemp(request.param)
+    spec = _spec(request.param, folder)
+    build_index(DOCS, folder / "index" / "contract", FakeEmbedder(), store=spec)
+    return folder / "index" / "contract", spec
 
 
 def _search(path, embedder, query, **kwargs) -> list[str]:
@@ -70,7 +85,8 @@ def _search(path, embedder, query, **kwargs) -> list[str]:
         retriever.store.close()
 
 
-def test_build_counts_and_reads(built, fake_embedder, store_spec):
+def test_build_counts_and_reads(shared, fake_embedder):
+    built, store_spec = shared
     store = open_store(built)
     assert isinstance(store, ChunkStore)
     assert store.count() == (3, store.meta.chunks) and store.meta.documents == 3
@@ -86,17 +102,20 @@ def test_build_counts_and_reads(built, fake_embedder, store_spec):
 
 
 @pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
-def test_each_mode_finds_the_article(built, fake_embedder, mode):
-    assert _search(built, fake_embedder, "Chi accompagnava Umerov a Bruxelles?", k=1, mode=mode) == ["umerov.txt"]
+def test_each_mode_finds_the_article(shared, fake_embedder, mode):
+    assert _search(shared[0], fake_embedder, "Chi accompagnava Umerov a Bruxelles?", k=1, mode=mode) == ["umerov.txt"]
 
 
-def test_italian_stemming_ministro_finds_ministri(built, fake_embedder):
+def test_italian_stemming_ministro_finds_ministri(shared, fake_embedder):
     """The word itself is not in the text: only the stemmer makes "ministro" match "ministri"."""
+    built = shared[0]
     assert _search(built, fake_embedder, "ministro", k=3, mode="lexical") == ["ministri.txt"]
     assert _search(built, fake_embedder, "il ministro riunito", k=1, mode="hybrid") == ["ministri.txt"]
 
 
-def test_filters(built, fake_embedder):
+def test_filters(shared, fake_embedder):
+    built = shared[0]
+
     def found(query, **filters):
         return sorted(set(_search(built, fake_embedder, query, k=5, filters=Filters(**filters))))
 
@@ -143,9 +162,11 @@ def test_failed_rebuild_keeps_the_previous_index(built, fake_embedder, store_spe
     assert open_store(built).count()[0] == 3
 
 
-@pytest.mark.parametrize("store_spec", [b for b in BACKENDS if b != "faiss"], indirect=True)
-def test_same_ranking_as_the_default_store(built, fake_embedder, tmp_path):
+def test_same_ranking_as_the_default_store(shared, fake_embedder, tmp_path):
     """Dense search is exact on both at this size; fused rankings agree on the first hit."""
+    built, store_spec = shared
+    if store_spec == "faiss":
+        pytest.skip("the default store is the reference the others are compared with")
     reference = tmp_path / "index" / "reference"
     build_index(DOCS, reference, fake_embedder)
     for query in ("Umerov a Bruxelles", "ministro degli esteri", "strade allagate a Milano"):

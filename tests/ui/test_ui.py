@@ -24,7 +24,6 @@ from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
 from rag.types import Answer, Citation
-
 from tests.conftest import ROOT, SEEDS, UMEROV_DOC, write
 
 IT, EN = STRINGS["it"], STRINGS["en"]

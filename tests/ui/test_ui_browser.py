@@ -13,6 +13,7 @@ import pytest
 from rag.ui.strings import STRINGS
 
 from tests.conftest import UMEROV_DOC, write
+
 from .test_ui_e2e import served_seed_app
 
 pytestmark = pytest.mark.slow

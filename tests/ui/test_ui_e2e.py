@@ -11,7 +11,6 @@ import pytest
 from rag.config import DEFAULT_LLM
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
-
 from tests.conftest import SEEDS, UMEROV_DOC
 
 pytestmark = pytest.mark.slow
