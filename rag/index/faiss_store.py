@@ -110,7 +110,8 @@ class FaissStore:
         return self.store.vectors_of(chunk_ids)
 
     def count(self) -> tuple[int, int]:
-        return self.store.db.execute("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)").fetchone()
+        counts = "SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)"
+        return self.store.db.execute(counts).fetchone()
 
     def info(self) -> dict:
         return {"backend": "faiss", "where": str(self.store.path), "vectors": "FAISS IndexFlatIP (exact)"}

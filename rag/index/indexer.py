@@ -39,7 +39,9 @@ class IndexReport:
         )
 
 
-def _upsert(store: ChunkStore, docs: Iterable[Document], embedder: Embedder, cache: EmbeddingCache | None, report) -> None:
+def _upsert(
+    store: ChunkStore, docs: Iterable[Document], embedder: Embedder, cache: EmbeddingCache | None, report
+) -> None:
     todo = []
     for doc in docs:
         old = store.stored_hash(doc.id)

@@ -58,7 +58,8 @@ def client(uri: str):
             try:
                 from pymilvus import MilvusClient
             except ImportError as e:
-                raise StoreError("the Milvus store needs pymilvus and milvus-lite: pip install 'rag-news[milvus]'") from e
+                hint = "pip install 'rag-news[milvus]'"
+                raise StoreError(f"the Milvus store needs pymilvus and milvus-lite: {hint}") from e
             options = {}
             if os.environ.get("RAG_MILVUS_TOKEN"):
                 options["token"] = os.environ["RAG_MILVUS_TOKEN"]
@@ -492,4 +493,3 @@ def _get(field: str, value):
     if field in _OPTIONAL and value == "":
         return None
     return value
-

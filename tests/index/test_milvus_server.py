@@ -33,7 +33,8 @@ def _can_unshare() -> str | None:
         return "needs Linux with unshare and ip (iproute2) to keep the server on a private loopback"
     probe = subprocess.run(["unshare", "--net", "--", "true"], capture_output=True, text=True)
     if probe.returncode:
-        return f"cannot make a network namespace here ({probe.stderr.strip()}); the server would listen on all interfaces"
+        why = probe.stderr.strip()
+        return f"cannot make a network namespace here ({why}); the server would listen on all interfaces"
     return None
 
 
@@ -73,8 +74,19 @@ def test_server_inside_namespace(tmp_path):
     try:
         uri = f"http://127.0.0.1:{server.listen_port}"
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(HERE / "test_store_contract.py"),
-             "-k", "milvus-server", "--durations=5", f"--basetemp={tmp_path / 'contract'}"],
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                str(HERE / "test_store_contract.py"),
+                "-k",
+                "milvus-server",
+                "--durations=5",
+                f"--basetemp={tmp_path / 'contract'}",
+            ],
             env={**os.environ, "RAG_TEST_MILVUS_URI": uri},
             capture_output=True,
             text=True,
