@@ -102,14 +102,12 @@ def index_build(paths, name, model, dim, precision, chunk_tokens, overlap, store
         settings = ChunkSettings(max_tokens=chunk_tokens, overlap_tokens=overlap)
     except ValueError as e:
         raise RagError(str(e)) from e
+    embedder = load_embedder(model, dim=dim, precision=precision)
     if (engine or ("ray" if workers else "local")) == "ray":
         from rag.index.ray_build import build_index_ray
 
-        report = build_index_ray(
-            docs, index_path(name), model, dim, precision, settings, store=store, workers=workers or 2
-        )
+        report = build_index_ray(docs, index_path(name), embedder, settings, store, workers or 2, EmbeddingCache())
     else:
-        embedder = load_embedder(model, dim=dim, precision=precision)
         report = build_index(docs, index_path(name), embedder, settings, EmbeddingCache(), store=store)
     click.echo(report.summary())
 
