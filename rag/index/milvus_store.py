@@ -344,17 +344,7 @@ class MilvusStore:
 
     # ---- searching -------------------------------------------------------------------------
     def dense_search(self, vector: np.ndarray, k: int, filters: Filters) -> Ranked:
-        found = self.milvus.search(
-            self.collection,
-            data=[np.asarray(vector, dtype=np.float32).tolist()],
-            anns_field="vector",
-            limit=min(k, 16384),
-            filter=filter_expression(filters),
-            search_params={"metric_type": "IP"},
-            output_fields=["row"],
-            consistency_level=STRONG,
-        )
-        return [(int(h["row"]), float(h["distance"])) for h in found[0]]
+        return self._search(np.asarray(vector, dtype=np.float32).tolist(), "vector", "IP", k, filters)
 
     def lexical_search(self, query: str, k: int, filters: Filters) -> Ranked:
         if self.meta.store.get("lexical") == "client-bm25":
@@ -362,18 +352,21 @@ class MilvusStore:
         terms = tokenize([query], self.meta.chunking.language)[0]
         if not terms:
             return []
+        # milvus-lite reports BM25 negated as a distance, a server as a positive score; both best first
+        return [(row, abs(score)) for row, score in self._search(" ".join(terms), "sparse", "BM25", k, filters)]
+
+    def _search(self, data, field: str, metric: str, k: int, filters: Filters) -> Ranked:
         found = self.milvus.search(
             self.collection,
-            data=[" ".join(terms)],
-            anns_field="sparse",
+            data=[data],
+            anns_field=field,
             limit=min(k, 16384),
             filter=filter_expression(filters),
-            search_params={"metric_type": "BM25"},
+            search_params={"metric_type": metric},
             output_fields=["row"],
             consistency_level=STRONG,
         )
-        # milvus-lite reports BM25 negated as a distance, a server as a positive score; both best first
-        return [(int(h["row"]), abs(float(h["distance"]))) for h in found[0]]
+        return [(int(h["row"]), float(h["distance"])) for h in found[0]]
 
     def _client_lexical_search(self, query: str, k: int, filters: Filters) -> Ranked:
         if self._client_lexical is None:
