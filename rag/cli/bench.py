@@ -52,7 +52,24 @@ def bench() -> None:
     metavar="N",
     help="Instead: indexing speed only, the settings taking turns on the same batches of N paragraphs.",
 )
-def bench_retrieval(dataset, settings, limit, latency_questions, markdown, out, paired_speed) -> None:
+@click.option(
+    "--scale",
+    default=None,
+    metavar="N[,N…]",
+    help="Instead: index size figures at N chunks (e.g. 100000,1000000): FAISS flat vs approximate vs Milvus on "
+    "synthetic 384-d vectors, and BM25 on N passages of real text.",
+)
+@click.option(
+    "--ann",
+    type=click.Choice(["auto", "hnsw", "ivfpq"]),
+    default="auto",
+    show_default=True,
+    help="With --scale: the approximate FAISS index (auto: HNSW up to 500k vectors, IVF-PQ re-ranked above).",
+)
+@click.option("--no-milvus", is_flag=True, help="With --scale: leave Milvus out.")
+def bench_retrieval(
+    dataset, settings, limit, latency_questions, markdown, out, paired_speed, scale, ann, no_milvus
+) -> None:
     """Measure retrieval (R@1/R@5/R@10/MRR@10 for lexical, dense, hybrid), indexing chunks/s, peak memory
     and query latency on a SQuAD file, for one or more embedder settings.
 
@@ -63,6 +80,17 @@ def bench_retrieval(dataset, settings, limit, latency_questions, markdown, out, 
     from rag.evaluation.squad import default_dataset
 
     dataset = dataset or default_dataset()
+    if scale:
+        from rag.evaluation.scale_bench import run_scale, scale_table
+
+        try:
+            sizes = [int(n.replace("_", "")) for n in scale.split(",")]
+        except ValueError as e:
+            message = f"{scale!r}: give sizes as numbers, like 100000,1000000"
+            raise click.BadParameter(message, param_hint="--scale") from e
+        click.echo(scale_table(run_scale(sizes, ann=ann, milvus=not no_milvus, dataset=dataset)))
+        click.echo(benchmark.machine_note())
+        return
     parsed = [benchmark.EmbedderSetting.parse(s) for s in settings or [DEFAULT_EMBEDDER]]
     if paired_speed:
         from rag.evaluation.paired_speed import paired_speed as measure_paired

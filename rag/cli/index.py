@@ -64,11 +64,33 @@ def index() -> None:
 )
 @click.option("--chunk-tokens", default=200, show_default=True, help="Maximum chunk size in model tokens.")
 @click.option("--overlap", default=40, show_default=True, help="Tokens of whole sentences repeated between chunks.")
-def index_build(paths, name, model, dim, precision, chunk_tokens, overlap) -> None:
+@click.option(
+    "--store",
+    default="faiss",
+    show_default=True,
+    metavar="faiss|milvus://FILE.db|http://HOST:19530",
+    help="Where the chunks live: this folder (FAISS + BM25 + SQLite), a milvus-lite file, or a Milvus server "
+    "or cluster (credentials from RAG_MILVUS_TOKEN or RAG_MILVUS_USER/RAG_MILVUS_PASSWORD).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Embed on Ray with this many actors (0: plain Python in this process, the default).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default=None,
+    help="ray: embed with a Ray Data actor pool (local Ray, or the cluster in RAY_ADDRESS). Default: ray when "
+    "--workers is given, else local.",
+)
+def index_build(paths, name, model, dim, precision, chunk_tokens, overlap, store, workers, engine) -> None:
     """Index PATHS (.txt/.md/.html files or folders, .jsonl articles, SQuAD .json/.json.gz) from scratch.
 
     The previous index of that name stays usable until the new one is complete.
-    Unchanged text is not embedded again (vectors are cached by content hash).
+    Unchanged text is not embedded again (vectors are cached by content hash); a stopped build is
+    resumed by running it again.
     """
     from rag.index.chunk import ChunkSettings
     from rag.index.embed import EmbeddingCache, load_embedder
@@ -81,7 +103,12 @@ def index_build(paths, name, model, dim, precision, chunk_tokens, overlap) -> No
     except ValueError as e:
         raise RagError(str(e)) from e
     embedder = load_embedder(model, dim=dim, precision=precision)
-    report = build_index(docs, index_path(name), embedder, settings, EmbeddingCache())
+    if (engine or ("ray" if workers else "local")) == "ray":
+        from rag.index.ray_build import build_index_ray
+
+        report = build_index_ray(docs, index_path(name), embedder, settings, store, workers or 2, EmbeddingCache())
+    else:
+        report = build_index(docs, index_path(name), embedder, settings, EmbeddingCache(), store=store)
     click.echo(report.summary())
 
 
@@ -148,17 +175,19 @@ def index_info(name, docs, as_json) -> None:
     from dataclasses import asdict
 
     from rag.index.feeds import recorded_feeds
-    from rag.index.store import Store
+    from rag.index.stores import open_store
 
-    store = Store.open(index_path(name))
+    store = open_store(index_path(name))
     meta = asdict(store.meta)
-    feeds = recorded_feeds(store.path)
+    feeds = recorded_feeds(index_path(name))
     ids = store.doc_ids() if docs else None
     if as_json:
         extra = {"feeds": feeds, **({"doc_ids": ids} if ids is not None else {})}
         click.echo(json.dumps({**meta, **extra}, indent=2, ensure_ascii=False))
         return
     click.echo(f"index     {store.path}")
+    where = store.info()
+    click.echo(f"store     {where['backend']}: {where['where']}")
     embedder = meta["embedder"]
     click.echo(
         f"model     {embedder['model_id']} (dim {embedder['dim']}, {embedder['backend']} {embedder['precision']})"

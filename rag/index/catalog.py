@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.index.store import Store
+from rag.index.stores import ChunkStore
 
 EXAMPLES_FILE = "examples.txt"  # in the index folder, one question a line; kept by every edit and rebuild
 _ASK_ABOUT = {"it": "Che cosa sappiamo di «{title}»?", "en": "What do we know about “{title}”?"}
@@ -28,21 +28,21 @@ class DocInfo:
     url: str | None
 
 
-def documents(store: Store) -> list[DocInfo]:
+def documents(store: ChunkStore) -> list[DocInfo]:
     """Every document of the index, the latest first (undated ones last), then by title."""
-    rows = store.db.execute("SELECT id, title, date, source, url FROM documents").fetchall()
-    docs = [DocInfo(*row) for row in rows]
+    found = (store.document(doc_id) for doc_id in store.doc_ids())  # any store backend
+    docs = [DocInfo(d.id, d.title, d.date, d.source, d.url) for d in found if d is not None]
     docs.sort(key=lambda d: d.title or d.id)
     docs.sort(key=lambda d: d.date or "", reverse=True)
     return docs
 
 
-def sources(store: Store) -> list[str]:
+def sources(store: ChunkStore) -> list[str]:
     """The distinct sources of the index's documents, sorted."""
-    return [r[0] for r in store.db.execute("SELECT DISTINCT source FROM documents WHERE source IS NOT NULL ORDER BY 1")]
+    return sorted({d.source for d in documents(store) if d.source})
 
 
-def examples_for(store: Store, language: str = "it", count: int = 3) -> list[str]:
+def examples_for(store: ChunkStore, language: str = "it", count: int = 3) -> list[str]:
     """The index's own example questions (``examples.txt``), else questions about its latest articles."""
     written = _written(store.path)
     if written:

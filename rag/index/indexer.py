@@ -12,7 +12,8 @@ from rag.errors import InputError
 from rag.index.chunk import DEFAULT_CHUNKING, ChunkSettings, chunk_document
 from rag.index.embed import Embedder, EmbeddingCache, load_embedder
 from rag.index.ingest import load_documents
-from rag.index.store import IndexMeta, Store, content_hash, edit
+from rag.index.store import IndexMeta, content_hash
+from rag.index.stores import ChunkStore, edit_store, parse_store
 from rag.types import Document
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,9 @@ class IndexReport:
         )
 
 
-def _upsert(store: Store, docs: Iterable[Document], embedder: Embedder, cache: EmbeddingCache | None, report) -> None:
+def _upsert(
+    store: ChunkStore, docs: Iterable[Document], embedder: Embedder, cache: EmbeddingCache | None, report
+) -> None:
     todo = []
     for doc in docs:
         old = store.stored_hash(doc.id)
@@ -66,20 +69,29 @@ def build_index(
     embedder: Embedder,
     settings: ChunkSettings = DEFAULT_CHUNKING,
     cache: EmbeddingCache | None = None,
+    store: str | None = None,
 ) -> IndexReport:
     """(Re)build the index at ``path`` from documents (see ``rag.index.ingest.load_documents``).
 
-    The old index stays in place, untouched, until the new one is complete.
+    The old index stays in place, untouched, until the new one is complete. ``store`` says where the
+    chunks go (``rag.index.stores.parse_store``: ``faiss``, the default, or a Milvus URI).
     """
     started = time.perf_counter()
     if not docs:
         raise InputError("no documents to index; give .txt/.md/.jsonl/SQuAD files that are not empty")
     report = IndexReport(path)
-    meta = IndexMeta(embedder=embedder.info, chunking=settings)
-    with edit(path, meta=meta, fresh=True) as store:
-        _upsert(store, docs, embedder, cache, report)
+    meta = IndexMeta(embedder=embedder.info, chunking=settings, store=parse_store(store))
+    with edit_store(path, meta=meta, fresh=True) as target:
+        _upsert(target, docs, embedder, cache, report)
+        prune(target, docs)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def prune(store: ChunkStore, docs: list[Document]) -> None:
+    """Remove documents that are not in ``docs`` (a resumed rebuild may hold some from its first run)."""
+    for doc_id in set(store.doc_ids()) - {d.id for d in docs}:
+        store.remove_document(doc_id)
 
 
 def add_to_index(
@@ -97,7 +109,7 @@ def add_to_index(
     """
     started = time.perf_counter()
     report = IndexReport(path)
-    with edit(path) as store:
+    with edit_store(path) as store:
         if embedder is None:
             embedder = load_embedder(store.meta.embedder)
         store.check_embedder(embedder)
@@ -115,7 +127,7 @@ def add_to_index(
 def remove_from_index(doc_ids: Iterable[str], path: Path) -> IndexReport:
     started = time.perf_counter()
     report = IndexReport(path)
-    with edit(path) as store:
+    with edit_store(path) as store:
         for doc_id in doc_ids:
             if store.stored_hash(doc_id) is None:
                 known = ", ".join(store.doc_ids()[:5])

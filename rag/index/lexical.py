@@ -55,6 +55,14 @@ class LexicalIndex:
             bm25.index(tokenize(texts, language), show_progress=False)
         return cls(bm25, np.asarray(rows, dtype=np.int64), language)
 
+    @classmethod
+    def from_tokens(cls, rows: list[int], tokens: list[list[str]], language: str = "it") -> LexicalIndex:
+        """From texts already analysed by ``tokenize`` (a store that keeps them, like the Milvus one)."""
+        bm25 = _bm25s().BM25()
+        if tokens:
+            bm25.index(tokens, show_progress=False)
+        return cls(bm25, np.asarray(rows, dtype=np.int64), language)
+
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         if len(self.rows):

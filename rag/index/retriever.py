@@ -1,4 +1,4 @@
-"""Search an index: dense (FAISS), lexical (BM25) or both fused by reciprocal rank (the default).
+"""Search an index: dense, lexical (BM25) or both fused by reciprocal rank (the default), on any store backend.
 
 >>> from rag import Retriever
 >>> hits = Retriever.load("seeds").search("Chi accompagnava Umerov a Bruxelles?", k=3)  # doctest: +SKIP
@@ -18,8 +18,7 @@ from rag.config import index_path
 from rag.errors import InputError
 from rag.index.embed import Embedder, load_embedder
 from rag.index.fusion import rrf
-from rag.index.lexical import LexicalIndex
-from rag.index.store import Store
+from rag.index.stores import ChunkStore, open_store
 from rag.types import MODES, Chunk, Filters, Hit, Mode
 
 
@@ -56,12 +55,9 @@ class SearchSettings:
 
 
 class Retriever:
-    def __init__(
-        self, store: Store, embedder: Embedder, lexical: LexicalIndex, settings: SearchSettings = SearchSettings()
-    ):
+    def __init__(self, store: ChunkStore, embedder: Embedder, settings: SearchSettings = SearchSettings()):
         self.store = store
         self.embedder = embedder
-        self.lexical = lexical
         self.settings = settings
         self.last_timings: dict[str, float] = {}
 
@@ -74,19 +70,17 @@ class Retriever:
     ) -> Retriever:
         """Open ``index/<name>`` (or a path). The embedder that built it is loaded unless one is given,
         in which case it must match the index's model and dimension."""
-        path = index_path(index)
-        store = Store.open(path)
+        store = open_store(index_path(index))
         if embedder is None:
             embedder = load_embedder(store.meta.embedder)
         store.check_embedder(embedder)
-        return cls(store, embedder, LexicalIndex.load(path / "lexical"), settings)
+        return cls(store, embedder, settings)
 
     def reload(self) -> None:
         """Pick up changes written to the index on disk (after ``add_to_index``/``remove_from_index``)."""
-        store = Store.open(self.store.path)
+        store = open_store(self.store.path)
         store.check_embedder(self.embedder)
-        lexical = LexicalIndex.load(store.path / "lexical")
-        old, self.store, self.lexical = self.store, store, lexical
+        old, self.store = self.store, store
         old.close()
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None, mode: Mode | None = None) -> Hits:
@@ -108,9 +102,7 @@ class Retriever:
             timings["dense"] = time.perf_counter() - started
         if mode in ("lexical", "hybrid"):
             started = time.perf_counter()
-            rankings.append(
-                self._filtered(self.lexical.search(query, depth if not filters else len(self.lexical.rows)), filters)
-            )
+            rankings.append(self.store.lexical_search(query, depth, filters))
             timings["lexical"] = time.perf_counter() - started
         if mode == "hybrid":
             fused = rrf(
@@ -126,22 +118,7 @@ class Retriever:
         return hits
 
     def _dense(self, query: str, depth: int, filters: Filters) -> list[tuple[int, float]]:
-        vector = self.embedder.embed_query(query.strip())[None, :].astype(np.float32)
-        total = self.store.vectors.ntotal
-        while True:
-            scores, rows = self.store.vectors.search(vector, min(depth, total))
-            ranked = self._filtered(
-                [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0], filters
-            )
-            if len(ranked) >= depth // 4 or depth >= total:
-                return ranked
-            depth *= 4
-
-    def _filtered(self, ranked: list[tuple[int, float]], filters: Filters) -> list[tuple[int, float]]:
-        if not filters:
-            return ranked
-        chunks = self.store.chunks_by_rows([r for r, _ in ranked])
-        return [(r, s) for r, s in ranked if r in chunks and filters.accepts(chunks[r])]
+        return self.store.dense_search(self.embedder.embed_query(query.strip()).astype(np.float32), depth, filters)
 
     def _hits(self, ranked, k: int) -> Hits:
         chunks = self.store.chunks_by_rows([row for row, _ in ranked[: 4 * k]])

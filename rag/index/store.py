@@ -24,7 +24,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -66,6 +66,9 @@ class IndexMeta:
     created: str = ""
     updated: str = ""
     format_version: int = FORMAT_VERSION
+    # where the chunks live: {"backend": "faiss"} (this folder) or e.g. {"backend": "milvus", "uri": ..., "collection":
+    # ...} (``rag.index.stores``); never credentials, which come from the environment
+    store: dict = field(default_factory=lambda: {"backend": "faiss"})
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -81,6 +84,7 @@ class IndexMeta:
             embedder=EmbedderInfo(**raw["embedder"]),
             chunking=ChunkSettings(**raw["chunking"]),
             **{k: raw[k] for k in ("documents", "chunks", "created", "updated", "format_version")},
+            store=raw.get("store") or {"backend": "faiss"},
         )
 
 
@@ -200,13 +204,8 @@ class Store:
 
         self.db.commit()
         counts = self.db.execute("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)").fetchone()
-        self.meta = IndexMeta(
-            embedder=self.meta.embedder,
-            chunking=self.meta.chunking,
-            documents=counts[0],
-            chunks=counts[1],
-            created=self.meta.created or _now(),
-            updated=_now(),
+        self.meta = replace(
+            self.meta, documents=counts[0], chunks=counts[1], created=self.meta.created or _now(), updated=_now()
         )
         faiss.write_index(self.vectors, str(self.path / "vectors.faiss"))
         shutil.rmtree(self.path / "lexical", ignore_errors=True)
