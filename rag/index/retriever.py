@@ -45,11 +45,18 @@ class Retriever:
     def __init__(
         self, store: Store, embedder: Embedder, lexical: LexicalIndex, settings: SearchSettings = SearchSettings()
     ):
-        self.store = store
+        self._parts = (store, lexical)  # swapped whole by ``reload``: a search sees the old pair or the new one
         self.embedder = embedder
-        self.lexical = lexical
         self.settings = settings
         self.last_timings: dict[str, float] = {}
+
+    @property
+    def store(self) -> Store:
+        return self._parts[0]
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        return self._parts[1]
 
     @classmethod
     def load(
@@ -61,19 +68,21 @@ class Retriever:
         """Open ``index/<name>`` (or a path). The embedder that built it is loaded unless one is given,
         in which case it must match the index's model and dimension."""
         path = index_path(index)
-        store = Store.open(path)
+        store = Store.open(path, lexical=True)
         if embedder is None:
             embedder = load_embedder(store.meta.embedder)
         store.check_embedder(embedder)
-        return cls(store, embedder, LexicalIndex.load(path / "lexical"), settings)
+        return cls(store, embedder, store.lexical(), settings)
 
     def reload(self) -> None:
-        """Pick up changes written to the index on disk (after ``add_to_index``/``remove_from_index``)."""
-        store = Store.open(self.store.path)
+        """Pick up changes written to the index on disk (after ``add_to_index``/``remove_from_index``).
+
+        Safe while other threads search: searches already running finish on the index they started
+        with, whose connection closes when the last of them is done (it is not closed under them).
+        """
+        store = Store.open(self.store.path, lexical=True)
         store.check_embedder(self.embedder)
-        lexical = LexicalIndex.load(store.path / "lexical")
-        old, self.store, self.lexical = self.store, store, lexical
-        old.close()
+        self._parts = (store, store.lexical())
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None, mode: Mode | None = None) -> Hits:
         """The ``k`` best distinct chunks for ``query``; ``score`` is cosine (dense), BM25 (lexical) or RRF (hybrid)."""
@@ -85,17 +94,18 @@ class Retriever:
         if mode not in MODES:
             raise InputError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
         filters = filters or Filters()
+        store, lexical = self._parts  # one consistent view of the index for the whole search
         depth = max(self.settings.depth, 4 * k)
         timings: dict[str, float] = {}
         rankings: list[list[tuple[int, float]]] = []
         if mode in ("dense", "hybrid"):
             started = time.perf_counter()
-            rankings.append(self._dense(query, depth, filters))
+            rankings.append(self._dense(store, query, depth, filters))
             timings["dense"] = time.perf_counter() - started
         if mode in ("lexical", "hybrid"):
             started = time.perf_counter()
             rankings.append(
-                self._filtered(self.lexical.search(query, depth if not filters else len(self.lexical.rows)), filters)
+                self._filtered(store, lexical.search(query, depth if not filters else len(lexical.rows)), filters)
             )
             timings["lexical"] = time.perf_counter() - started
         if mode == "hybrid":
@@ -107,28 +117,28 @@ class Retriever:
         else:
             fused = rankings[0]
         self.last_timings = timings
-        return self._hits(fused, k)
+        return self._hits(store, fused, k)
 
-    def _dense(self, query: str, depth: int, filters: Filters) -> list[tuple[int, float]]:
+    def _dense(self, store: Store, query: str, depth: int, filters: Filters) -> list[tuple[int, float]]:
         vector = self.embedder.embed_query(query.strip())[None, :].astype(np.float32)
-        total = self.store.vectors.ntotal
+        total = store.vectors.ntotal
         while True:
-            scores, rows = self.store.vectors.search(vector, min(depth, total))
+            scores, rows = store.vectors.search(vector, min(depth, total))
             ranked = self._filtered(
-                [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0], filters
+                store, [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0], filters
             )
             if len(ranked) >= depth // 4 or depth >= total:
                 return ranked
             depth *= 4
 
-    def _filtered(self, ranked: list[tuple[int, float]], filters: Filters) -> list[tuple[int, float]]:
+    def _filtered(self, store: Store, ranked: list[tuple[int, float]], filters: Filters) -> list[tuple[int, float]]:
         if not filters:
             return ranked
-        chunks = self.store.chunks_by_rows([r for r, _ in ranked])
+        chunks = store.chunks_by_rows([r for r, _ in ranked])
         return [(r, s) for r, s in ranked if r in chunks and filters.accepts(chunks[r])]
 
-    def _hits(self, ranked, k: int) -> Hits:
-        chunks = self.store.chunks_by_rows([row for row, _ in ranked[: 4 * k]])
+    def _hits(self, store: Store, ranked, k: int) -> Hits:
+        chunks = store.chunks_by_rows([row for row, _ in ranked[: 4 * k]])
         hits, seen = Hits(), set()
         for row, score in ranked:
             chunk: Chunk | None = chunks.get(row)
