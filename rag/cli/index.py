@@ -1,4 +1,4 @@
-"""``rag setup``, ``rag index build|add|remove|info`` and ``rag search``: models, indexes, retrieval."""
+"""``rag setup``, ``rag index build|add|remove|info|check`` and ``rag search``: models, indexes, retrieval."""
 
 from __future__ import annotations
 
@@ -134,6 +134,24 @@ def index_info(name, docs, as_json) -> None:
     click.echo(f"created   {meta['created']}, updated {meta['updated']}")
     for doc_id in ids or []:
         click.echo(f"  {doc_id}")
+
+
+@index.command("check")
+@click.option("--name", "-n", default="seeds", show_default=True, help="Index to verify.")
+def index_check(name) -> None:
+    """Verify that the parts of an index (meta.json, vectors.faiss, chunks.sqlite, lexical/) agree.
+
+    Reads every part and compares their counts and chunk ids; prints what is wrong, exit code 2 if anything is.
+    """
+    from rag.errors import StoreError
+    from rag.index.check import check_index
+
+    report = check_index(index_path(name))
+    for problem in report.problems:
+        click.echo(f"{name}: {problem}", err=True)
+    if not report.ok:
+        raise StoreError(report.summary())
+    click.echo(report.summary())
 
 
 @click.command()
