@@ -96,6 +96,19 @@ def lexical_rows(folder: Path) -> np.ndarray:
         raise damaged(index, f"{folder.name}/rows.npy", e) from e
 
 
+def _broken_file(folder: Path) -> str:
+    """Which file of the BM25 folder cannot be read (``lexical`` if each can be, alone)."""
+    for file in sorted(folder.iterdir()):
+        try:
+            if file.suffix == ".json":
+                json.loads(file.read_text())
+            elif file.suffix == ".npy":
+                np.load(file, mmap_mode="r")
+        except (OSError, ValueError):  # JSONDecodeError and numpy's format errors are ValueErrors
+            return f"{folder.name}/{file.name}"
+    return folder.name
+
+
 def content_hash(doc: Document) -> str:
     return hashlib.sha256(json.dumps(asdict(doc), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
@@ -142,8 +155,8 @@ class Store:
 
     # ---- reading -------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | os.PathLike, lexical: bool = False) -> Store:
-        """Open the index at ``path`` (with its BM25 index too if ``lexical``), checking that its parts agree.
+    def open(cls, path: str | os.PathLike, lexical: bool = True) -> Store:
+        """Open the index at ``path`` and its BM25 index (unless ``lexical=False``), checking that the parts agree.
 
         Readers take no lock: if a write swaps a new version in while the files are being opened, the
         open starts again, so the parts always come from one version.
@@ -200,7 +213,7 @@ class Store:
         try:
             return LexicalIndex.load(self.path / "lexical")
         except Exception as e:  # bm25s reads several files with numpy, json and scipy: any failure is damage
-            raise damaged(self.path, "lexical/", f"{type(e).__name__}: {e}") from e
+            raise damaged(self.path, _broken_file(self.path / "lexical"), f"{type(e).__name__}: {e}") from e
 
     def _check_counts(self) -> None:
         """The cheap part of ``rag index check``, run at every open: the parts hold as many chunks as
@@ -399,13 +412,13 @@ def _edit_in(work: Path, path: Path, meta: IndexMeta | None, fresh: bool) -> Ite
 
     try:
         if path.exists() and not fresh:
-            current = Store.open(path)
+            current = Store.open(path, lexical=True)  # refuse to build on a damaged index
             current.close()
             for name in ("meta.json", "vectors.faiss", "chunks.sqlite"):
                 shutil.copy2(path / name, work / name)
             if (path / "lexical").exists():
                 shutil.copytree(path / "lexical", work / "lexical")
-            store = Store.open(work)
+            store = Store.open(work, lexical=False)  # rebuilt by _save
         else:
             if meta is None:
                 raise StoreError(f"no index at {path} to update; build it first with `rag index build`")
