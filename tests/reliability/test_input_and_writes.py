@@ -17,7 +17,6 @@ from rag.errors import InputError
 from rag.index.indexer import add_to_index, build_index
 from rag.index.ingest import load_documents, text_document
 from rag.index.retriever import Retriever
-from rag.index.store import index_names
 from tests.conftest import ROOT, SEEDS, write
 
 pytestmark = pytest.mark.reliability
@@ -52,6 +51,8 @@ add_to_index([text_document("nuovo.txt", "Un articolo nuovo.")], sys.argv[1], em
 
 
 def test_a_killed_write_leaves_a_copy_that_the_next_write_removes(seeds, fake_embedder):
+    from rag.ui.app import available_indexes
+
     child = subprocess.Popen(
         [sys.executable, "-c", KILLED_ADD, str(seeds)], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
@@ -62,7 +63,7 @@ def test_a_killed_write_leaves_a_copy_that_the_next_write_removes(seeds, fake_em
         child.wait()
     left = [p.name for p in seeds.parent.glob(".seeds.tmp-*")]
     assert len(left) == 1 and (seeds.parent / left[0] / "meta.json").exists(), left
-    assert index_names(seeds.parent) == ["seeds"], "a working copy is never listed as an index"
+    assert available_indexes("seeds") == ["seeds"], "a working copy is never listed as an index"
     add_to_index([text_document("altro.txt", "Un altro articolo.")], seeds, embedder=fake_embedder)
     assert not list(seeds.parent.glob(".seeds.tmp-*")), "the next write removed the leftover"
     assert "altro.txt" in Retriever.load(seeds, embedder=fake_embedder).store.doc_ids()
