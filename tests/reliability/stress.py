@@ -42,6 +42,15 @@ def stable_docs(count: int = 30):
     return [text_document(f"stable-{i:02d}.txt", article(f"stabile{i:02d}x", i)) for i in range(count)]
 
 
+def run_threads(threads: list[threading.Thread], meanwhile) -> None:
+    """Start ``threads``, call ``meanwhile()`` (which makes them stop), wait for them."""
+    for thread in threads:
+        thread.start()
+    meanwhile()
+    for thread in threads:
+        thread.join(timeout=60)
+
+
 def run(seconds: float, folder: Path, searchers: int = 3) -> dict:
     embedder = FakeEmbedder(dim=2048)  # wide enough that invented words rarely share a slot
     path = folder / "index" / "stress"
@@ -110,12 +119,7 @@ def run(seconds: float, folder: Path, searchers: int = 3) -> dict:
 
     threads = [threading.Thread(target=searcher, args=(s,)) for s in range(searchers)]
     threads += [threading.Thread(target=reloader), threading.Thread(target=writer)]
-    for thread in threads:
-        thread.start()
-    stop.wait(seconds)
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=60)
+    run_threads(threads, lambda: (stop.wait(seconds), stop.set()))
     return {**counts, "errors": errors}
 
 
@@ -154,13 +158,7 @@ def close_under_queries(seconds: float, folder: Path, readers: int = 3) -> dict:
             with lock:
                 errors.append(traceback.format_exc())
 
-    threads = [threading.Thread(target=reader) for _ in range(readers)]
-    for thread in threads:
-        thread.start()
-    time.sleep(seconds)
-    store.close()
-    for thread in threads:
-        thread.join(timeout=60)
+    run_threads([threading.Thread(target=reader) for _ in range(readers)], lambda: (time.sleep(seconds), store.close()))
     return {**counts, "errors": errors}
 
 

@@ -29,13 +29,6 @@ def rag(monkeypatch, capsys, *args) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.fixture
-def seeds(tmp_path, fake_embedder):
-    path = tmp_path / "index" / "seeds"
-    build_index(load_documents([SEEDS]), path, fake_embedder)
-    return path
-
-
 def truncate(path, size):
     with open(path, "r+b") as handle:
         handle.truncate(size)

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from rag.errors import InputError
-from rag.index.indexer import add_to_index, build_index
+from rag.index.indexer import add_to_index
 from rag.index.ingest import load_documents, text_document
 from rag.index.retriever import Retriever
 from tests.conftest import ROOT, SEEDS, write
@@ -25,13 +25,6 @@ ITALIAN = (
     "Roma, 3 dicembre 2025 – Il ministro è arrivato a Bruxelles perché la città ospita la NATO. "
     "L'incontro è durato più di un'ora; «Siamo soddisfatti», ha detto. Costo: 5 €.\n"
 )
-
-
-@pytest.fixture
-def seeds(tmp_path, fake_embedder):
-    path = tmp_path / "index" / "seeds"
-    build_index(load_documents([SEEDS]), path, fake_embedder)
-    return path
 
 
 # ---- case 5: temporary folders of interrupted writes -------------------------------------------------

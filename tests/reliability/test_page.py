@@ -39,23 +39,21 @@ class SlowEmbedder(FakeEmbedder):
 
 
 @pytest.fixture
-def embedder():
+def fake_embedder():
     return SlowEmbedder()
 
 
 @pytest.fixture
-def seed_index(tmp_path, embedder):
-    path = tmp_path / "index" / "seeds"
-    build_index(load_documents([SEEDS]), path, embedder)
-    return path
+def seed_index(seeds):
+    return seeds
 
 
 @pytest.fixture
-def factory(seed_index, embedder):
+def factory(seed_index, fake_embedder):
     made = []
 
     def make(index, model):
-        assistant = FakeAssistant(Retriever.load(index, embedder=embedder))
+        assistant = FakeAssistant(Retriever.load(index, embedder=fake_embedder))
         made.append(weakref.ref(assistant))
         return assistant
 
@@ -144,9 +142,11 @@ def test_with_login_an_unauthenticated_api_call_is_refused(app, factory):
 
 
 # ---- what a request can choose ------------------------------------------------------------------------------
-def test_only_the_index_folders_indexes_and_offered_models_can_be_chosen(app, factory, seed_index, tmp_path, embedder):
+def test_only_the_index_folders_indexes_and_offered_models_can_be_chosen(
+    app, factory, seed_index, tmp_path, fake_embedder
+):
     elsewhere = tmp_path / "elsewhere" / "private"
-    build_index(load_documents([SEEDS]), elsewhere, embedder)
+    build_index(load_documents([SEEDS]), elsewhere, fake_embedder)
     shutil.copytree(seed_index, seed_index.parent / ".seeds.tmp-abc123")
     controller = app.build_app(factory, index="seeds").controller
     for index in (str(elsewhere), "../elsewhere/private", ".seeds.tmp-abc123", "/etc", "nope"):
@@ -159,7 +159,7 @@ def test_only_the_index_folders_indexes_and_offered_models_can_be_chosen(app, fa
     assert len(factory.made) == 1, "nothing but the preloaded assistant was ever loaded"
 
 
-def test_one_assistant_per_model_least_recently_used_freed(app, factory, seed_index, embedder):
+def test_one_assistant_per_model_least_recently_used_freed(app, factory, seed_index):
     shutil.copytree(seed_index, seed_index.parent / "altro")
     assistants = app.Assistants(factory, max_models=2)
     assistants.get("seeds", LARGE)
