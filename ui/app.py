@@ -176,7 +176,9 @@ def build_app(
             with gr.Column(scale=3, min_width=320):
                 with gr.Accordion(t["settings"], open=False, elem_id="settings"):
                     with gr.Row():
-                        index_box = gr.Dropdown(available_indexes(index), value=index, label=t["index"])
+                        index_box = gr.Dropdown(
+                            available_indexes(index), value=index, label=t["index"], allow_custom_value=True
+                        )
                         model_box = gr.Radio(
                             [(t["model_large"], DEFAULT_LLM), (t["model_small"], FAST_LLM)]
                             if model in (DEFAULT_LLM, FAST_LLM)

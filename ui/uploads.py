@@ -79,9 +79,8 @@ class Uploads:
         words = {"reading": t["add_reading"], "embedding": t["add_embedding"], "done": t["add_reloading"]}
         state = {"fraction": 0.0, "desc": t["add_reading"]}
 
-        def report(fraction: float, desc: str) -> None:
+        def report(fraction: float, desc: str) -> None:  # called in the worker; shown by the loop below
             state.update(fraction=fraction, desc=words.get(desc, desc))
-            step(fraction, desc=state["desc"])
 
         cancel = threading.Event()
         outcome: dict[str, object] = {}
@@ -107,6 +106,7 @@ class Uploads:
                 while worker.is_alive():
                     worker.join(poll)
                     if worker.is_alive():
+                        step(state["fraction"], desc=state["desc"])  # Gradio's progress bar: from this thread
                         yield f"⏳ {state['desc']} {state['fraction']:.0%}"
             finally:
                 if worker.is_alive():  # the iterator was closed: the page cancelled or went away
@@ -123,5 +123,6 @@ class Uploads:
         except RagError as e:
             yield f"⚠ **{t['add_failed']}**  \n{redact(friendly_error(str(e), map(str, paths)))}"
             return
+        step(1.0, desc=t["add_reloading"])
         self.assistants.reload_index(index, done=assistant)
         yield f"✓ {add_report_text(outcome['report'], index, t)}"

@@ -135,10 +135,12 @@ def test_with_login_an_unauthenticated_api_call_is_refused(app, factory):
             Client(url, verbose=False)
         with pytest.raises(Exception):  # noqa: B017
             Client(url, auth=("anna", "sbagliata"), verbose=False)
-        messages, panel, _ = Client(url, auth=("anna", "segreta"), verbose=False).predict(
-            QUESTION, "seeds", 4, LARGE, "short", api_name="/ask"
-        )
+        client = Client(url, auth=("anna", "segreta"), verbose=False)
+        messages, panel, _ = client.predict(QUESTION, "seeds", 4, LARGE, "short", api_name="/ask")
         assert "Hnatov" in messages[-1]["content"][0]["text"]
+        messages, _, _ = client.predict(QUESTION, str(SEEDS.parent), 4, LARGE, "short", api_name="/ask")
+        refused = messages[-1]["content"][0]["text"]
+        assert "non esiste; scegline uno dall'elenco (seeds)" in refused and str(SEEDS.parent) not in refused
 
 
 # ---- what a request can choose ------------------------------------------------------------------------------
