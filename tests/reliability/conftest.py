@@ -6,6 +6,7 @@ import pytest
 
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
+
 from tests.conftest import SEEDS
 
 

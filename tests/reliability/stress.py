@@ -24,6 +24,7 @@ from rag.index.ingest import text_document
 from rag.index.retriever import Retriever
 from rag.index.store import Store
 from rag.types import Filters
+
 from tests.conftest import FakeEmbedder
 
 

@@ -12,6 +12,7 @@ import pytest
 from rag.cli import main
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
+
 from tests.conftest import SEEDS, write
 
 pytestmark = pytest.mark.reliability

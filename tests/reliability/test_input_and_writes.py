@@ -17,6 +17,7 @@ from rag.errors import InputError
 from rag.index.indexer import add_to_index
 from rag.index.ingest import load_documents, text_document
 from rag.index.retriever import Retriever
+
 from tests.conftest import ROOT, SEEDS, write
 
 pytestmark = pytest.mark.reliability

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
+
 from tests.conftest import SEEDS, FakeEmbedder, write
 from tests.ui.test_ui import FakeAssistant
 

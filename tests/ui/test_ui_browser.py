@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from rag.ui.strings import STRINGS
 
-from tests.conftest import UMEROV_DOC, write
 from .test_ui_e2e import served_seed_app
+from tests.conftest import UMEROV_DOC, write
 
 pytestmark = pytest.mark.slow
 
