@@ -98,7 +98,11 @@ def lexical_rows(folder: Path) -> np.ndarray:
 
 def _broken_file(folder: Path) -> str:
     """Which file of the BM25 folder cannot be read (``lexical`` if each can be, alone)."""
-    for file in sorted(folder.iterdir()):
+    try:
+        files = sorted(folder.iterdir())
+    except OSError:  # gone meanwhile (a write swapped the index) or unreadable: name the folder
+        return folder.name
+    for file in files:
         try:
             if file.suffix == ".json":
                 json.loads(file.read_text())
@@ -168,10 +172,12 @@ class Store:
             try:
                 with _OPENING:
                     store = cls._open_once(path, lexical)
-            except StoreError:
-                if _version(path) == version:
-                    raise
-                continue
+            except (StoreError, OSError) as e:  # a file gone in the middle of a swap: open the new version
+                if _version(path) != version or (path.parent / f".{path.name}.old").exists():
+                    continue
+                if isinstance(e, OSError):
+                    raise StoreError(f"cannot read the index at {path}: {e}") from e
+                raise
             if _version(path) == version:
                 return store
             store.close()
