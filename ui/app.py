@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
 import gradio as gr  # noqa: E402
 from rag.ui import tools  # noqa: E402
+from rag.ui.assistants import AssistantFactory, Assistants, available_indexes, load_assistant, redact  # noqa: E402
 from rag.ui.strings import LENGTHS, UPLOAD_KINDS, strings  # noqa: E402
+from rag.ui.uploads import UploadLimits, Uploads  # noqa: E402
 from rag.ui.view import (  # noqa: E402
     Turn,
-    add_report_text,
     chat_messages,
     empty_html,
-    friendly_error,
     history_pairs,
     pending_html,
     source_refs,
@@ -33,66 +32,21 @@ from rag.ui.view import (  # noqa: E402
 )
 
 from rag.answer.settings import AskSettings  # noqa: E402
-from rag.config import DEFAULT_LLM, FAST_LLM, index_root  # noqa: E402
-from rag.errors import InputError, RagError  # noqa: E402
+from rag.config import DEFAULT_LLM, FAST_LLM  # noqa: E402
+from rag.errors import RagError  # noqa: E402
 from rag.index import catalog  # noqa: E402
-from rag.index.indexer import add_files  # noqa: E402
 
 log = logging.getLogger("rag.ui")
-
-AssistantFactory = Callable[[str, str], object]  # (index, model) -> Assistant
-
-
-def load_assistant(index: str, model: str):
-    """The real factory: ``rag.answer.assistant.Assistant.load``."""
-    from rag.answer.assistant import Assistant
-
-    return Assistant.load(index=index, model=model)
-
-
-class Assistants:
-    """Assistants by (index, model), each loaded once and shared by every session.
-
-    The first one is loaded at start; another index or model is loaded the first time it is chosen.
-    """
-
-    def __init__(self, factory: AssistantFactory):
-        self.factory = factory
-        self._loaded: dict[tuple[str, str], object] = {}
-        self._lock = threading.Lock()
-
-    def is_loaded(self, index: str, model: str) -> bool:
-        return (index, model) in self._loaded
-
-    def get(self, index: str, model: str):
-        with self._lock:
-            key = (index, model)
-            if key not in self._loaded:
-                log.info("loading assistant for index %s, model %s", index, model)
-                self._loaded[key] = self.factory(index, model)
-            return self._loaded[key]
-
-    def reload_index(self, index: str, done: object = None) -> None:
-        """After the index on disk changed, make every other assistant on it see the change."""
-        for (name, _), assistant in list(self._loaded.items()):
-            if name == index and assistant is not done:
-                assistant.retriever.reload()
-
-
-def available_indexes(current: str) -> list[str]:
-    """Index names under ``$RAG_INDEX_DIR`` (folders with a ``meta.json``), plus the current one."""
-    root = index_root()
-    names = sorted(p.name for p in root.iterdir() if (p / "meta.json").exists()) if root.is_dir() else []
-    return names if current in names else [current, *names]
 
 
 class ChatController:
     """The page's callbacks as plain methods (no Gradio objects needed to call them)."""
 
-    def __init__(self, assistants: Assistants, lang: str = "it"):
+    def __init__(self, assistants: Assistants, lang: str = "it", limits: UploadLimits | None = None):
         self.assistants = assistants
         self.lang = lang
         self.t = strings(lang)
+        self.uploads = Uploads(assistants, self.t, limits or UploadLimits())
 
     def respond(
         self,
@@ -135,12 +89,12 @@ class ChatController:
             if final is None:
                 raise RagError("the answer pipeline stopped without a final answer")
         except RagError as e:
-            turn.status, turn.answer, turn.sources = "error", str(e), empty_html(t)
+            turn.status, turn.answer, turn.sources = "error", redact(str(e)), empty_html(t)
             yield chat_messages(turns, t), turn.sources, turns, ""
             return
-        except Exception as e:  # shown on the page and logged with its traceback, never swallowed
+        except Exception as e:  # shown on the page (without server paths) and logged with its traceback
             log.exception("answering %r failed", question)
-            turn.status, turn.answer, turn.sources = "error", f"{type(e).__name__}: {e}", empty_html(t)
+            turn.status, turn.answer, turn.sources = "error", redact(f"{type(e).__name__}: {e}"), empty_html(t)
             yield chat_messages(turns, t), turn.sources, turns, ""
             return
         turn.answer, turn.query, turn.short = final.text, final.query, final.short
@@ -199,30 +153,8 @@ class ChatController:
 
     def add_files(self, files, index: str, model: str, progress=None) -> str:
         """Add uploaded files to ``index``; returns the Markdown status line shown under the upload box."""
-        t = self.t
-        paths = [f if isinstance(f, str | Path) else getattr(f, "name", str(f)) for f in (files or [])]
-        if not paths:
-            return f"⚠ {t['add_none']}"
-        try:
-            for p in map(Path, paths):
-                if not p.name.lower().endswith(UPLOAD_KINDS):
-                    raise InputError(t["bad_type"].format(name=p.name))
-                if not p.read_bytes().strip():  # said in the page's language; add_files checks the rest
-                    raise InputError(t["no_articles"].format(name=p.name))
-            assistant = self.assistants.get(index, model)
-            step = progress or (lambda *a, **k: None)
-            words = {"reading": t["add_reading"], "embedding": t["add_embedding"], "done": t["add_reloading"]}
-            report = add_files(
-                paths,
-                assistant.retriever.store.path,
-                embedder=assistant.retriever.embedder,
-                progress=lambda fraction, desc: step(fraction, desc=words.get(desc, desc)),
-            )
-            assistant.retriever.reload()
-        except RagError as e:
-            return f"⚠ **{t['add_failed']}**  \n{friendly_error(str(e), paths)}"
-        self.assistants.reload_index(index, done=assistant)
-        return f"✓ {add_report_text(report, index, t)}"
+        *_, status = self.uploads.run(files, index, model, progress=progress, poll=0.05)
+        return status
 
 
 CSS = (Path(__file__).parent / "app.css").read_text(encoding="utf-8")  # the page's own styles
@@ -243,12 +175,18 @@ def build_app(
     model: str = DEFAULT_LLM,
     lang: str = "it",
     preload: bool = True,
+    limits: UploadLimits | None = None,
 ) -> gr.Blocks:
-    """The page, wired to ``assistant_factory(index, model)``; with ``preload`` the first assistant loads now."""
-    assistants = Assistants(assistant_factory)
+    """The page, wired to ``assistant_factory(index, model)``; with ``preload`` the first assistant loads now.
+
+    Only the indexes under the index folder (and ``index``) and the models offered can be chosen.
+    """
+    assistants = Assistants(
+        assistant_factory, models=dict.fromkeys([model, DEFAULT_LLM, FAST_LLM]), start_index=index, lang=lang
+    )
     if preload:
         assistants.get(index, model)
-    controller = ChatController(assistants, lang)
+    controller = ChatController(assistants, lang, limits)
     t = controller.t
     doc_rows, doc_choices, source_names, examples = controller.catalog(index, model) if preload else ([], [], [], [])
 
@@ -327,6 +265,7 @@ def build_app(
                         t["add_button"], file_count="multiple", file_types=list(UPLOAD_KINDS), elem_id="add"
                     )
                     add_status = gr.Markdown(label=t["add_title"], elem_id="add-status")
+                    cancel_add = gr.Button(t["add_cancel"], variant="stop", size="sm", elem_id="cancel-add")
                 with gr.Accordion(t["docs_title"], open=False, elem_id="documents"):
                     gr.Markdown(t["docs_help"])
                     docs_table = gr.Dataframe(
@@ -412,17 +351,23 @@ def build_app(
             api_visibility="private",
         ).then(tools.saved, turns, saved, queue=False, api_visibility="private")
 
-        def add_files(file_list, index_name, model_name, progress=gr.Progress()):  # noqa: B008 (Gradio idiom)
-            return controller.add_files(file_list, index_name, model_name, progress)
+        def add_files(file_list, index_name, model_name, request: gr.Request, progress=gr.Progress()):  # noqa: B008
+            yield from controller.uploads.run(file_list, index_name, model_name, request.session_hash, progress)
 
-        add.upload(
+        adding = add.upload(
             add_files,
             [add, index_box, model_box],
             add_status,
             api_name="add_articles",
             concurrency_limit=1,
-            concurrency_id="assistant",
+            concurrency_id="ingest",  # apart from the questions, which keep being answered meanwhile
         ).then(refresh_catalog, [index_box, model_box], catalog_outputs, api_visibility="private")
+
+        def cancel_upload(request: gr.Request):
+            controller.uploads.cancel(request.session_hash)
+
+        cancel_add.click(cancel_upload, None, None, cancels=[adding], queue=False, api_visibility="private")
+        demo.unload(cancel_upload)  # closing the page stops its upload
     return demo
 
 

@@ -79,6 +79,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "add_reloading": "Ricarico l'indice…",
         "bad_type": "{name}: tipo di file non accettato; usa .txt, .md, .html o .jsonl",
         "no_articles": "{name}: il file è vuoto, non contiene articoli",
+        "add_cancel": "Annulla l'aggiunta",
+        "add_cancelled": "Aggiunta annullata: l'indice non è cambiato.",
+        "add_queued": "In attesa che finisca un'altra aggiunta…",
+        "file_too_big": "{name}: {size:.1f} MB, oltre il limite di {limit:g} MB per file; dividilo in file più piccoli",
+        "batch_too_big": "i file scelti sono {size:.1f} MB in tutto, oltre il limite di {limit:g} MB per volta; "
+        "aggiungili in più volte",
+        "no_index": "l'indice «{index}» non esiste; scegline uno dall'elenco ({names})",
+        "no_model": "il modello «{model}» non è tra quelli disponibili ({names})",
     },
     "en": {
         "page_title": "Ask the news",
@@ -154,6 +162,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "add_reloading": "Reloading the index…",
         "bad_type": "{name}: file type not accepted; use .txt, .md, .html or .jsonl",
         "no_articles": "{name}: the file is empty, it holds no articles",
+        "add_cancel": "Cancel adding",
+        "add_cancelled": "Adding cancelled; the index is unchanged.",
+        "add_queued": "Waiting for another upload to finish…",
+        "file_too_big": "{name}: {size:.1f} MB, above the {limit:g} MB limit per file; split it into smaller files",
+        "batch_too_big": "the files chosen are {size:.1f} MB in all, above the {limit:g} MB limit per upload; "
+        "add them a few at a time",
+        "no_index": "there is no index “{index}”; choose one from the list ({names})",
+        "no_model": "the model “{model}” is not one of those available ({names})",
     },
 }
 LANGUAGES = tuple(STRINGS)

@@ -1,4 +1,5 @@
-"""``rag setup``, ``rag index build|add|sync|remove|info`` and ``rag search``: models, indexes, retrieval."""
+"""``rag setup``, ``rag index build|add|sync|remove|info|check|examples`` and ``rag search``: models, indexes,
+retrieval."""
 
 from __future__ import annotations
 
@@ -212,13 +213,31 @@ def index_examples(questions, name, clear) -> None:
     without, the current ones are printed: those written, else questions made from the latest titles.
     """
     from rag.index.catalog import examples_for, write_examples
-    from rag.index.store import Store
+    from rag.index.stores import open_store
 
-    store = Store.open(index_path(name))
+    store = open_store(index_path(name))
     if questions or clear:
         write_examples(store.path, questions)
     for question in examples_for(store):
         click.echo(question)
+
+
+@index.command("check")
+@click.option("--name", "-n", default="seeds", show_default=True, help="Index to verify.")
+def index_check(name) -> None:
+    """Verify that the parts of an index (meta.json, vectors.faiss, chunks.sqlite, lexical/) agree.
+
+    Reads every part and compares their counts and chunk ids; prints what is wrong, exit code 2 if anything is.
+    """
+    from rag.errors import StoreError
+    from rag.index.check import check_index
+
+    report = check_index(index_path(name))
+    for problem in report.problems:
+        click.echo(f"{name}: {problem}", err=True)
+    if not report.ok:
+        raise StoreError(report.summary())
+    click.echo(report.summary())
 
 
 @click.command()

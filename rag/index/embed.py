@@ -262,12 +262,23 @@ class SentenceTransformerEmbedder(Embedder):
     def from_info(cls, info: EmbedderInfo) -> SentenceTransformerEmbedder:
         return cls(info.model_id, dim=info.dim, max_seq_length=info.max_seq_length, precision=info.precision)
 
+    def _tokenizer_lock(self) -> threading.Lock:
+        """The fast tokenizer is one Rust object whose settings each call changes: one thread at a time
+        (else "Already borrowed" when the chat page embeds a question while an upload is indexed)."""
+        return self.__dict__.setdefault("_tokenizer_lock_", threading.Lock())
+
     def count_tokens(self, text: str) -> int:
-        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+        with self._tokenizer_lock():
+            return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         show = len(texts) > self.batch_size and log.getEffectiveLevel() <= logging.INFO
-        vectors = self.model.encode(
+        with self._tokenizer_lock():
+            vectors = self._encode(texts, show)
+        return _unit(vectors)  # bfloat16 unit vectors are only unit to ~3 digits: normalize in float32
+
+    def _encode(self, texts: Sequence[str], show: bool):
+        return self.model.encode(
             list(texts),
             prompt="",
             batch_size=self.batch_size,
@@ -275,7 +286,6 @@ class SentenceTransformerEmbedder(Embedder):
             convert_to_numpy=True,
             show_progress_bar=show,
         )
-        return _unit(vectors)  # bfloat16 unit vectors are only unit to ~3 digits: normalize in float32
 
 
 BACKENDS: dict[str, type[Embedder]] = {

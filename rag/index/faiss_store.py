@@ -28,7 +28,7 @@ class FaissStore:
     @classmethod
     def open(cls, path: Path, meta: IndexMeta | None = None) -> FaissStore:
         store = Store.open(path)
-        return cls(store, LexicalIndex.load(store.path / "lexical"))
+        return cls(store, store.lexical())
 
     @classmethod
     @contextmanager
@@ -63,7 +63,7 @@ class FaissStore:
         for start in range(0, len(doc_ids), 500):
             batch = doc_ids[start : start + 500]
             marks = ",".join("?" * len(batch))
-            out.update(self.store.db.execute(f"SELECT id, content_hash FROM documents WHERE id IN ({marks})", batch))
+            out.update(self.store.query(f"SELECT id, content_hash FROM documents WHERE id IN ({marks})", batch))
         return out
 
     def add_document(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray | None) -> None:
@@ -111,7 +111,7 @@ class FaissStore:
 
     def count(self) -> tuple[int, int]:
         counts = "SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)"
-        return self.store.db.execute(counts).fetchone()
+        return self.store.query(counts)[0]
 
     def info(self) -> dict:
         return {"backend": "faiss", "where": str(self.store.path), "vectors": "FAISS IndexFlatIP (exact)"}

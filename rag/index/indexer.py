@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.errors import InputError
+import numpy as np
+
+from rag.errors import InputError, RagError
 from rag.index.chunk import DEFAULT_CHUNKING, ChunkSettings, chunk_document
 from rag.index.embed import Embedder, EmbeddingCache, load_embedder
 from rag.index.ingest import load_documents
@@ -17,6 +20,16 @@ from rag.index.stores import ChunkStore, edit_store, parse_store
 from rag.types import Document
 
 log = logging.getLogger(__name__)
+
+EMBED_BATCH = 64  # chunks embedded between two progress reports / cancel checks
+
+
+class Cancelled(RagError):
+    """The caller asked an add to stop (``cancel`` was set); the index on disk is unchanged."""
+
+
+def _no_progress(fraction: float, desc: str = "") -> None:
+    pass
 
 
 @dataclass
@@ -40,8 +53,17 @@ class IndexReport:
 
 
 def _upsert(
-    store: ChunkStore, docs: Iterable[Document], embedder: Embedder, cache: EmbeddingCache | None, report
+    store: ChunkStore,
+    docs: Iterable[Document],
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+    report,
+    progress=_no_progress,
+    cancel: threading.Event | None = None,
 ) -> None:
+    """Add or replace ``docs``. Given ``progress`` or ``cancel``, embeds in batches, reporting
+    ``progress(fraction, desc="embedding")`` between them and raising ``Cancelled`` there once ``cancel``
+    is set; otherwise in one call (one progress bar on the command line)."""
     todo = []
     for doc in docs:
         old = store.stored_hash(doc.id)
@@ -55,7 +77,14 @@ def _upsert(
             report.added.append(doc.id)
         todo.append((doc, chunk_document(doc, embedder.count_tokens, store.meta.chunking)))
     all_chunks = [c for _, chunks in todo for c in chunks]
-    vectors = embedder.embed_chunks(all_chunks, cache) if all_chunks else None
+    batch = EMBED_BATCH if cancel is not None or progress is not _no_progress else max(len(all_chunks), 1)
+    parts = []
+    for start in range(0, len(all_chunks), batch):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"stopped after {start} of {len(all_chunks)} chunks; the index is unchanged")
+        parts.append(embedder.embed_chunks(all_chunks[start : start + batch], cache))
+        progress(min(start + batch, len(all_chunks)) / len(all_chunks), desc="embedding")
+    vectors = np.concatenate(parts) if parts else None
     report.chunks_embedded = len(all_chunks)
     offset = 0
     for doc, chunks in todo:
@@ -101,12 +130,19 @@ def add_to_index(
     cache: EmbeddingCache | None = None,
     remove: Iterable[str] = (),
     also: Callable[[Path], None] | None = None,
+    progress=_no_progress,
+    cancel: threading.Event | None = None,
 ) -> IndexReport:
     """Add new documents, replace changed ones (same id, other content), skip identical ones.
 
     In the same atomic edit, ``remove`` drops those documents (ids not in the index are ignored) and
-    ``also(folder)`` may write its own files into the new index folder before it is swapped in.
+    ``also(folder)`` may write its own files into the new index folder before it is swapped in. If
+    nothing is new, changed or removed, the index on disk is left as it is (not rewritten). ``progress``
+    and ``cancel`` as in ``_upsert``: a cancelled add leaves the index unchanged.
     """
+    remove = list(remove)
+    if not docs and not remove and also is None:  # a feed sync with nothing new still records its visit
+        raise InputError("no articles to add: the files given are empty; give .txt/.md/.jsonl/SQuAD files with text")
     started = time.perf_counter()
     report = IndexReport(path)
     with edit_store(path) as store:
@@ -117,7 +153,7 @@ def add_to_index(
             if store.stored_hash(doc_id) is not None:
                 store.remove_document(doc_id)
                 report.removed.append(doc_id)
-        _upsert(store, docs, embedder, cache, report)
+        _upsert(store, docs, embedder, cache, report, progress, cancel)
         if also is not None:
             also(store.path)
     report.seconds = time.perf_counter() - started
@@ -138,22 +174,36 @@ def remove_from_index(doc_ids: Iterable[str], path: Path) -> IndexReport:
     return report
 
 
-def add_files(paths: Sequence[str | Path], path: Path, embedder: Embedder | None = None, progress=None) -> IndexReport:
+def add_files(
+    paths: Sequence[str | Path],
+    path: Path,
+    embedder: Embedder | None = None,
+    progress=None,
+    cancel: threading.Event | None = None,
+) -> IndexReport:
     """Read ``paths`` and add their articles to the index at ``path`` (as ``add_to_index``).
 
     Every file is read and checked first, so a file that cannot be used, or that holds no article,
     raises ``InputError`` naming it before the index is touched. ``progress(fraction, desc=...)`` is
-    called between the steps when given.
+    called between the steps when given (``desc``: reading, embedding, done); setting ``cancel``
+    stops the add between two batches of chunks (``Cancelled``), leaving the index unchanged.
     """
-    step = progress or (lambda *a, **k: None)
-    step(0.05, desc="reading")
+    step = progress or _no_progress
+    step(0.02, desc="reading")
     docs = []
     for p in map(Path, paths):
         found = load_documents([p])
         if not found:
             raise InputError(f"{p.name}: the file is empty, it holds no articles")
         docs.extend(found)
-    step(0.2, desc="embedding")
-    report = add_to_index(docs, path, embedder=embedder, cache=EmbeddingCache())
+    step(0.05, desc="embedding")
+    report = add_to_index(
+        docs,
+        path,
+        embedder=embedder,
+        cache=EmbeddingCache(),
+        progress=lambda fraction, desc: step(0.05 + 0.9 * fraction, desc=desc),
+        cancel=cancel,
+    )
     step(1.0, desc="done")
     return report

@@ -12,12 +12,14 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from rag.errors import InputError
 from rag.index.dateline import parse_dateline
+from rag.index.decode import NotText, decode_bytes
 from rag.index.html import HTML_SUFFIXES, extract_page
 from rag.types import Document
 
@@ -41,11 +43,33 @@ def kind_of(path: Path) -> str | None:
     return None
 
 
+def max_article_bytes() -> int:
+    """The size limit of one article's text: ``$RAG_MAX_ARTICLE_MB`` megabytes (default 2, far above news)."""
+    raw = os.environ.get("RAG_MAX_ARTICLE_MB", "2")
+    try:
+        return int(float(raw) * 1_000_000)
+    except ValueError as e:
+        raise InputError(f"RAG_MAX_ARTICLE_MB={raw!r} is not a number of megabytes") from e
+
+
+def check_size(source: object, doc: Document, limit: int) -> None:
+    """Refuse an article above ``limit`` bytes of text: it would take hours to embed and is not news."""
+    size = len(doc.text.encode("utf-8"))
+    if size > limit:
+        raise InputError(
+            f"{source}: article {doc.id!r} is {size / 1e6:.1f} MB of text, above the {limit / 1e6:g} MB limit "
+            "per article; split it into articles, or raise the limit with RAG_MAX_ARTICLE_MB"
+        )
+
+
 def load_documents(paths: Iterable[str | Path]) -> list[Document]:
-    """Read every path (file or folder); raise on the first unusable one. Duplicate ids are an error."""
+    """Read every path (file or folder); raise on the first unusable one. Duplicate ids are an error, and
+    so is an article larger than ``max_article_bytes()``."""
     docs: dict[str, Document] = {}
+    limit = max_article_bytes()
     for raw in paths:
         for doc in _read_path(Path(raw)):
+            check_size(raw, doc, limit)
             if doc.id in docs and docs[doc.id] != doc:
                 raise InputError(
                     f"{raw}: document id {doc.id!r} appears twice with different content; ids must be unique"
@@ -88,22 +112,15 @@ def read_file(path: Path, doc_id: str | None = None) -> Iterator[Document]:
 
 
 def read_text(path: Path) -> str:
-    """Decode UTF-8; fall back to CP1252/Latin-1 with a warning; refuse binary files."""
-    data = path.read_bytes()
-    if b"\x00" in data[:8192]:
-        raise InputError(f"{path}: looks like a binary file, not text; give {SUPPORTED}")
+    """Decode by content (byte-order marks, UTF-8, else detected, see ``rag.index.decode``); warn when not
+    UTF-8; refuse binary files and garbage."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    for encoding in ("cp1252", "latin-1"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
+        text, encoding = decode_bytes(path.read_bytes())
+    except NotText as e:
+        raise InputError(f"{path}: looks like a binary file, not text ({e}); give {SUPPORTED} as text") from e
+    if encoding not in ("utf-8", "utf-8-sig"):
         log.warning("%s: not UTF-8, decoded as %s; save it as UTF-8 to silence this", path, encoding)
-        return text
-    raise AssertionError("latin-1 decodes any byte string")
+    return text
 
 
 def text_document(doc_id: str, text: str, title: str | None = None, markdown: bool = False, **meta) -> Document:

@@ -77,11 +77,14 @@ class Retriever:
         return cls(store, embedder, settings)
 
     def reload(self) -> None:
-        """Pick up changes written to the index on disk (after ``add_to_index``/``remove_from_index``)."""
+        """Pick up changes written to the index on disk (after ``add_to_index``/``remove_from_index``).
+
+        Safe while other threads search: each search works on the store it started with, and the old one
+        is not closed under them (its connection closes when the last of them lets it go).
+        """
         store = open_store(self.store.path)
         store.check_embedder(self.embedder)
-        old, self.store = self.store, store
-        old.close()
+        self.store = store
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None, mode: Mode | None = None) -> Hits:
         """The ``k`` best distinct chunks for ``query``; ``score`` is cosine (dense), BM25 (lexical) or RRF (hybrid)."""
@@ -93,16 +96,18 @@ class Retriever:
         if mode not in MODES:
             raise InputError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
         filters = filters or Filters()
+        store = self.store  # one version of the index for the whole search, whatever reload does meanwhile
         depth = max(self.settings.depth, 4 * k)
         timings: dict[str, float] = {}
         rankings: list[list[tuple[int, float]]] = []
         if mode in ("dense", "hybrid"):
             started = time.perf_counter()
-            rankings.append(self._dense(query, depth, filters))
+            vector = self.embedder.embed_query(query.strip()).astype(np.float32)
+            rankings.append(store.dense_search(vector, depth, filters))
             timings["dense"] = time.perf_counter() - started
         if mode in ("lexical", "hybrid"):
             started = time.perf_counter()
-            rankings.append(self.store.lexical_search(query, depth, filters))
+            rankings.append(store.lexical_search(query, depth, filters))
             timings["lexical"] = time.perf_counter() - started
         if mode == "hybrid":
             fused = rrf(
@@ -113,15 +118,12 @@ class Retriever:
         else:
             fused = rankings[0]
         self.last_timings = timings
-        hits = self._hits(fused, k)
+        hits = self._hits(store, fused, k)
         hits.query, hits.mode = query, mode
         return hits
 
-    def _dense(self, query: str, depth: int, filters: Filters) -> list[tuple[int, float]]:
-        return self.store.dense_search(self.embedder.embed_query(query.strip()).astype(np.float32), depth, filters)
-
-    def _hits(self, ranked, k: int) -> Hits:
-        chunks = self.store.chunks_by_rows([row for row, _ in ranked[: 4 * k]])
+    def _hits(self, store: ChunkStore, ranked, k: int) -> Hits:
+        chunks = store.chunks_by_rows([row for row, _ in ranked[: 4 * k]])
         hits, seen = Hits(), set()
         for row, score in ranked:
             chunk: Chunk | None = chunks.get(row)

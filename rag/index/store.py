@@ -22,6 +22,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 # Files other modules keep in the index folder: every edit carries them over, rebuilds too.
 KEPT_FILES = ("feeds.json", "examples.txt")
+# One open at a time: numpy reads .npy headers with ``ast``, whose parser is not thread-safe in
+# Python 3.11 (CPython gh-106905: "AST constructor recursion depth mismatch" under concurrent reloads).
+_OPENING = threading.Lock()
 _CHUNK_COLUMNS = ("id", "doc_id", "ordinal", "text", "start", "end", "title", "date", "place", "source", "url")
 
 _SCHEMA = """
@@ -88,6 +92,35 @@ class IndexMeta:
         )
 
 
+def lexical_rows(folder: Path) -> np.ndarray:
+    """The chunk rows of the BM25 index in ``folder`` (memory-mapped); a missing or unreadable file is damage."""
+    index = folder.parent
+    for name in ("lexical.json", "rows.npy"):
+        if not (folder / name).is_file():
+            raise damaged(index, f"{folder.name}/{name}", "the file is missing")
+    try:
+        return np.load(folder / "rows.npy", mmap_mode="r")
+    except (OSError, ValueError) as e:
+        raise damaged(index, f"{folder.name}/rows.npy", e) from e
+
+
+def _broken_file(folder: Path) -> str:
+    """Which file of the BM25 folder cannot be read (``lexical`` if each can be, alone)."""
+    try:
+        files = sorted(folder.iterdir())
+    except OSError:  # gone meanwhile (a write swapped the index) or unreadable: name the folder
+        return folder.name
+    for file in files:
+        try:
+            if file.suffix == ".json":
+                json.loads(file.read_text())
+            elif file.suffix == ".npy":
+                np.load(file, mmap_mode="r")
+        except (OSError, ValueError):  # JSONDecodeError and numpy's format errors are ValueErrors
+            return f"{folder.name}/{file.name}"
+    return folder.name
+
+
 def content_hash(doc: Document) -> str:
     return hashlib.sha256(json.dumps(asdict(doc), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
@@ -96,31 +129,119 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def damaged(path: Path, file: str, why: object) -> StoreError:
+    """The one-line error for a damaged part of the index at ``path``, naming the file and the fix."""
+    return StoreError(
+        f"index {path.name!r} is damaged: {path / file}: {why}; "
+        f"rebuild it with `rag index build PATHS --name {path.name}`"
+    )
+
+
 class Store:
-    """An opened index folder. Read it with ``Store.open``; change it inside ``Store.edit``."""
+    """An opened index folder. Read it with ``Store.open``; change it inside ``Store.edit``.
+
+    Safe to share between threads: every SQLite call holds the store's lock, so ``close`` waits for a
+    query in progress instead of pulling the connection from under it (a query after ``close`` raises
+    ``StoreError``), and a damaged file raises ``StoreError`` naming it.
+    """
 
     def __init__(self, path: Path, meta: IndexMeta, vectors, db: sqlite3.Connection):
         self.path = path
         self.meta = meta
         self.vectors = vectors  # faiss.IndexIDMap2
         self.db = db
+        self.changed = False  # set by the writing methods; an edit that changed nothing is not swapped in
+        self._lock = threading.RLock()
+        self._closed = False
+        self._lexical: LexicalIndex | None = None
+
+    def query(self, sql: str, params=()) -> list[tuple]:
+        """All rows of one SQLite statement, under the lock (any thread); damage becomes a ``StoreError``."""
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"index {self.path.name!r} was closed; open it again (Retriever.reload)")
+            try:
+                return self.db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as e:
+                raise damaged(self.path, "chunks.sqlite", e) from e
 
     # ---- reading -------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | os.PathLike) -> Store:
+    def open(cls, path: str | os.PathLike, lexical: bool = True) -> Store:
+        """Open the index at ``path`` and its BM25 index (unless ``lexical=False``), checking that the parts agree.
+
+        Readers take no lock: if a write swaps a new version in while the files are being opened, the
+        open starts again, so the parts always come from one version.
+        """
+        path = Path(path)
+        for _ in range(50):
+            _recover(path)
+            version = _version(path)
+            try:
+                with _OPENING:
+                    store = cls._open_once(path, lexical)
+            except (StoreError, OSError) as e:  # a file gone in the middle of a swap: open the new version
+                if _version(path) != version or (path.parent / f".{path.name}.old").exists():
+                    continue
+                if isinstance(e, OSError):
+                    raise StoreError(f"cannot read the index at {path}: {e}") from e
+                raise
+            if _version(path) == version:
+                return store
+            store.close()
+        raise StoreError(f"index {path} changed 50 times while being opened; try again")
+
+    @classmethod
+    def _open_once(cls, path: Path, lexical: bool) -> Store:
         import faiss
 
-        path = Path(path)
-        _recover(path)
         if not (path / "meta.json").exists():
             raise StoreError(f"no index at {path}; build one with `rag index build PATH --name {path.name}`")
         try:
             meta = IndexMeta.from_json((path / "meta.json").read_text())
+        except (OSError, UnicodeDecodeError, KeyError, TypeError, AttributeError, json.JSONDecodeError) as e:
+            raise damaged(path, "meta.json", e) from e
+        for name in ("vectors.faiss", "chunks.sqlite"):
+            if not (path / name).is_file():
+                raise damaged(path, name, "the file is missing")
+        try:
             vectors = faiss.read_index(str(path / "vectors.faiss"))
-        except (OSError, RuntimeError, KeyError, TypeError, json.JSONDecodeError) as e:
-            raise StoreError(f"index at {path} is damaged ({e}); rebuild it with `rag index build`") from e
+        except (OSError, RuntimeError) as e:
+            raise damaged(path, "vectors.faiss", " ".join(str(e).split())[:200]) from e
         db = sqlite3.connect(path / "chunks.sqlite", check_same_thread=False)
-        return cls(path, meta, vectors, db)
+        store = cls(path, meta, vectors, db)
+        try:
+            store._check_counts()
+            if lexical:
+                store._lexical = store.lexical()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index saved beside the chunks; an unreadable one raises ``StoreError`` naming it."""
+        if self._lexical is not None:
+            return self._lexical
+        lexical_rows(self.path / "lexical")
+        try:
+            return LexicalIndex.load(self.path / "lexical")
+        except Exception as e:  # bm25s reads several files with numpy, json and scipy: any failure is damage
+            raise damaged(self.path, _broken_file(self.path / "lexical"), f"{type(e).__name__}: {e}") from e
+
+    def _check_counts(self) -> None:
+        """The cheap part of ``rag index check``, run at every open: the parts hold as many chunks as
+        meta.json says (a truncated or swapped file fails here, not in the middle of a search)."""
+        documents, chunks = self.query("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)")[0]
+        if (documents, chunks) != (self.meta.documents, self.meta.chunks):
+            meta = self.meta
+            why = f"holds {documents} documents and {chunks} chunks, meta.json says {meta.documents} and {meta.chunks}"
+            raise damaged(self.path, "chunks.sqlite", why)
+        if self.vectors.ntotal != chunks:
+            raise damaged(self.path, "vectors.faiss", f"holds {self.vectors.ntotal} vectors for {chunks} chunks")
+        rows = lexical_rows(self.path / "lexical")
+        if len(rows) != chunks:
+            raise damaged(self.path, "lexical/rows.npy", f"lists {len(rows)} chunks, the index holds {chunks}")
 
     def chunks_by_rows(self, rows: list[int]) -> dict[int, Chunk]:
         if not rows:
@@ -128,28 +249,26 @@ class Store:
         marks = ",".join("?" * len(rows))
         cols = ", ".join(f'"{c}"' for c in _CHUNK_COLUMNS)
         query = f"SELECT row, {cols} FROM chunks WHERE row IN ({marks})"
-        return {r[0]: Chunk(*r[1:]) for r in self.db.execute(query, [int(x) for x in rows])}
+        return {r[0]: Chunk(*r[1:]) for r in self.query(query, [int(x) for x in rows])}
 
     def all_chunks(self) -> Iterator[tuple[int, Chunk]]:
         cols = ", ".join(f'"{c}"' for c in _CHUNK_COLUMNS)
-        for r in self.db.execute(f"SELECT row, {cols} FROM chunks ORDER BY row"):
+        for r in self.query(f"SELECT row, {cols} FROM chunks ORDER BY row"):
             yield r[0], Chunk(*r[1:])
 
     def document(self, doc_id: str) -> Document | None:
-        row = self.db.execute(
-            "SELECT id, text, title, date, place, source, url FROM documents WHERE id = ?", (doc_id,)
-        ).fetchone()
-        return Document(*row) if row else None
+        rows = self.query("SELECT id, text, title, date, place, source, url FROM documents WHERE id = ?", (doc_id,))
+        return Document(*rows[0]) if rows else None
 
     def doc_ids(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT id FROM documents ORDER BY id")]
+        return [r[0] for r in self.query("SELECT id FROM documents ORDER BY id")]
 
     def vectors_of(self, chunk_ids: list[str]) -> np.ndarray:
         """The stored unit vectors of ``chunk_ids`` (those found), as an (n, dim) array."""
         if not chunk_ids:
             return np.zeros((0, self.meta.embedder.dim), dtype=np.float32)
         marks = ",".join("?" * len(chunk_ids))
-        rows = [r for (r,) in self.db.execute(f"SELECT row FROM chunks WHERE id IN ({marks})", list(chunk_ids))]
+        rows = [r for (r,) in self.query(f"SELECT row FROM chunks WHERE id IN ({marks})", list(chunk_ids))]
         if not rows:
             return np.zeros((0, self.meta.embedder.dim), dtype=np.float32)
         return np.stack([self.vectors.reconstruct(int(r)) for r in rows])
@@ -165,18 +284,23 @@ class Store:
             )
 
     def row_text_hashes(self) -> dict[int, str]:
-        return dict(self.db.execute("SELECT row, text_hash FROM chunks"))
+        return dict(self.query("SELECT row, text_hash FROM chunks"))
 
     def close(self) -> None:
-        self.db.close()
+        """Close the SQLite connection, after any query in progress (idempotent)."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self.db.close()
 
     # ---- writing (only inside ``edit``) -------------------------------------------------
     def stored_hash(self, doc_id: str) -> str | None:
-        row = self.db.execute("SELECT content_hash FROM documents WHERE id = ?", (doc_id,)).fetchone()
-        return row[0] if row else None
+        rows = self.query("SELECT content_hash FROM documents WHERE id = ?", (doc_id,))
+        return rows[0][0] if rows else None
 
     def remove_document(self, doc_id: str) -> int:
-        rows = [r[0] for r in self.db.execute("SELECT row FROM chunks WHERE doc_id = ?", (doc_id,))]
+        self.changed = True
+        rows = [r[0] for r in self.query("SELECT row FROM chunks WHERE doc_id = ?", (doc_id,))]
         if rows:
             self.vectors.remove_ids(np.asarray(rows, dtype=np.int64))
         self.db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
@@ -184,6 +308,7 @@ class Store:
         return len(rows)
 
     def add_document(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        self.changed = True
         self.db.execute(
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (doc.id, content_hash(doc), doc.title, doc.date, doc.place, doc.source, doc.url, doc.text),
@@ -216,8 +341,46 @@ class Store:
         (self.path / "meta.json").write_text(self.meta.to_json())
 
 
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Delete the working copies (``.NAME.tmp-*``) that writes to ``path`` killed midway left behind.
+
+    Called with the index's write lock held, so none of them belongs to a write still running.
+    """
+    stale = sorted(path.parent.glob(f".{path.name}.tmp-*"))
+    for folder in stale:
+        log.info("removing %s, left by an interrupted write", folder.name)
+        shutil.rmtree(folder, ignore_errors=True)
+    return stale
+
+
+def index_names(root: Path) -> list[str]:
+    """The indexes under ``root``: folders holding a ``meta.json``, without working copies and backups."""
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and (p / "meta.json").is_file())
+
+
+def _version(path: Path) -> int | None:
+    """Which version of the index ``path`` names now: every write swaps in a new folder (a new inode)."""
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None
+
+
 def _recover(path: Path) -> None:
-    """If a swap was interrupted between its two renames, put the previous index back."""
+    """If a swap was interrupted between its two renames, put the previous index back.
+
+    Done under the write lock, so a reader never mistakes a swap in progress for an interrupted one.
+    """
+    old = path.parent / f".{path.name}.old"
+    if path.exists() or not old.exists():
+        return
+    with _locked(path):
+        _recover_unlocked(path)
+
+
+def _recover_unlocked(path: Path) -> None:
     old = path.parent / f".{path.name}.old"
     if not path.exists() and old.exists():
         old.rename(path)
@@ -233,7 +396,8 @@ def edit(path: str | os.PathLike, meta: IndexMeta | None = None, fresh: bool = F
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path):
-        _recover(path)
+        _recover_unlocked(path)
+        remove_stale_temps(path)
         work = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
         work.chmod(0o755)
         yield from _edit_in(work, path, meta, fresh)
@@ -260,13 +424,13 @@ def _edit_in(work: Path, path: Path, meta: IndexMeta | None, fresh: bool) -> Ite
             if (path / name).exists():
                 shutil.copy2(path / name, work / name)
         if path.exists() and not fresh:
-            current = Store.open(path)
+            current = Store.open(path, lexical=True)  # refuse to build on a damaged index
             current.close()
             for name in ("meta.json", "vectors.faiss", "chunks.sqlite"):
                 shutil.copy2(path / name, work / name)
             if (path / "lexical").exists():
                 shutil.copytree(path / "lexical", work / "lexical")
-            store = Store.open(work)
+            store = Store.open(work, lexical=False)  # rebuilt by _save
         else:
             if meta is None:
                 raise StoreError(f"no index at {path} to update; build it first with `rag index build`")
@@ -275,6 +439,10 @@ def _edit_in(work: Path, path: Path, meta: IndexMeta | None, fresh: bool) -> Ite
             vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(meta.embedder.dim))
             store = Store(work, meta, vectors, db)
         yield store
+        if not (fresh or store.changed):  # nothing added or removed: the index on disk stays as it is
+            store.close()
+            shutil.rmtree(work, ignore_errors=True)
+            return
         store._save()
         store.close()
         _swap(work, path)

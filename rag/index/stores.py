@@ -30,7 +30,7 @@ import numpy as np
 
 from rag.errors import InputError, StoreError
 from rag.index.embed import Embedder
-from rag.index.store import IndexMeta, _recover
+from rag.index.store import IndexMeta, _recover, damaged
 from rag.types import Chunk, Document, Filters
 
 Ranked = list[tuple[int, float]]  # (chunk row, score), best first
@@ -128,8 +128,8 @@ def _read_meta(path: Path) -> IndexMeta:
         raise StoreError(f"no index at {path}; build one with `rag index build PATH --name {path.name}`")
     try:
         return IndexMeta.from_json((path / "meta.json").read_text())
-    except (OSError, KeyError, TypeError, json.JSONDecodeError) as e:
-        raise StoreError(f"index at {path} is damaged ({e}); rebuild it with `rag index build`") from e
+    except (OSError, UnicodeDecodeError, KeyError, TypeError, AttributeError, json.JSONDecodeError) as e:
+        raise damaged(path, "meta.json", e) from e
 
 
 def open_store(path: str | os.PathLike) -> ChunkStore:

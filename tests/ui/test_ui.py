@@ -171,7 +171,7 @@ def test_refused_turn_is_kept_in_history_but_error_is_not(controller, factory):
     assert [q for q, _ in factory.made[0].calls[-1]["history"]] == ["Chi è andato su Marte?"]
 
 
-def test_unexpected_exception_is_shown_and_logged(app_module, caplog):
+def test_unexpected_exception_is_shown_and_logged(app_module, seed_index, caplog):
     class Broken:
         def ask_stream(self, *a, **k):
             raise ZeroDivisionError("boom")
@@ -305,9 +305,10 @@ def test_build_app_preloads_once_and_wires_the_page(app_module, factory, seed_in
     ask_dep = next(d for d in config["dependencies"] if d.get("api_name") == "ask")
     add_dep = next(d for d in config["dependencies"] if d.get("api_name") == "add_articles")
     assert ask_dep["queue"] is True and ask_dep["types"]["generator"] is True
-    for dep in (ask_dep, add_dep):  # answers and index writes share one worker: queued, never concurrent
+    # one answer at a time; uploads one at a time too, in a queue of their own so questions go on meanwhile
+    for dep, group in ((ask_dep, "assistant"), (add_dep, "ingest")):
         fn = demo.fns[dep["id"]]
-        assert fn.concurrency_limit == 1 and fn.concurrency_id == "assistant"
+        assert fn.concurrency_limit == 1 and fn.concurrency_id == group
     assert len(factory.made) == 1
 
 
