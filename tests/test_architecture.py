@@ -100,3 +100,12 @@ def test_no_import_cycles():
         if node not in state:
             visit(node, [node])
     assert not cycles, "\n".join(cycles)
+
+
+def test_the_readme_layout_names_every_module():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout") :]
+    layout = layout[: layout.index("\n## ", 5)]
+    unnamed = [m for m in GRAPH if m.count(".") >= 1 and f"`{m.rsplit('.', 1)[1]}`" not in layout]
+    unnamed = [m for m in unnamed if m.rsplit(".", 1)[1] not in PARTS]  # the parts are named by their folders
+    assert not unnamed, f"README's Layout section does not name: {', '.join(sorted(unnamed))}"
