@@ -17,6 +17,7 @@ import logging
 import os
 import platform
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,9 +39,10 @@ SQUAD_IT_CREDIT = (
 
 
 class AssistantLike(Protocol):
-    """What ``evaluate`` needs from an assistant: ``ask(question) -> rag.types.Answer``."""
+    """What ``evaluate`` needs from an assistant: ``ask(question, history) -> rag.types.Answer`` (``history``,
+    earlier (question, answer) pairs, is given only to the follow-ups of a gold set)."""
 
-    def ask(self, question: str) -> Any: ...
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Any: ...
 
 
 # ---- scoring -----------------------------------------------------------------------------------

@@ -180,9 +180,11 @@ class Store:
             try:
                 with _OPENING:
                     store = cls._open_once(path, lexical)
-            except (StoreError, OSError) as e:  # a file gone in the middle of a swap: open the new version
-                if _version(path) != version or (path.parent / f".{path.name}.old").exists():
+            except (StoreError, OSError, sqlite3.Error) as e:  # a file gone in the middle of a swap: reopen
+                if _version(path) != version or (path.parent / f".{path.name}.old").exists() or not path.exists():
                     continue
+                if isinstance(e, sqlite3.Error):
+                    raise damaged(path, "chunks.sqlite", e) from e
                 if isinstance(e, OSError):
                     raise StoreError(f"cannot read the index at {path}: {e}") from e
                 raise

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -123,13 +124,26 @@ def parse_store(spec: str | None) -> dict:
 
 
 def _read_meta(path: Path) -> IndexMeta:
-    _recover(path)
-    if not (path / "meta.json").exists():
-        raise StoreError(f"no index at {path}; build one with `rag index build PATH --name {path.name}`")
-    try:
-        return IndexMeta.from_json((path / "meta.json").read_text())
-    except (OSError, UnicodeDecodeError, KeyError, TypeError, AttributeError, json.JSONDecodeError) as e:
-        raise damaged(path, "meta.json", e) from e
+    """``meta.json`` of the index at ``path``. A write swaps whole folders by rename; a read that lands in
+    that moment (the folder or its meta.json briefly absent) waits for the swap and reads the new one."""
+    for _ in range(100):
+        _recover(path)
+        swapping = (path.parent / f".{path.name}.old").exists()
+        try:
+            return IndexMeta.from_json((path / "meta.json").read_text())
+        except FileNotFoundError as e:
+            if swapping or (path.parent / f".{path.name}.old").exists():
+                time.sleep(0.01)
+                continue
+            if not path.exists() or not (path / "meta.json").exists():
+                raise StoreError(f"no index at {path}; build one with `rag index build PATH --name {path.name}`") from e
+            raise damaged(path, "meta.json", e) from e
+        except (OSError, UnicodeDecodeError, KeyError, TypeError, AttributeError, json.JSONDecodeError) as e:
+            if swapping:
+                time.sleep(0.01)
+                continue
+            raise damaged(path, "meta.json", e) from e
+    raise StoreError(f"index {path} kept changing while being opened; try again")
 
 
 def open_store(path: str | os.PathLike) -> ChunkStore:

@@ -54,7 +54,7 @@ class ScriptedAssistant:
         self.interrupt_at = interrupt_at
         self.asked = 0
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, history=()) -> Answer:
         self.asked += 1
         if self.interrupt_at is not None and self.asked >= self.interrupt_at:
             raise KeyboardInterrupt
@@ -76,7 +76,7 @@ class OverlapAssistant:
     def __init__(self, retriever):
         self.retriever = retriever
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, history=()) -> Answer:
         hits = self.retriever.search(question, k=3)
         top = hits[0]
         words = {w.strip("?,.'’").lower() for w in question.split() if len(w.strip("?,.'’")) >= 5}
@@ -418,7 +418,7 @@ def test_default_squad_dataset_is_found_from_the_checkout(monkeypatch, tmp_path)
     from tests.conftest import SQUAD_DEV
 
     monkeypatch.chdir(tmp_path)  # not from the current folder: from where the package runs
-    assert default_dataset() == SQUAD_DEV.resolve() and SQUAD_DEV.is_file()
+    assert default_dataset().resolve() == SQUAD_DEV.resolve() and SQUAD_DEV.is_file()
 
 
 def test_halves_split_squad_by_article_and_cover_it():

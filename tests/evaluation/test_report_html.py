@@ -27,7 +27,7 @@ class Scripted:
     def __init__(self, retriever):
         self.retriever = retriever
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, history=()) -> Answer:
         if "Umerov" in question:
             return Answer(question, "Andrii Hnatov.", timings={"retrieve": 0.01, "generate": 0.4, "total": 0.5})
         return Answer(question, "Non so.", refused=True, refusal_reasons=["weak <retrieval>"], timings={"total": 0.1})
