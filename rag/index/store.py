@@ -181,7 +181,7 @@ class Store:
                 with _OPENING:
                     store = cls._open_once(path, lexical)
             except (StoreError, OSError, sqlite3.Error) as e:  # a file gone in the middle of a swap: reopen
-                if _version(path) != version or (path.parent / f".{path.name}.old").exists() or not path.exists():
+                if _version(path) != version or (path.parent / f".{path.name}.old").exists():
                     continue
                 if isinstance(e, sqlite3.Error):
                     raise damaged(path, "chunks.sqlite", e) from e
