@@ -22,8 +22,8 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from rag.answer.citations import cite, ground, strip_markers
-from rag.answer.generate import Generator, load_generator
-from rag.answer.prompt import SHORT_LABEL, SYSTEM, Prompt, build_prompt, document_hit, labels
+from rag.answer.generate import FirstToken, Generator, load_generator
+from rag.answer.prompt import DONT_KNOW, SHORT_LABEL, SYSTEM, Prompt, build_prompt, document_hit, labels
 from rag.answer.refusal import DENSE_FLOORS, REFUSAL, coverage, says_not_found, wrong_answer_type
 from rag.answer.reply import parse, snap
 from rag.answer.settings import AskSettings, make_settings, split_settings
@@ -206,7 +206,11 @@ class Assistant:
         language = labels(base.language)
         raw = ""
         generate_started = time.perf_counter()
-        for piece in self.generator.stream(prompt.messages, max_tokens=max_tokens, reply_prefix=SHORT_LABEL[language]):
+        first = FirstToken(" " + DONT_KNOW[language])
+        pieces = self.generator.stream(
+            prompt.messages, max_tokens=max_tokens, reply_prefix=SHORT_LABEL[language], first=first
+        )
+        for piece in pieces:
             if not raw:
                 timings.setdefault("first_token", time.perf_counter() - started)
             raw += piece
@@ -216,6 +220,7 @@ class Assistant:
                 yield dataclasses.replace(base, text=shown, short=partial.short, done=False, timings=dict(timings))
         timings["generate"] = timings.get("generate", 0.0) + time.perf_counter() - generate_started
         timings.setdefault("first_token", timings["generate"] + timings["retrieve"])
+        base.evidence.doubt = first.probability
         return parse(raw), raw
 
     def _judge(self, question, reply, raw, prompt: Prompt, evidence: Evidence, cross: bool):

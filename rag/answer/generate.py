@@ -17,7 +17,10 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from rag import config
 from rag.answer.kv_cache import PrefixCache, common_prefix
@@ -28,6 +31,34 @@ log = logging.getLogger(__name__)
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": "..."}
 
 
+@dataclass
+class FirstToken:
+    """Asks ``stream`` how likely the reply was to start like ``text``: ``probability`` is filled in with
+    the model's probability of ``text``'s first token as the reply's first token (None if the backend
+    cannot tell). Reading it costs nothing: it is the distribution greedy decoding picks from anyway.
+
+    ``FirstToken(" Non lo so")`` measures how close the model came to saying the sources lack the answer,
+    even when its greedy reply answers (SQuAD 2.0 readers use the same no-answer score).
+    """
+
+    text: str
+    probability: float | None = None
+
+    def capture(self, target: int):
+        """A logits processor (llama.cpp and transformers call it with the ids so far and the next-token
+        scores) that reads the first call's distribution and leaves the scores alone."""
+
+        def read(input_ids, scores):
+            if self.probability is None:
+                logits = np.asarray(scores.float().cpu() if hasattr(scores, "cpu") else scores, dtype=np.float64)
+                logits = logits.reshape(-1, logits.shape[-1])[-1]
+                weights = np.exp(logits - logits.max())
+                self.probability = float(weights[target] / weights.sum())
+            return scores
+
+        return read
+
+
 class Generator(ABC):
     """A chat model. Subclasses implement ``stream``; ``name`` says which model it is."""
 
@@ -36,12 +67,18 @@ class Generator(ABC):
 
     @abstractmethod
     def stream(
-        self, messages: Sequence[Message], max_tokens: int = 256, stop: Sequence[str] = (), reply_prefix: str = ""
+        self,
+        messages: Sequence[Message],
+        max_tokens: int = 256,
+        stop: Sequence[str] = (),
+        reply_prefix: str = "",
+        first: FirstToken | None = None,
     ) -> Iterator[str]:
         """Yield the reply to ``messages`` piece by piece (greedy decoding), at most ``max_tokens`` tokens.
 
         ``reply_prefix`` is written as the start of the reply (e.g. ``"Risposta breve:"``); the pieces
-        yielded continue it."""
+        yielded continue it. ``first``, when given, gets the probability of a reply starting like its
+        text."""
 
     def generate(
         self, messages: Sequence[Message], max_tokens: int = 256, stop: Sequence[str] = (), reply_prefix: str = ""
@@ -117,8 +154,14 @@ class LlamaCppGenerator(Generator):
         live = common_prefix(self.llm.input_ids[: self.llm.n_tokens].tolist(), tokens)
         return max(live, self.prompt_cache.longest(tokens)[0]) / max(1, len(tokens))
 
-    def stream(self, messages, max_tokens=256, stop=(), reply_prefix=""):
+    def stream(self, messages, max_tokens=256, stop=(), reply_prefix="", first=None):
         tokens = self.prompt_tokens(messages, reply_prefix)
+        processors = None
+        if first is not None:
+            from llama_cpp import LogitsProcessorList
+
+            target = _first_new_token(tokens, self.prompt_tokens(messages, reply_prefix + first.text))
+            processors = LogitsProcessorList([first.capture(target)]) if target is not None else None
         if len(tokens) + max_tokens > self.context_tokens:
             raise ModelError(
                 f"the prompt has {len(tokens)} tokens, too many for a context of {self.context_tokens}; "
@@ -134,6 +177,7 @@ class LlamaCppGenerator(Generator):
                 repeat_penalty=1.0,
                 stop=list(stop) or None,
                 stream=True,
+                logits_processor=processors,
             )
             for piece in pieces:
                 text = piece["choices"][0]["text"]
@@ -178,20 +222,32 @@ class TransformersGenerator(Generator):
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def stream(self, messages, max_tokens=256, stop=(), reply_prefix=""):
+    def stream(self, messages, max_tokens=256, stop=(), reply_prefix="", first=None):
         import torch
-        from transformers import TextIteratorStreamer
+        from transformers import LogitsProcessorList, TextIteratorStreamer
 
         with self._lock:
             text = self.tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
             inputs = self.tokenizer(text + reply_prefix, return_tensors="pt", add_special_tokens=False).to(self.device)
+            processors = LogitsProcessorList()
+            if first is not None:
+                longer = self.tokenizer(text + reply_prefix + first.text, add_special_tokens=False)["input_ids"]
+                target = _first_new_token(inputs["input_ids"][0].tolist(), longer)
+                if target is not None:
+                    processors.append(first.capture(target))
             streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
             errors: list[BaseException] = []
 
             def run():
                 try:
                     with torch.inference_mode():
-                        self.model.generate(**inputs, max_new_tokens=max_tokens, do_sample=False, streamer=streamer)
+                        self.model.generate(
+                            **inputs,
+                            max_new_tokens=max_tokens,
+                            do_sample=False,
+                            streamer=streamer,
+                            logits_processor=processors,
+                        )
                 except BaseException as e:  # re-raised in the caller's thread below
                     errors.append(e)
                     streamer.end()
@@ -211,6 +267,16 @@ class TransformersGenerator(Generator):
             worker.join()
             if errors:
                 raise ModelError(f"generation failed ({errors[0]})") from errors[0]
+
+
+def _first_new_token(prompt: Sequence[int], longer: Sequence[int]) -> int | None:
+    """The token ``longer`` adds right after ``prompt`` (None when tokenizing the two merged their ends).
+
+    >>> _first_new_token([1, 2], [1, 2, 7, 8]), _first_new_token([1, 2], [1, 3, 7])
+    (7, None)
+    """
+    n = len(prompt)
+    return longer[n] if len(longer) > n and list(longer[:n]) == list(prompt) else None
 
 
 def _stop_at(text: str, stop: Sequence[str]) -> int | None:

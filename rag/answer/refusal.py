@@ -95,8 +95,10 @@ class Thresholds:
     """Refuse when retrieval is weak (``coverage`` below ``min_coverage`` and ``dense`` below
     ``min_dense``, when there is one), when the answer's support is below ``min_support``, when the quoted sentences
     cover less than ``min_focus`` of the question, when no sentence of the answer matches a passage
-    sentence (nothing to cite), when a "how many"/"when" question gets no number or time, or when the
-    model says the sources do not hold the answer.
+    sentence (nothing to cite), when a "how many"/"when" question gets no number or time, when the
+    model says the sources do not hold the answer, or when it answered but gave "don't know" a
+    probability of ``max_doubt`` or more as its first word (``Evidence.doubt``: near misses, where the
+    sources share the question's topic and names but not the detail asked for, show up there).
 
     Defaults: checked on SQuAD-it dev (eval/answer-calibration.md)."""
 
@@ -104,6 +106,7 @@ class Thresholds:
     min_dense: float | None = None  # None: the embedder's floor from DENSE_FLOORS (see Assistant)
     min_support: float = 0.5
     min_focus: float = 0.2
+    max_doubt: float = 1.0
 
     def weak_retrieval(self, evidence: Evidence) -> bool:
         """Coverage and cosine both low. Not applied across languages: the floors are calibrated on
@@ -120,6 +123,8 @@ class Thresholds:
             evidence.reasons.append("weak retrieval")
         if evidence.model_refused:
             evidence.reasons.append("model found no answer")
+        elif evidence.doubt is not None and evidence.doubt >= self.max_doubt:
+            evidence.reasons.append("model unsure of the answer")
         if evidence.wrong_type:
             evidence.reasons.append("answer is not the kind the question asks for")
         if evidence.support is not None and evidence.support < self.min_support:
@@ -135,6 +140,7 @@ class Thresholds:
 REASONS = (
     "weak retrieval",
     "model found no answer",
+    "model unsure of the answer",
     "answer is not the kind the question asks for",
     "answer not grounded",
     "quoted sentences do not address the question",

@@ -211,10 +211,15 @@ def bench_context(gold, index, sample, budgets, model, k) -> None:
     "--retrieval-limit", default=200, show_default=True, help="Questions for the retrieval-only check (fast)."
 )
 @click.option("--max-tokens", default=48, show_default=True, help="Answer length cap during calibration.")
-def bench_refusal(dataset, index, model, limit, out, retrieval_limit, max_tokens) -> None:
+@click.option(
+    "--near-miss",
+    is_flag=True,
+    help="Hide only the paragraph that answers (the rest of its article is still found), not the whole article.",
+)
+def bench_refusal(dataset, index, model, limit, out, retrieval_limit, max_tokens, near_miss) -> None:
     """Calibrate refusal: measure the refusal evidence on answerable questions and on the same questions
-    asked with their article hidden, pick thresholds on the first half and report refusal
-    precision/recall on the second."""
+    asked with their article (or, with --near-miss, their paragraph) hidden, pick thresholds on the tune
+    half of the articles and report refusal precision/recall on the test half."""
     from rag.answer.assistant import Assistant
     from rag.evaluation.calibrate import calibrate_refusal
     from rag.evaluation.gold import load_gold
@@ -222,7 +227,7 @@ def bench_refusal(dataset, index, model, limit, out, retrieval_limit, max_tokens
 
     gold = load_gold(dataset or default_dataset())
     assistant = Assistant.load(index, model=model, min_coverage=-1, min_dense=-1, min_support=-1)
-    result = calibrate_refusal(assistant, gold, limit, retrieval_limit, max_tokens)
+    result = calibrate_refusal(assistant, gold, limit, retrieval_limit, max_tokens, near_miss=near_miss)
     if out:
         with open(out, "w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in result.rows)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rag.answer.refusal import DENSE_FLOORS, Thresholds
-from rag.evaluation.gold import GoldQuestion
+from rag.evaluation.gold import GoldQuestion, half_of
 from rag.evaluation.metrics import answer_contains, refusal_precision_recall
 from rag.types import Evidence, Filters
 
@@ -61,10 +61,22 @@ class Calibration:
         return out
 
 
+def hiding_paragraph(doc_id: str) -> Filters:
+    """Filters that hide only the paragraph that answers: the rest of its article stays, so the question
+    becomes a near miss (same topic, same names, the detail asked for is gone) rather than off-topic."""
+    return Filters(exclude_doc_ids=frozenset({doc_id}))
+
+
 def calibrate_refusal(
-    assistant, gold: Sequence[GoldQuestion], limit: int = 40, retrieval_limit: int = 200, max_tokens: int = 48
+    assistant,
+    gold: Sequence[GoldQuestion],
+    limit: int = 40,
+    retrieval_limit: int = 200,
+    max_tokens: int = 48,
+    near_miss: bool = False,
 ) -> Calibration:
-    """Measure the refusal evidence of ``gold`` questions with and without their article.
+    """Measure the refusal evidence of ``gold`` questions with and without their article (``near_miss``:
+    without only their paragraph, the rest of the article still found).
 
     ``assistant`` should be loaded with every threshold off (``min_coverage=-1, min_dense=-1,
     min_support=-1``) so that every question is answered and measured.
@@ -83,9 +95,10 @@ def calibrate_refusal(
     model_id = assistant.retriever.embedder.info.model_id
     result = Calibration(model_id, retrieval_rows, dense_floor(retrieval_rows))
     gold = gold[:limit]
-    for i, g in enumerate(gold):
+    for g in gold:
         for answerable in (True, False):
-            filters = None if answerable else hiding_article(g.doc_ids[0], doc_ids)
+            hide = hiding_paragraph(g.doc_ids[0]) if near_miss else hiding_article(g.doc_ids[0], doc_ids)
+            filters = None if answerable else hide
             answer = assistant.ask(g.question, max_tokens=max_tokens, filters=filters)
             e = answer.evidence
             result.rows.append(
@@ -98,10 +111,12 @@ def calibrate_refusal(
                     "support": e.support,
                     "focus": e.focus,
                     "model_refused": e.model_refused,
+                    "wrong_type": e.wrong_type,
+                    "doubt": e.doubt,
                     "cited": e.cited,
                     "correct": answerable and bool(answer_contains(e.reply, g.answers)),
                     "reply": e.reply,
-                    "half": "tune" if i < len(gold) // 2 else "test",
+                    "half": half_of(g),
                     "total_s": answer.timings["total"],
                 }
             )
@@ -118,6 +133,8 @@ def _refuses(row: dict, t: Thresholds) -> bool:
         support=row.get("support"),
         focus=row.get("focus"),
         model_refused=row.get("model_refused", False),
+        wrong_type=row.get("wrong_type", False),
+        doubt=row.get("doubt"),
         cited=row.get("cited"),  # absent from rows written before this check existed
     )
     return t.refuse(e)
@@ -184,9 +201,10 @@ def choose_thresholds(rows: list[dict], floor: float):
         (-1.0, *(round(floor + step, 2) for step in (-0.1, -0.05, 0.0, 0.05, 0.1))),
         (0.0, 0.25, 0.5, 0.67, 0.75),
         (0.0, 0.2, 0.3, 0.4, 0.5),
+        (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0),
     )
-    for cov, dense, sup, focus in grid:
-        t = Thresholds(min_coverage=cov, min_dense=dense, min_support=sup, min_focus=focus)
+    for cov, dense, sup, focus, doubt in grid:
+        t = Thresholds(min_coverage=cov, min_dense=dense, min_support=sup, min_focus=focus, max_doubt=doubt)
         s = refusal_scores(rows, t)
         key = (round(_f1(s), 4), -s["refused_answerable"])
         if best_key is None or key > best_key:

@@ -40,6 +40,7 @@ class QuestionRow:
     citations_ok: bool | None = None
     right: bool | None = None  # rag.evaluation.metrics.answer_right
     timings_ms: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)  # rag.types.Evidence: what the refusal check saw
 
 
 @dataclass

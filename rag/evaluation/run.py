@@ -13,6 +13,7 @@ are in ``eval/README.md`` and in ``rag.evaluation.metrics``. Ctrl-C stops the ru
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import platform
@@ -56,6 +57,9 @@ def score_answer(row: QuestionRow, answer: Any) -> None:
     row.short = getattr(answer, "short", "") or ""
     row.cited_doc_ids = [c.doc_id for c in (answer.citations or [])]
     row.source_doc_ids = list(dict.fromkeys(h.doc_id for h in (answer.passages or [])))
+    evidence = getattr(answer, "evidence", None)
+    if dataclasses.is_dataclass(evidence):
+        row.evidence = {k: v for k, v in dataclasses.asdict(evidence).items() if k != "reasons"}
     for stage, seconds in (answer.timings or {}).items():
         if isinstance(seconds, int | float):
             row.timings_ms[stage] = 1000.0 * float(seconds)

@@ -28,7 +28,7 @@ class ScriptedGenerator(Generator):
         self.prompts: list[list[dict]] = []
         self.prefixes: list[str] = []
 
-    def stream(self, messages, max_tokens=256, stop=(), reply_prefix=""):
+    def stream(self, messages, max_tokens=256, stop=(), reply_prefix="", first=None):
         self.prompts.append(list(messages))
         self.prefixes.append(reply_prefix)
         yield from re.findall(r"\s*\S+", self.reply)
@@ -297,7 +297,7 @@ def test_a_sentence_the_sources_do_not_back_is_never_shown_beside_a_cited_one(se
 class TwoTries(ScriptedGenerator):
     """Says it does not know when given the best sentences, answers when given whole articles."""
 
-    def stream(self, messages, max_tokens=256, stop=(), reply_prefix=""):
+    def stream(self, messages, max_tokens=256, stop=(), reply_prefix="", first=None):
         whole = "Riproduzione riservata" in messages[-1]["content"]  # the last line of the article
         self.reply = " ANSA\nRisposta: Lo firma l'ANSA." if whole else " Non lo so\nRisposta: Non lo so."
         yield from super().stream(messages, max_tokens, stop, reply_prefix)
@@ -322,3 +322,34 @@ def test_articles_in_the_prompt_are_ordered_so_the_same_articles_give_the_same_p
     first, second = (p[1]["content"] for p in assistant.generator.prompts)
     sources = first[: first.index("\n\nDomanda:")]
     assert sources.startswith("Fonti:\n[1] «Domani il segretario generale della NATO") and second.startswith(sources)
+
+
+class Unsure(ScriptedGenerator):
+    """Answers, but gives "Non lo so" the probability ``doubt`` as its first word (a near miss)."""
+
+    def __init__(self, reply, doubt):
+        super().__init__(reply)
+        self.doubt = doubt
+
+    def stream(self, messages, max_tokens=256, stop=(), reply_prefix="", first=None):
+        if first is not None:
+            assert first.text == " Non lo so"
+            first.probability = self.doubt
+        yield from super().stream(messages, max_tokens, stop, reply_prefix)
+
+
+@pytest.mark.parametrize(("doubt", "refused"), [(0.02, False), (0.4, True), (None, False)])
+def test_an_answer_the_model_nearly_declined_is_refused(seeds_retriever, doubt, refused):
+    reply = " Andrii Hnatov\nRisposta: Umerov era accompagnato da Andrii Hnatov."
+    settings = make_settings(min_coverage=0.3, min_dense=2.0, min_focus=0.0, max_doubt=0.25, escalate=False)
+    answer = Assistant(seeds_retriever, Unsure(reply, doubt), settings).ask("Chi accompagnava Umerov a Bruxelles?")
+    assert answer.refused is refused and answer.evidence.doubt == doubt
+    assert answer.refusal_reasons == (["model unsure of the answer"] if refused else [])
+
+
+def test_a_doubtful_answer_from_sentences_is_tried_again_on_the_whole_articles(seeds_retriever):
+    reply = " Andrii Hnatov\nRisposta: Umerov era accompagnato da Andrii Hnatov."
+    settings = make_settings(min_coverage=0.3, min_dense=2.0, min_focus=0.0, max_doubt=0.25)
+    generator = Unsure(reply, 0.4)
+    answer = Assistant(seeds_retriever, generator, settings).ask("Chi accompagnava Umerov a Bruxelles?")
+    assert len(generator.prompts) == 2 and answer.evidence.escalated and answer.refused
