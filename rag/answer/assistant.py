@@ -141,12 +141,13 @@ class Assistant:
             yield self._finish(base, REFUSAL.get(language, REFUSAL["en"]), [], evidence.reasons, started)
             return
 
-        whole = self._whole_sources_cached(question, hits, language, context)
-        attempts = [whole] if whole or not self.settings.escalate else [False, True]
+        articles = self._articles_prompt_if_cached(question, hits, language, context)
+        # True: the whole articles; False: their best sentences, then (escalate) the whole articles
+        attempts = [True] if articles is not None else [False, True] if self.settings.escalate else [False]
         for n, whole in enumerate(attempts):
             if n:  # the sentences did not give a backed answer: read the whole articles (then kept in cache)
                 log.info("escalating to whole articles after: %s", ", ".join(evidence.reasons))
-            prompt = self._prompt(question, hits, language, context, whole)
+            prompt = articles if articles is not None else self._prompt(question, hits, language, context, whole)
             if not prompt.passages:
                 break
             evidence.context, evidence.escalated = ("articles" if whole else "sentences"), bool(n)
@@ -192,13 +193,17 @@ class Assistant:
             whole=whole,
         )
 
-    def _whole_sources_cached(self, question, hits, language, context) -> bool:
-        """Whether the prompt over the whole articles is mostly read already (its prefill is cached), so
-        reading them costs about as little as the best sentences."""
-        if self.settings.context != "auto":
-            return self.settings.context == "articles"
+    def _articles_prompt_if_cached(self, question, hits, language, context) -> Prompt | None:
+        """The prompt over the whole articles when it is the one to use first: always with
+        ``context="articles"``, and with ``"auto"`` when it is mostly read already (its prefill is cached),
+        so that reading them costs about as little as the best sentences."""
+        if self.settings.context == "sentences":
+            return None
         prompt = self._prompt(question, hits, language, context, whole=True)
-        return bool(prompt.passages) and self.generator.cached_share(prompt.messages) >= self.settings.cached_share
+        if self.settings.context == "articles":
+            return prompt
+        cached = bool(prompt.passages) and self.generator.cached_share(prompt.messages) >= self.settings.cached_share
+        return prompt if cached else None
 
     def _generate(self, base: Answer, prompt: Prompt, max_tokens: int, started: float):
         """Stream the reply (partial Answers), then return ``(Reply, raw text)``."""
