@@ -57,7 +57,7 @@ def bench() -> None:
     default=None,
     metavar="N[,N…]",
     help="Instead: index size figures at N chunks (e.g. 100000,1000000): FAISS flat vs approximate vs Milvus on "
-    "synthetic 384-d vectors, and BM25 on N passages of real text.",
+    "synthetic 384-d vectors, and BM25 on N passages of real text (N up to 100,000).",
 )
 @click.option(
     "--ann",

@@ -25,6 +25,7 @@ import numpy as np
 from rag.evaluation.metrics import percentile
 
 ANN = ("auto", "flat", "hnsw", "ivfpq")
+BM25_MAX = 100_000  # BM25 over real text is measured up to this size (its build time grows with the text)
 
 
 @dataclass
@@ -204,7 +205,7 @@ def run_scale(
             with tempfile.TemporaryDirectory() as folder:
                 rows.append(bench_milvus(data, probes, exact, Path(folder)))
         del data
-        if dataset is not None:
+        if dataset is not None and n <= BM25_MAX:
             rows.append(bench_bm25(n, dataset))
     return rows
 

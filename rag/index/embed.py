@@ -59,11 +59,13 @@ class Embedder(ABC):
     """Turns text into unit vectors. Subclasses implement ``encode`` and ``from_info`` and set ``info``.
 
     Query vectors are remembered (the last ``query_cache_size`` queries), so a search and the answer's
-    evidence check that embed the same question pay for it once.
+    evidence check that embed the same question pay for it once; so are the sentences ``similarities``
+    compares with a question.
     """
 
     info: EmbedderInfo
     query_cache_size: int = 64
+    sentence_cache_size: int = 4096  # ~12 MB of 768-d vectors
 
     @abstractmethod
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -114,11 +116,28 @@ class Embedder(ABC):
                 cache.popitem(last=False)
 
     def similarities(self, query: str, texts: Sequence[str]) -> np.ndarray:
-        """Cosine between ``query`` (as a query) and each of ``texts`` (as untitled passages)."""
+        """Cosine between ``query`` (as a query) and each of ``texts`` (as untitled passages).
+
+        The texts' vectors are remembered too (the last ``sentence_cache_size``): the answer ranks the
+        sentences of the same articles question after question, and embeds each only once."""
         if not texts:
             return np.zeros(0, dtype=np.float32)
         prompt = self.info.document_prompt.replace("{title}", "none")
-        return self.encode([prompt + t for t in texts]) @ self.embed_query(query)
+        inputs = [prompt + t for t in texts]
+        cache = self.__dict__.setdefault("_sentences", OrderedDict())
+        with self._query_lock():
+            known = {text: cache[text] for text in inputs if text in cache}
+            for text in known:
+                cache.move_to_end(text)
+        todo = list(dict.fromkeys(text for text in inputs if text not in known))
+        if todo:
+            fresh = dict(zip(todo, self.encode(todo), strict=True))
+            known.update(fresh)
+            with self._query_lock():
+                cache.update(fresh)
+                while len(cache) > self.sentence_cache_size:
+                    cache.popitem(last=False)
+        return np.stack([known[text] for text in inputs]) @ self.embed_query(query)
 
     def document_input(self, chunk: Chunk) -> str:
         return self.info.document_prompt.replace("{title}", chunk.title or "none") + chunk.text

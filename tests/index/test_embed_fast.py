@@ -235,3 +235,16 @@ def test_paired_speed_gives_one_row_per_setting(tmp_path, monkeypatch):
     )
     assert [r.label.split()[0] for r in rows] == ["a", "b"] and rows[0].chunks == 3
     assert "| a " in paired_speed.paired_table(rows)
+
+
+def test_sentences_compared_with_questions_are_embedded_once(fake_embedder):
+    sentences = ["Rutte arriva a Kiev domani.", "Umerov era a Bruxelles.", "Il veto è stato ritirato."]
+    first = fake_embedder.similarities("Chi arriva a Kiev?", sentences)
+    calls = fake_embedder.calls
+    again = fake_embedder.similarities("Chi arriva a Kiev?", [sentences[1], sentences[0], "Una frase nuova."])
+    assert fake_embedder.calls == calls + 1  # only the new sentence (the question is remembered too)
+    assert again[1] == pytest.approx(first[0]) and again[0] == pytest.approx(first[1])
+    assert again.shape == (3,) and int(np.argmax(first)) == 0
+    fake_embedder.sentence_cache_size = 2
+    fake_embedder.similarities("Chi?", ["a b", "c d", "e f"])
+    assert len(fake_embedder._sentences) == 2
