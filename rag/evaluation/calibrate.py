@@ -9,6 +9,7 @@ figures and the command: ``eval/answer-calibration.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import random
@@ -16,11 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rag.answer.refusal import DENSE_FLOORS, Thresholds
-from rag.evaluation.gold import GoldQuestion, half_of
+from rag.evaluation.gold import HALVES, GoldQuestion, half_of
 from rag.evaluation.metrics import answer_contains, refusal_precision_recall
 from rag.types import Evidence, Filters
 
 log = logging.getLogger(__name__)
+
+
+DOUBTS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 1.0)  # max_doubt values tried
 
 
 def hiding_article(doc_id: str, doc_ids: Sequence[str]) -> Filters:
@@ -58,6 +62,11 @@ class Calibration:
                     f"{half}: " + describe(refusal_scores([r for r in self.rows if r["half"] == half], self.best))
                 )
             out.append(f"default {shipped}: " + describe(refusal_scores(self.rows, shipped)))
+            out.append("the default thresholds with max_doubt (refuse when P('Non lo so') >= it), tune | test:")
+            for doubt in DOUBTS:
+                t = dataclasses.replace(shipped, max_doubt=doubt)
+                halves = [_brief(refusal_scores([r for r in self.rows if r["half"] == h], t)) for h in HALVES]
+                out.append(f"  max_doubt {doubt}: " + " | ".join(halves))
         return out
 
 
@@ -168,6 +177,13 @@ def describe(s: dict) -> str:
     )
 
 
+def _brief(s: dict) -> str:
+    return (
+        f"P {s['precision']:.2f} R {s['recall']:.2f}, answerable refused {s['refused_answerable']}/{s['answerable']}, "
+        f"answered right {s['answered_correctly']}"
+    )
+
+
 def _f1(s: dict) -> float:
     p, r = s["precision"], s["recall"]
     return 0.0 if not (p == p and r == r) or p + r == 0 else 2 * p * r / (p + r)
@@ -201,7 +217,7 @@ def choose_thresholds(rows: list[dict], floor: float):
         (-1.0, *(round(floor + step, 2) for step in (-0.1, -0.05, 0.0, 0.05, 0.1))),
         (0.0, 0.25, 0.5, 0.67, 0.75),
         (0.0, 0.2, 0.3, 0.4, 0.5),
-        (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0),
+        DOUBTS,
     )
     for cov, dense, sup, focus, doubt in grid:
         t = Thresholds(min_coverage=cov, min_dense=dense, min_support=sup, min_focus=focus, max_doubt=doubt)
