@@ -64,3 +64,39 @@ def test_hiding_an_article_excludes_every_paragraph_of_it_and_nothing_else():
 
 def _chunk(doc_id: str) -> Chunk:
     return Chunk(f"{doc_id}::0", doc_id, 0, "testo", 0, 5, "titolo")
+
+
+def test_hiding_a_paragraph_keeps_the_rest_of_its_article():
+    from rag.evaluation.calibrate import hiding_paragraph
+
+    assert hiding_paragraph("Roma#2").exclude_doc_ids == frozenset({"Roma#2"})
+
+
+def test_doubt_refuses_near_misses_and_the_sweep_reports_both_halves():
+    from rag.evaluation.calibrate import Calibration, refusal_scores
+
+    def row(answerable, doubt, half):
+        return {
+            "answerable": answerable,
+            "coverage": 0.9,
+            "dense": 0.6,
+            "support": 1.0,
+            "focus": 0.5,
+            "model_refused": False,
+            "cited": True,
+            "doubt": doubt,
+            "half": half,
+            "correct": answerable,
+        }
+
+    rows = [row(True, 0.01, "tune"), row(False, 0.3, "tune"), row(True, 0.02, "test"), row(False, 0.12, "test")]
+    assert refusal_scores(rows, Thresholds(max_doubt=0.1))["recall"] == 1.0
+    assert refusal_scores(rows, Thresholds(max_doubt=0.2))["recall"] == 0.5
+    assert refusal_scores(rows, Thresholds())["refused_answerable"] == 0
+    calibration = Calibration("embeddinggemma-300m", [], -1.0, rows)
+    calibration.best = Thresholds(max_doubt=0.1)
+    sweep = [line for line in calibration.lines() if line.startswith("  max_doubt 0.2:")]
+    assert sweep == [
+        "  max_doubt 0.2: P 1.00 R 1.00, answerable refused 0/1, answered right 1 | "
+        "P nan R 0.00, answerable refused 0/1, answered right 1"
+    ]
