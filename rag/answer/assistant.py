@@ -241,8 +241,12 @@ class Assistant:
         grounded = ground(reply.sentence, question, prompt.passages, cross_language=cross)
         if evidence.model_refused:
             evidence.support = None  # nothing was answered: there is nothing to back
-        else:
-            evidence.support = grounded.support if grounded.citations or not found else 1.0
+        elif found:  # the short answer stands in the sources word for word
+            evidence.support = grounded.support if grounded.citations else 1.0
+        else:  # its words must be in the sources too (a reply "italiano" when they say "olandese" is not)
+            short_support = ground(reply.short, question, prompt.passages, cross_language=cross).support
+            supports = [x for x in (grounded.support, short_support) if x is not None]
+            evidence.support = min(supports, default=None)
         evidence.focus = None if cross else grounded.focus  # word overlap across languages means little
         evidence.cited = None if evidence.model_refused else bool(grounded.citations or found)
         thresholds = self.settings.thresholds

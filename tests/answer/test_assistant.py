@@ -353,3 +353,15 @@ def test_a_doubtful_answer_from_sentences_is_tried_again_on_the_whole_articles(s
     generator = Unsure(reply, 0.4)
     answer = Assistant(seeds_retriever, generator, settings).ask("Chi accompagnava Umerov a Bruxelles?")
     assert len(generator.prompts) == 2 and answer.evidence.escalated and answer.refused
+
+
+@pytest.mark.parametrize(("short", "refused"), [("italiano", True), ("olandese", False), ("Politico olandese", False)])
+def test_a_short_answer_the_sources_do_not_hold_is_not_passed_off_with_a_copied_sentence(
+    seeds_retriever, short, refused
+):
+    # seen with the 1.5B: short answer "italiano", then a sentence copied from the sources beside it
+    sentence = "Il politico olandese terrà un discorso alla Verkhovna Rada, il Parlamento ucraino."
+    assistant = make_assistant(seeds_retriever, sentence, short=short, escalate=False, context="articles")
+    answer = assistant.ask("Di che nazionalità è il segretario generale della NATO Rutte?")
+    assert answer.refused is refused
+    assert answer.refusal_reasons == (["answer not grounded"] if refused else [])
