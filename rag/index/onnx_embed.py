@@ -103,7 +103,7 @@ def ensure_export(model: str, force: bool = False, repair: bool = False) -> Path
 
     source = resolve(model)
     log.warning(
-        "building the ONNX int8 export of %s once (1 to 6 minutes and about 4 GB of memory); reused afterwards", model
+        "building the ONNX int8 export of %s once (1 to 6 minutes and a few GB of memory); reused afterwards", model
     )
     started = time.perf_counter()
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -87,7 +87,7 @@ def gemma_int8():
 
 @pytest.mark.slow
 def test_int8_vectors_match_float32_and_rank_alike(gemma_int8, gemma_embedder):
-    # the threshold is below what was measured here (see eval/retrieval-figures.md), for other CPUs' kernels
+    # measured 2026-12-02 on these 10 texts: min 0.9956, mean 0.9967 (VNNI CPU); 0.99 leaves room for AVX2 kernels
     assert gemma_int8.info == embed.EmbedderInfo(
         **{**gemma_embedder.info.__dict__, "backend": "onnxruntime", "precision": "int8"}
     )
@@ -96,7 +96,7 @@ def test_int8_vectors_match_float32_and_rank_alike(gemma_int8, gemma_embedder):
     fast, full = gemma_int8.encode(docs + queries), gemma_embedder.encode(docs + queries)
     assert fast.dtype == np.float32 and np.allclose(np.linalg.norm(fast, axis=1), 1, atol=1e-5)
     cosines = (fast * full).sum(axis=1)
-    assert cosines.min() > 0.97, cosines
+    assert cosines.min() > 0.99, cosines
     n = len(PASSAGES)
     assert (fast[n:] @ fast[:n].T).argmax(axis=1).tolist() == list(range(n))
     assert (full[n:] @ full[:n].T).argmax(axis=1).tolist() == list(range(n))
