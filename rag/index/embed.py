@@ -1,14 +1,16 @@
 """Embedders behind one small interface, and a cache of document vectors keyed by content hash.
 
 A backend implements ``encode(texts) -> float32 array of unit vectors``; query/document prompts,
-token counting and caching are built on top of it. Backends are picked by name from ``BACKENDS``
-(one today):
+token counting and caching are built on top of it. Backends are picked by name from ``BACKENDS``:
 
 - ``sentence-transformers``: any sentence-transformers model by path (or hub name, where a hub is
   reachable), in ``float32`` or ``bfloat16``. bfloat16 is the fast route on CPUs with AMX or
-  AVX512-BF16 (eval/retrieval-figures.md has the speed and the cosine to float32); ``precision="auto"`` picks it
-  only on such CPUs, because elsewhere PyTorch emulates bfloat16 and is slower than float32.
+  AVX512-BF16; elsewhere PyTorch emulates it and is slower than float32.
+- ``onnxruntime``: the same models with int8 weights on ONNX Runtime (``precision="int8"``, exported
+  once by ``rag.index.onnx_embed``), the fast route on CPUs without native bfloat16.
 
+``precision="auto"`` picks bfloat16 where the CPU multiplies it natively, else int8
+(eval/retrieval-figures.md has the speeds, the cosines to float32 and the recall of each).
 Everything that built an index's vectors is kept in ``EmbedderInfo`` (saved in ``meta.json``), and
 ``load_embedder(info)`` rebuilds the same backend, so queries are embedded by the model that embedded
 the documents.
@@ -35,7 +37,7 @@ from rag.types import Chunk
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("float32", "bfloat16", "auto")
+PRECISIONS = ("float32", "bfloat16", "int8", "auto")
 
 
 @dataclass(frozen=True)
@@ -216,12 +218,18 @@ def cpu_has_fast_bfloat16() -> bool:
 
 
 def resolve_precision(precision: str) -> str:
-    """``auto`` -> ``bfloat16`` on CPUs that run it natively, else ``float32``; others pass through."""
+    """``auto`` -> ``bfloat16`` on CPUs that run it natively, else ``int8`` (ONNX Runtime); others pass through."""
     if precision not in PRECISIONS:
         raise ModelError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
     if precision == "auto":
-        return "bfloat16" if cpu_has_fast_bfloat16() else "float32"
+        return "bfloat16" if cpu_has_fast_bfloat16() else "int8"
     return precision
+
+
+def _info(model: str, dim: int, prompts: dict, max_len: int, backend: str, precision: str) -> EmbedderInfo:
+    """The model's own ``query``/``document`` prompts; a ``title: none`` document prompt gets the real title."""
+    document = prompts.get("document", prompts.get("passage", "")).replace("title: none", "title: {title}")
+    return EmbedderInfo(model, dim, prompts.get("query", ""), document, max_len, backend, precision)
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -245,6 +253,8 @@ class SentenceTransformerEmbedder(Embedder):
         from rag.index.provision import resolve
 
         precision = resolve_precision(precision)
+        if precision not in ("float32", "bfloat16"):
+            raise ModelError(f"precision {precision} is not a sentence-transformers one: use load_embedder")
         path = resolve(model)
         try:
             import transformers
@@ -265,17 +275,9 @@ class SentenceTransformerEmbedder(Embedder):
             ) from e
         self.model.max_seq_length = min(max_seq_length, self.model.max_seq_length or max_seq_length)
         self.batch_size = batch_size
-        prompts = self.model.prompts or {}
-        document = prompts.get("document", prompts.get("passage", ""))
-        self.info = EmbedderInfo(
-            model_id=model,
-            dim=self.model.get_embedding_dimension(),
-            query_prompt=prompts.get("query", ""),
-            document_prompt=document.replace("title: none", "title: {title}"),
-            max_seq_length=self.model.max_seq_length,
-            backend="sentence-transformers",
-            precision=precision,
-        )
+        dim = self.model.get_embedding_dimension()
+        max_len = self.model.max_seq_length
+        self.info = _info(model, dim, self.model.prompts or {}, max_len, "sentence-transformers", precision)
 
     @classmethod
     def from_info(cls, info: EmbedderInfo) -> SentenceTransformerEmbedder:
@@ -307,17 +309,43 @@ class SentenceTransformerEmbedder(Embedder):
         )
 
 
+class OnnxInt8Embedder(Embedder):
+    """The same model run by ONNX Runtime with int8 weights (``rag.index.onnx_embed`` exports and runs it).
+
+    Prompts, titles, token counts, ``dim`` truncation and unit float32 vectors are as above.
+    """
+
+    def __init__(self, model: str, dim: int | None = None, max_seq_length: int = 512, batch_size: int = 16):
+        from rag.index.onnx_embed import load_export
+
+        self.model = load_export(model, max_seq_length, batch_size)
+        dim, max_len = self.model.dim(dim), self.model.max_seq_length
+        self.info = _info(model, dim, self.model.config["prompts"], max_len, "onnxruntime", "int8")
+
+    @classmethod
+    def from_info(cls, info: EmbedderInfo) -> OnnxInt8Embedder:
+        return cls(info.model_id, dim=info.dim, max_seq_length=info.max_seq_length)
+
+    def count_tokens(self, text: str) -> int:
+        return self.model.count_tokens(text)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        show = len(texts) > self.model.batch_size and log.getEffectiveLevel() <= logging.INFO
+        return _unit(self.model.embed(list(texts), show)[:, : self.info.dim])
+
+
 BACKENDS: dict[str, type[Embedder]] = {
     "sentence-transformers": SentenceTransformerEmbedder,
+    "onnxruntime": OnnxInt8Embedder,
 }
 
 
 def load_embedder(info_or_name: EmbedderInfo | str, dim: int | None = None, precision: str = "auto") -> Embedder:
     """Load the embedder an index was built with (from its saved info), or a new one by model name.
 
-    A new one is a sentence-transformers model (a built-in name, a folder, or a hub id where a hub is
-    reachable); ``precision="auto"`` takes the fast bfloat16 route where the CPU supports it, and
-    ``precision="float32"`` is the slower full-precision setting.
+    A new one is a built-in name, a sentence-transformers folder, or a hub id where a hub is reachable;
+    ``precision="auto"`` takes the fast route for the CPU (bfloat16 where it is native, else int8 on
+    ONNX Runtime), and ``precision="float32"`` is the slower full-precision setting.
     """
     if isinstance(info_or_name, EmbedderInfo):
         if info_or_name.backend not in BACKENDS:
@@ -326,4 +354,6 @@ def load_embedder(info_or_name: EmbedderInfo | str, dim: int | None = None, prec
                 f"version (known: {', '.join(BACKENDS)}); rebuild the index with `rag index build`"
             )
         return BACKENDS[info_or_name.backend].from_info(info_or_name)
+    if resolve_precision(precision) == "int8":
+        return OnnxInt8Embedder(info_or_name, dim=dim)
     return SentenceTransformerEmbedder(info_or_name, dim=dim, precision=precision)

@@ -122,6 +122,8 @@ MODELS: dict[str, ModelSpec] = {
     )
 }
 
+EMBEDDERS = ("multilingual-e5-small", "embeddinggemma-300m")  # the built-in models that embed
+
 
 def resolve(name_or_path: str) -> str:
     """Map a known model name to its local path; pass other names through (paths, hub ids).

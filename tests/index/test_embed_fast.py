@@ -75,9 +75,9 @@ def test_auto_precision_follows_the_cpu(monkeypatch):
     monkeypatch.setattr(embed, "cpu_has_fast_bfloat16", lambda: True)
     assert resolve_precision("auto") == "bfloat16"
     monkeypatch.setattr(embed, "cpu_has_fast_bfloat16", lambda: False)
-    assert resolve_precision("auto") == "float32"
+    assert resolve_precision("auto") == "int8"
     assert resolve_precision("float32") == "float32"
-    with pytest.raises(ModelError, match="float32, bfloat16, auto"):
+    with pytest.raises(ModelError, match="float32, bfloat16, int8, auto"):
         resolve_precision("fp8")
 
 
