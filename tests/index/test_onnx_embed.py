@@ -123,3 +123,17 @@ def test_int8_truncates_dims_and_round_trips_through_meta(gemma_int8, tmp_path):
     retriever = Retriever.load(tmp_path / "int8")  # the backend comes back from meta.json
     assert (retriever.embedder.info.backend, retriever.embedder.info.precision) == ("onnxruntime", "int8")
     assert retriever.search("Chi accompagnava Umerov a Bruxelles?", k=3)[0].doc_id == UMEROV_DOC
+
+
+@pytest.mark.slow
+def test_the_default_embedder_in_int8_matches_its_float32(real_embedder):
+    # multilingual-e5-small is the default: int8 is what users without native bfloat16 get (auto)
+    name = real_embedder.info.model_id
+    fast, full = load_embedder(name, precision="int8"), load_embedder(name, precision="float32")
+    assert (fast.info.backend, fast.info.precision, fast.info.dim) == ("onnxruntime", "int8", full.info.dim)
+    docs = [fast.info.document_prompt.replace("{title}", "none") + p for p in PASSAGES]
+    queries = [fast.info.query_prompt + q for q in QUESTIONS]
+    a, b = fast.encode(docs + queries), full.encode(docs + queries)
+    assert (a * b).sum(axis=1).min() > 0.99
+    n = len(PASSAGES)
+    assert (a[n:] @ a[:n].T).argmax(axis=1).tolist() == (b[n:] @ b[:n].T).argmax(axis=1).tolist()
