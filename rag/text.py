@@ -139,3 +139,21 @@ def format_date(iso: str | None, language: str = "it") -> str:
         return iso
     month = MONTHS.get(language, MONTHS["en"]).split()[day.month - 1]
     return f"{day.day} {month} {day.year}"
+
+
+def spelled_numbers(text: str, language: str = "it") -> str:
+    """``text`` with its whole numbers (up to a million) in words, as articles often write small ones.
+
+    >>> spelled_numbers("2 formazioni e 21 giorni")
+    'due formazioni e ventuno giorni'
+    """
+    from num2words import num2words
+
+    def spell(match: re.Match) -> str:
+        number = int(match.group())
+        try:
+            return num2words(number, lang=language) if number <= 1_000_000 else match.group()
+        except NotImplementedError:  # a language num2words does not know
+            return match.group()
+
+    return re.sub(r"(?<![\d.,])\d+(?![\d.,]\d)", spell, text)

@@ -30,7 +30,7 @@ from rag.answer.settings import AskSettings, make_settings, split_settings
 from rag.config import DEFAULT_LLM
 from rag.errors import InputError
 from rag.index.retriever import Retriever
-from rag.text import all_stopwords, detect_language, fold, keys
+from rag.text import all_stopwords, detect_language, fold, keys, spelled_numbers
 from rag.types import Answer, Evidence, Filters, Hit
 
 log = logging.getLogger(__name__)
@@ -244,7 +244,9 @@ class Assistant:
         elif found:  # the short answer stands in the sources word for word
             evidence.support = grounded.support if grounded.citations else 1.0
         else:  # its words must be in the sources too (a reply "italiano" when they say "olandese" is not)
-            short_support = ground(reply.short, question, prompt.passages, cross_language=cross).support
+            spelled = {reply.short, spelled_numbers(reply.short, self.settings.source_language)}  # "2": "due"
+            short_supports = [ground(s, question, prompt.passages, cross_language=cross).support for s in spelled]
+            short_support = max((x for x in short_supports if x is not None), default=None)
             supports = [x for x in (grounded.support, short_support) if x is not None]
             evidence.support = min(supports, default=None)
         evidence.focus = None if cross else grounded.focus  # word overlap across languages means little

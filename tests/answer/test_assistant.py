@@ -365,3 +365,12 @@ def test_a_short_answer_the_sources_do_not_hold_is_not_passed_off_with_a_copied_
     answer = assistant.ask("Di che nazionalità è il segretario generale della NATO Rutte?")
     assert answer.refused is refused
     assert answer.refusal_reasons == (["answer not grounded"] if refused else [])
+
+
+def test_a_number_the_article_spells_out_is_grounded(seeds_retriever):
+    # SQuAD-it: "Quante formazioni…?" answered "2" where the paragraph says "due"; it was refused
+    sentence = "Rutte parlerà alla Verkhovna Rada, il Parlamento ucraino, in una guerra di più di tremila giorni."
+    assistant = make_assistant(seeds_retriever, sentence, short="3000", escalate=False, context="articles")
+    assert not assistant.ask("Da quanti giorni dura la guerra secondo l'articolo su Rutte?").refused
+    invented = make_assistant(seeds_retriever, sentence, short="4000", escalate=False, context="articles")
+    assert invented.ask("Da quanti giorni dura la guerra secondo l'articolo su Rutte?").refused
