@@ -163,6 +163,9 @@ class Evidence:
     wrong_type: bool = False  # "how many"/"when" answered without any number or time expression
     cited: bool | None = None  # whether any answer sentence matched a passage sentence (None: no answer)
     doubt: float | None = None  # the model's probability of starting its reply with "don't know" (None: unknown)
+    # coverage of the question by the article the short answer was found in, over the best article's
+    # in the prompt (None: one article, or the answer not found word for word)
+    answer_article: float | None = None
     cross_language: bool = False  # question and articles in different languages
     context: str = ""  # what the model read: "sentences" (the best ones of the passages) or "articles" (whole)
     escalated: bool = False  # the sentences gave no backed answer, so the whole articles were read

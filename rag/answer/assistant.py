@@ -250,6 +250,7 @@ class Assistant:
             supports = [x for x in (grounded.support, short_support) if x is not None]
             evidence.support = min(supports, default=None)
         evidence.focus = None if cross else grounded.focus  # word overlap across languages means little
+        evidence.answer_article = None if cross or not found else _answer_article(question, prompt, found[0])
         evidence.cited = None if evidence.model_refused else bool(grounded.citations or found)
         thresholds = self.settings.thresholds
         if evidence.context == "articles":  # the model read everything: a quote off the question's words is fine
@@ -330,6 +331,19 @@ class Assistant:
             timings=timings,
             done=True,
         )
+
+
+def _answer_article(question: str, prompt: Prompt, passage) -> float | None:
+    """How much of the question the article holding the answer covers, relative to the article of the prompt
+    that covers it most (None with a single article, or a question none of them shares words with)."""
+    by_doc: dict[str, list[str]] = {}
+    for p in prompt.passages:
+        by_doc.setdefault(p.hit.doc_id, []).append(p.text)
+    if len(by_doc) < 2:
+        return None
+    covered = {doc: coverage(question, [" ".join(texts)]) for doc, texts in by_doc.items()}
+    best = max(covered.values())
+    return covered[passage.hit.doc_id] / best if best > 0 else None
 
 
 def _mentions(text: str, short: str) -> bool:

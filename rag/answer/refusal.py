@@ -96,7 +96,8 @@ class Thresholds:
     ``min_dense``, when there is one), when the answer's support is below ``min_support``, when the quoted sentences
     cover less than ``min_focus`` of the question, when no sentence of the answer matches a passage
     sentence (nothing to cite), when a "how many"/"when" question gets no number or time, when the
-    model says the sources do not hold the answer, or when it answered but gave "don't know" a
+    model says the sources do not hold the answer, when the short answer stands in an article that covers
+    the question much less than another article in the prompt, or when it answered but gave "don't know" a
     probability of ``max_doubt`` or more as its first word (``Evidence.doubt``: near misses, where the
     sources share the question's topic and names but not the detail asked for, show up there).
 
@@ -109,6 +110,10 @@ class Thresholds:
     # Seeds (tuning set): answered near misses had doubts 0.06-0.27, right answers at most 0.094;
     # SQuAD-it answerable questions sat at 0.000-0.006 (eval/answer-calibration.md, "Doubt").
     max_doubt: float = 0.1
+    # the article the short answer stands in must cover at least this share of what the best article in
+    # the prompt covers of the question (dev set: "Quale impresa costruirà il nuovo ospedale?" answered
+    # with a volleyball team's name found in another article)
+    min_answer_article: float = 0.5
 
     def weak_retrieval(self, evidence: Evidence) -> bool:
         """Coverage and cosine both low. Not applied across languages: the floors are calibrated on
@@ -133,6 +138,8 @@ class Thresholds:
             evidence.reasons.append("answer not grounded")
         if evidence.focus is not None and evidence.focus < self.min_focus:
             evidence.reasons.append("quoted sentences do not address the question")
+        if evidence.answer_article is not None and evidence.answer_article < self.min_answer_article:
+            evidence.reasons.append("the answer comes from an article about something else")
         if evidence.cited is False and not evidence.reasons:  # said only when nothing above explains it
             evidence.reasons.append("no source sentence matches the answer")
         return bool(evidence.reasons)
@@ -146,6 +153,7 @@ REASONS = (
     "answer is not the kind the question asks for",
     "answer not grounded",
     "quoted sentences do not address the question",
+    "the answer comes from an article about something else",
     "no source sentence matches the answer",
 )
 

@@ -374,3 +374,15 @@ def test_a_number_the_article_spells_out_is_grounded(seeds_retriever):
     assert not assistant.ask("Da quanti giorni dura la guerra secondo l'articolo su Rutte?").refused
     invented = make_assistant(seeds_retriever, sentence, short="4000", escalate=False, context="articles")
     assert invented.ask("Da quanti giorni dura la guerra secondo l'articolo su Rutte?").refused
+
+
+@pytest.mark.parametrize(("short", "refused"), [("Mark Rutte", True), ("Andrii Hnatov", False)])
+def test_an_answer_found_in_an_article_about_something_else_is_refused(seeds_retriever, short, refused):
+    # dev set: "Quale impresa costruirà il nuovo ospedale?" -> a volleyball team, from the other article
+    assistant = make_assistant(
+        seeds_retriever, short, short=short, escalate=False, context="articles", document_tokens=10_000
+    )
+    answer = assistant.ask("Chi accompagnava Umerov a Bruxelles?")  # the Rutte article covers 0.29 of it
+    assert {p.doc_id for p in answer.passages} == {UMEROV_DOC, RUTTE_DOC}
+    assert answer.refused is refused
+    assert ("the answer comes from an article about something else" in answer.refusal_reasons) is refused

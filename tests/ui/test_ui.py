@@ -436,7 +436,7 @@ def test_every_refusal_reason_is_worded_in_every_page_language():
     Thresholds(min_dense=0.5).refuse(everything)
     uncited = Evidence(coverage=1.0, cited=False)
     Thresholds().refuse(uncited)
-    unsure = Evidence(coverage=1.0, cited=True, doubt=0.9)  # answered, but nearly said "Non lo so"
+    unsure = Evidence(coverage=1.0, cited=True, doubt=0.9, answer_article=0.1)  # nearly said "Non lo so"; off-topic
     Thresholds().refuse(unsure)
     assert set(everything.reasons) | set(uncited.reasons) | set(unsure.reasons) == set(REASONS)
     for lang, words in STRINGS.items():
