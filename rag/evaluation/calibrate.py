@@ -122,6 +122,7 @@ def calibrate_refusal(
                     "model_refused": e.model_refused,
                     "wrong_type": e.wrong_type,
                     "doubt": e.doubt,
+                    "answer_article": e.answer_article,
                     "cited": e.cited,
                     "correct": answerable and bool(answer_contains(e.reply, g.answers)),
                     "reply": e.reply,
@@ -144,6 +145,7 @@ def _refuses(row: dict, t: Thresholds) -> bool:
         model_refused=row.get("model_refused", False),
         wrong_type=row.get("wrong_type", False),
         doubt=row.get("doubt"),
+        answer_article=row.get("answer_article"),
         cited=row.get("cited"),  # absent from rows written before this check existed
     )
     return t.refuse(e)
