@@ -110,11 +110,16 @@ class Embedder(ABC):
     def _query_lock(self) -> threading.Lock:
         return self.__dict__.setdefault("_queries_lock", threading.Lock())
 
-    def _remember(self, vectors: dict[str, np.ndarray]) -> None:
-        cache = self._query_cache()
+    def _remember(
+        self, vectors: dict[str, np.ndarray], cache: OrderedDict | None = None, size: int | None = None
+    ) -> None:
+        """Keep ``vectors`` in ``cache`` (default: the query cache), dropping the least recently used
+        beyond ``size`` (default: ``query_cache_size``)."""
+        cache = self._query_cache() if cache is None else cache
+        size = self.query_cache_size if size is None else size
         with self._query_lock():
             cache.update(vectors)
-            while len(cache) > self.query_cache_size:
+            while len(cache) > size:
                 cache.popitem(last=False)
 
     def similarities(self, query: str, texts: Sequence[str]) -> np.ndarray:
@@ -135,10 +140,7 @@ class Embedder(ABC):
         if todo:
             fresh = dict(zip(todo, self.encode(todo), strict=True))
             known.update(fresh)
-            with self._query_lock():
-                cache.update(fresh)
-                while len(cache) > self.sentence_cache_size:
-                    cache.popitem(last=False)
+            self._remember(fresh, cache, self.sentence_cache_size)
         return np.stack([known[text] for text in inputs]) @ self.embed_query(query)
 
     def document_input(self, chunk: Chunk) -> str:
