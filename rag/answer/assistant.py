@@ -25,7 +25,7 @@ from rag.answer.citations import cite, ground, strip_markers
 from rag.answer.generate import FirstToken, Generator, load_generator
 from rag.answer.prompt import DONT_KNOW, SHORT_LABEL, SYSTEM, Prompt, build_prompt, document_hit, labels
 from rag.answer.refusal import DENSE_FLOORS, REFUSAL, coverage, says_not_found, wrong_answer_type
-from rag.answer.reply import parse, snap
+from rag.answer.reply import parse, snap, tighten
 from rag.answer.settings import AskSettings, make_settings, split_settings
 from rag.config import DEFAULT_LLM
 from rag.errors import InputError
@@ -257,10 +257,11 @@ class Assistant:
             thresholds = dataclasses.replace(thresholds, min_focus=0.0)
         if thresholds.refuse(evidence):
             return None
+        tight = tighten(short, question, self.settings.source_language)  # the words that answer, not a sentence
         if grounded.citations and (not found or _mentions(grounded.text, short)):
-            return grounded.text, grounded.citations, short
+            return grounded.text, grounded.citations, tight
         passage, a, b, *_ = found
-        return f"{short} [1]", [cite(passage, a, b, 1)], short
+        return f"{short} [1]", [cite(passage, a, b, 1)], tight
 
     def rewrite(self, question: str, history: Sequence[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
         """The search query for ``question`` in a chat, and the earlier exchanges to show the model.

@@ -2,7 +2,8 @@
 
 The prompt writes the first label itself (``Risposta breve:``), so the reply starts with the short
 answer. ``parse`` splits it; ``snap`` replaces the short answer by the same words as the sources write
-them (case, accents, spacing), so that it can be cited and quoted exactly.
+them (case, accents, spacing), so that it can be cited and quoted exactly; ``tighten`` cuts a short
+answer the model wrote as a whole sentence down to the words the question did not already say.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 
 from rag.answer.citations import strip_markers
 from rag.answer.prompt import ANSWER_LABEL, DONT_KNOW
-from rag.text import fold
+from rag.index.lexical import tokenize
+from rag.text import all_stopwords, fold, keys
 
 _DONT_KNOW_RE = re.compile(
     r"^\W*(?:non lo so|non (?:si )?(?:sa|è noto|e' noto|è indicat\w|è specificat\w|è dett\w)|nessuna|"
@@ -67,3 +69,81 @@ def snap(short: str, texts: Sequence[str]) -> tuple[int, int, int] | None:
         if match:
             return i, match.start(), match.end()
     return None
+
+
+# A word, or a number with its separators and unit ("2,5", "12%", "3.000").
+_TOKEN_RE = re.compile(r"\d+(?:[.,:/-]\d+)*\s?%?|\w+(?:[-'’]\w+)*")
+_NUMBER_WORDS = (
+    "uno|una|due|tre|quattro|cinque|sei|sette|otto|nove|dieci|venti|trenta|cento|mille|mila|milion\\w*|miliard\\w*|"
+    "metà|one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million\\w*|billion\\w*|half"
+)
+_MONTHS = (
+    "gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre|"
+    "january|february|march|april|may|june|july|august|september|october|november|december"
+)
+# question type -> what a word of its answer looks like, and whether the answer is only such words
+_WANTS = [
+    (
+        re.compile(r"\b(quant[aeio]|percentual\w*|how (many|much)|what (percentage|number))\b", re.I),
+        re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.I),
+        False,
+    ),  # "2,5 milioni di persone": the unit may follow
+    (
+        re.compile(r"\b(quando|(in )?(che|quale) (anno|giorno|data|secolo|mese)|when|what (year|date|day))\b", re.I),
+        re.compile(rf"\d|\b({_MONTHS})\b", re.I),
+        True,
+    ),
+    (re.compile(r"^\W*(chi|who)\b|\b(da|di|con|a|per) chi\b", re.I), re.compile(r"\b[A-ZÀ-Ý]\w"), False),
+]
+
+
+def tighten(short: str, question: str, language: str = "it") -> str:
+    """The part of ``short`` that answers: when the model wrote a sentence that repeats the question, the
+    longest run of its words the question does not contain (of the kind the question asks for: a number
+    for "quanti", a date for "quando", a name for "chi"), without stopwords at its ends.
+
+    Short answers of up to three words, and ones that share no word with the question, stay as they are.
+    Words are compared by their stems in ``language`` ("chiamata" repeats "chiamava").
+
+    >>> tighten("Varsavia produce il 12% del reddito nazionale", "Quanto del reddito nazionale produce Varsavia?")
+    '12%'
+    >>> tighten("Mario Rossi ha costruito il ponte sul fiume", "Chi ha costruito il ponte?")
+    'Mario Rossi'
+    >>> tighten("Andrii Hnatov", "Chi accompagnava Umerov?")
+    'Andrii Hnatov'
+    """
+    tokens = list(_TOKEN_RE.finditer(short))
+    if len(tokens) <= 3:
+        return short
+    stop = all_stopwords()
+    asked, *stems = tokenize([question, *(t.group() for t in tokens)], language)  # Snowball stems
+    repeated = [bool(set(s) & set(asked)) for s in stems]
+    if not any(repeated):
+        return short
+    runs, run = [], []
+    for token, said in zip(tokens, repeated, strict=True):
+        if said:
+            runs.append(run)
+            run = []
+        else:
+            run.append(token)
+    runs.append(run)
+    candidates = []
+    for run in runs:
+        while run and fold(run[0].group().strip()) in stop:
+            run = run[1:]
+        while run and fold(run[-1].group().strip()) in stop:
+            run = run[:-1]
+        if run:
+            candidates.append(run)
+    for asks, holds, only in _WANTS:
+        if asks.search(question):
+            typed = [[t for t in run if holds.search(t.group())] for run in candidates]
+            if any(typed):
+                candidates = [run[run.index(t[0]) : run.index(t[-1]) + 1] if only else run
+                              for run, t in zip(candidates, typed, strict=True) if t]  # fmt: skip
+            break
+    if not candidates:
+        return short
+    text = [short[run[0].start() : run[-1].end()].strip().rstrip(" ,;:(") for run in candidates]
+    return max(text, key=lambda c: len(keys(c)) + len(re.findall(r"\d+", c))) or short

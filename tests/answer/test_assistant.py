@@ -280,6 +280,15 @@ def test_short_answer_alone_is_cited_when_the_sentence_is_not_backed(seeds_retri
     assert "Hnatov" in answer.citations[0].quote
 
 
+def test_a_short_answer_written_as_a_sentence_is_cut_to_the_words_that_answer(seeds_retriever):
+    # seen with the 1.5B on SQuAD-it: "Varsavia produce il 12% del reddito nazionale polacco" for "12%"
+    sentence = "Umerov sarà accompagnato dal Capo di Stato Maggiore Generale, Andrii Hnatov."
+    assistant = make_assistant(seeds_retriever, sentence, short="Umerov sarà accompagnato da Andrii Hnatov")
+    answer = assistant.ask("Da chi sarà accompagnato Umerov a Bruxelles?")
+    assert not answer.refused and answer.short == "Andrii Hnatov"
+    assert answer.text == sentence[:-1] + " [1]." and answer.citations[0].doc_id == UMEROV_DOC
+
+
 def test_model_saying_it_does_not_know_is_refused(seeds_retriever):
     assistant = make_assistant(seeds_retriever, "Le fonti non lo dicono.", short="Non lo so", escalate=False)
     answer = assistant.ask("Chi accompagnava Umerov a Bruxelles?")
