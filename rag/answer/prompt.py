@@ -288,7 +288,8 @@ def build_prompt(
     By default the best sentences of ``hits`` within ``budget`` tokens are kept (``select_sentences``;
     ``similarity`` ranks them by meaning too); with ``whole``, every hit is given whole (use it with
     ``document_hit`` for whole articles). The sources come first and do not depend on the question or the
-    history, so a prompt over the same sources starts with the same tokens and its prefill can be reused.
+    history, so a prompt over the same sources starts with the same tokens and its prefill can be reused;
+    the reply instruction follows them, so only the question (and any earlier exchange) is read anew.
     """
     if whole:
         chosen = [(hit, sentence_spans(hit.text, source_language) or [(0, len(hit.text))]) for hit in hits]
@@ -304,7 +305,8 @@ def build_prompt(
         f"{EARLIER_LABEL[words][0]}: {asked}\n{EARLIER_LABEL[words][1]}: {answered}\n" for asked, answered in history
     )
     instruction = INSTRUCTION[words].format(language=LANGUAGE_NAME.get(language, language))
-    asked = f"{earlier}{QUESTION_LABEL[words]}: {question}\n{instruction}"
+    # the instruction depends only on the language: before the question, it is read once with the sources
+    asked = f"{instruction}\n{earlier}{QUESTION_LABEL[words]}: {question}"
     messages = [
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": f"{SOURCES_LABEL[words]}:\n{sources}\n\n{asked}"},

@@ -43,6 +43,7 @@ _REFUSAL_RE = re.compile(
 
 _HOW_MANY_RE = re.compile(r"^\W*(?:quant[ioea]|how (?:many|much)|combien|cu[aá]nt[oa]s?|wie viele)\b", re.IGNORECASE)
 _WHEN_RE = re.compile(r"^\W*(?:quando|when|quand|cu[aá]ndo|wann)\b", re.IGNORECASE)
+_ALSO_ASKS_RE = re.compile(r",.*\b(?:qual[ei]?|chi|cosa|come|dove|which|what|who|how|where)\b", re.IGNORECASE)
 _NUMBER_WORDS = (
     r"\d|\b(?:due|tre|quattro|cinque|sei|sette|otto|nove|dieci|undici|dodici|venti|trenta|cento|mille|"
     r"milion\w*|miliard\w*|decin\w|centin\w|migliai\w|one|two|three|four|five|six|seven|eight|nine|ten|"
@@ -65,10 +66,15 @@ def wrong_answer_type(question: str, answer: str) -> bool:
     True
     >>> wrong_answer_type("Quando sarà Rutte a Kiev?", "Il 3 febbraio 2026.")
     False
+
+    A "when" that opens a condition and a question asking something else is not a "when" question:
+
+    >>> wrong_answer_type("Quando due oggetti si toccano, quale legge dà simmetria?", "La terza legge di Newton.")
+    False
     """
     if _HOW_MANY_RE.search(question):
         return not re.search(_NUMBER_WORDS, answer, re.IGNORECASE)
-    if _WHEN_RE.search(question):
+    if _WHEN_RE.search(question) and not _ALSO_ASKS_RE.search(question):
         return not re.search(_TIME_WORDS, answer, re.IGNORECASE)
     return False
 

@@ -16,6 +16,7 @@ In SQuAD the gold document of a question is its paragraph, ``<title>#<paragraph 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from dataclasses import dataclass
@@ -112,14 +113,14 @@ def _load_squad(path: Path) -> list[GoldQuestion]:
                 answers = tuple(
                     dict.fromkeys(a["text"] for a in qa.get("answers", []) if isinstance(a, dict) and a.get("text"))
                 )
-                out.append(
-                    GoldQuestion(
-                        str(qa.get("id", f"{i}-{j}-{q}")),
-                        qa["question"],
-                        answers,
-                        (squad_doc_id(article["title"], j),) if answers else (),
-                    )
+                question = GoldQuestion(
+                    str(qa.get("id", f"{i}-{j}-{q}")),
+                    qa["question"],
+                    answers,
+                    (squad_doc_id(article["title"], j),) if answers else (),
                 )
+                # the half of the split it falls in, so a report gives figures for both (README: answers)
+                out.append(dataclasses.replace(question, tags=(f"half-{half_of(question)}",)))
     return out
 
 

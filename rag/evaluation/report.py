@@ -113,8 +113,20 @@ def worst_failures(report: EvalReport, n: int = WORST) -> list[QuestionRow]:
     return [r for _, r in failed[:n]]
 
 
+# by_tag's figures and their column titles
+TAG_COLUMNS = {
+    "recall@5": "R@5",
+    "exact_match": "EM",
+    "f1": "F1",
+    "contains": "contains",
+    "refused_answerable": "answerable refused",
+    "refused_unanswerable": "unanswerable refused",
+}
+
+
 def by_tag(report: EvalReport) -> dict[str, dict]:
-    """Per-tag figures: questions, R@5 (over questions with gold documents), F1 and contains (answerable)."""
+    """Per-tag figures: questions, R@5 (over questions with gold documents), EM, F1, contains and the share
+    refused (answerable), and the share refused of the unanswerable ones."""
     tags: dict[str, list[QuestionRow]] = {}
     for row in report.rows:
         for tag in row.tags:
@@ -127,8 +139,10 @@ def by_tag(report: EvalReport) -> dict[str, dict]:
         out[tag] = {
             "questions": len(rows),
             "recall@5": m.recall_at(ranks, 5) if ranks else None,
+            "exact_match": m.mean([r.exact_match for r in scored]),
             "f1": m.mean([r.f1 for r in scored]),
             "contains": m.mean([r.contains for r in scored]),
+            "refused_answerable": m.mean([float(bool(r.refused)) for r in scored]),
             "refused_unanswerable": m.mean([float(r.refused) for r in unanswerable]),
         }
     return out
@@ -247,13 +261,10 @@ def render_markdown(report: EvalReport, images: list[str]) -> str:
         out += ["", "## Plots", ""] + [f"![{name}]({name})" for name in images]
     tags = by_tag(report)
     if tags:
-        out += ["", "## By tag", "", "| tag | questions | R@5 | F1 | contains | unanswerable refused |"]
-        out.append("|---|---:|---:|---:|---:|---:|")
+        out += ["", "## By tag", "", f"| tag | questions | {' | '.join(TAG_COLUMNS.values())} |"]
+        out.append("|---|---:|" + "---:|" * len(TAG_COLUMNS))
         for tag, t in tags.items():
-            out.append(
-                f"| {tag} | {t['questions']} | {_f(t['recall@5'])} | {_f(t['f1'])} | {_f(t['contains'])} | "
-                f"{_f(t['refused_unanswerable'])} |"
-            )
+            out.append(f"| {tag} | {t['questions']} | " + " | ".join(_f(t[k]) for k in TAG_COLUMNS) + " |")
     worst = worst_failures(report)
     out += ["", f"## Worst failures ({len(worst)} shown)", ""]
     if not worst:

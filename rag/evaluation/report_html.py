@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from rag.evaluation.report import (
+    TAG_COLUMNS,
     EvalReport,
     _f,
     by_tag,
@@ -77,11 +78,8 @@ def report_html(report: EvalReport) -> str:
     out += f'<div style="display:flex;flex-wrap:wrap;gap:1rem">{images}</div>' if images else ""
     tags = by_tag(report)
     if tags:
-        rows = [
-            [esc(tag), str(t["questions"])] + [_f(t[k]) for k in ("recall@5", "f1", "contains", "refused_unanswerable")]
-            for tag, t in tags.items()
-        ]
+        rows = [[esc(tag), str(t["questions"])] + [_f(t[k]) for k in TAG_COLUMNS] for tag, t in tags.items()]
         out += "<details><summary>By tag</summary>"
-        out += _table(["tag", "questions", "R@5", "F1", "contains", "unanswerable refused"], rows) + "</details>"
+        out += _table(["tag", "questions", *TAG_COLUMNS.values()], rows) + "</details>"
     out += f"<details><summary>Worst failures</summary>{_failures(report)}</details>"
     return notebook(out)

@@ -329,8 +329,9 @@ def test_articles_in_the_prompt_are_ordered_so_the_same_articles_give_the_same_p
     assistant.ask("Quando sarà Mark Rutte a Kiev?")
     assistant.ask("Quale paese ha ritirato il veto sulle sanzioni?", history=[("Chi va a Kiev?", "Rutte [1].")])
     first, second = (p[1]["content"] for p in assistant.generator.prompts)
-    sources = first[: first.index("\n\nDomanda:")]
-    assert sources.startswith("Fonti:\n[1] «Domani il segretario generale della NATO") and second.startswith(sources)
+    shared = first[: first.index("\nDomanda")]  # the sources, then the reply instruction: read once
+    assert shared.startswith("Fonti:\n[1] «Domani il segretario generale della NATO") and second.startswith(shared)
+    assert shared.endswith("\n\n(Rispondi in italiano: risposta breve, poi una frase.)")
 
 
 class Unsure(ScriptedGenerator):

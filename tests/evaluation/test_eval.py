@@ -428,3 +428,5 @@ def test_halves_split_squad_by_article_and_cover_it():
     articles = [{q.doc_ids[0].rsplit("#", 1)[0] for q in h} for h in (tune, test)]
     assert not articles[0] & articles[1] and len(tune) + len(test) == len(load_gold(SQUAD_DEV))
     assert min(len(tune), len(test)) > len(load_gold(SQUAD_DEV)) // 4
+    # each question says its half, so one report gives the figures of both (the "By tag" table)
+    assert {q.tags for q in tune} == {("half-tune",)} and {q.tags for q in test} == {("half-test",)}

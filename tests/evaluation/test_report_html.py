@@ -6,6 +6,7 @@ import base64
 import json
 import re
 
+from rag.evaluation.report import by_tag
 from rag.evaluation.run import evaluate
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
@@ -15,8 +16,20 @@ from rag.types import Answer
 from tests.conftest import RUTTE_DOC, SEEDS, UMEROV_DOC, write
 
 GOLD = [
-    {"id": "u1", "question": "Chi accompagnava Umerov?", "answers": ["Andrii Hnatov"], "doc_ids": [UMEROV_DOC]},
-    {"id": "x<1>", "question": "Chi è <Rutte> & co?", "answers": ["Mark <Rutte>"], "doc_ids": [RUTTE_DOC]},
+    {
+        "id": "u1",
+        "question": "Chi accompagnava Umerov?",
+        "answers": ["Andrii Hnatov"],
+        "doc_ids": [UMEROV_DOC],
+        "tags": ["who"],
+    },
+    {
+        "id": "x<1>",
+        "question": "Chi è <Rutte> & co?",
+        "answers": ["Mark <Rutte>"],
+        "doc_ids": [RUTTE_DOC],
+        "tags": ["who"],
+    },
     {"id": "n1", "question": "Chi ha vinto Sanremo?", "answers": [], "doc_ids": [], "tags": ["unanswerable"]},
 ]
 
@@ -60,7 +73,11 @@ def test_answers_report_html_has_the_summary_latency_plots_and_escaped_failures(
     assert len(images) == 2 and all(png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000 for png in images)
     assert "<Rutte>" not in html and "Chi è &lt;Rutte&gt; &amp; co?" in html and "x&lt;1&gt;" in html
     assert "Mark &lt;Rutte&gt;" in html and "(refused: weak &lt;retrieval&gt;)" in html
-    assert "<summary>By tag</summary>" in html
+    assert "<summary>By tag</summary>" in html and "<th>answerable refused</th>" in html
+    who = by_tag(report)["who"]  # one answered right, one refused
+    assert (who["questions"], who["exact_match"], who["refused_answerable"], who["refused_unanswerable"]) == (
+        2, 1.0 / 2, 1.0 / 2, None,
+    )  # fmt: skip
     assert repr(report) == report.table() and "answers (2 q)" in repr(report)
 
 
