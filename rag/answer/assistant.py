@@ -232,7 +232,7 @@ class Assistant:
         """``(text, citations, short)`` of an answer the sources back, or None (``evidence.reasons`` say why)."""
         evidence.reply = raw
         evidence.model_refused = reply.dont_know or says_not_found(reply.short)
-        evidence.wrong_type = wrong_answer_type(question, f"{reply.short} {reply.sentence}")
+        evidence.wrong_type = wrong_answer_type(question, f"{reply.short}\n{reply.sentence}")
         # the short answer in the sentences the model read: (passage, sentence start, sentence end, start, end)
         read = [(p, a, b) for p in prompt.passages for a, b in p.spans]
         at = snap(reply.short, [p.hit.text[a:b] for p, a, b in read]) if not evidence.model_refused else None

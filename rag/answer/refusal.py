@@ -73,10 +73,42 @@ def wrong_answer_type(question: str, answer: str) -> bool:
     False
     """
     if _HOW_MANY_RE.search(question):
-        return not re.search(_NUMBER_WORDS, answer, re.IGNORECASE)
+        return not re.search(_NUMBER_WORDS, answer, re.IGNORECASE) or _counts_something_else(question, answer)
     if _WHEN_RE.search(question) and not _ALSO_ASKS_RE.search(question):
         return not re.search(_TIME_WORDS, answer, re.IGNORECASE)
     return False
+
+
+# "quanti muri", "how many blocks": a plural noun after the question word, not a verb ("quanti uccidono")
+_COUNTED_RE = re.compile(r"\b(?:quant[ie]\s+(\w+(?<!ono)(?<!ano)[ie])|how many\s+(\w+s))\b", re.IGNORECASE)
+# a number and the word after it (past a multiplier and "di"): "54 punti", "2,5 milioni di specie"
+_NUMBER_NOUN_RE = re.compile(
+    r"\b(?:\d[\d.,]*|due|tre|quattro|cinque|sei|sette|otto|nove|dieci|cento|mille)[ \t]+"
+    r"(?:(?:milion\w*|miliard\w*|mila|migliai\w*|centinai\w*|decin\w*)[ \t]+)?(?:di[ \t]+|d')?([^\W\d]\w*)",
+    re.IGNORECASE,
+)
+
+
+def _counts_something_else(question: str, answer: str) -> bool:
+    r"""Asked how many of something ("Quanti muri…?"), the answer counts something else ("54 punti") and
+    never names what was asked: a near miss. Lines of ``answer`` are read apart (short answer, sentence).
+
+    >>> _counts_something_else("Quanti muri ha fatto Haak?", "54 punti\nHaak ha fatto 54 punti.")
+    True
+    >>> _counts_something_else("Quante formazioni ci sono?", "2\nCi sono due formazioni geomorfologiche.")
+    False
+    """
+    from rag.index.lexical import tokenize
+
+    match = _COUNTED_RE.search(question)
+    if not match:
+        return False
+    counted_nouns = _NUMBER_NOUN_RE.findall(answer)
+    if not counted_nouns:
+        return False
+    noun = match.group(1) or match.group(2)
+    asked, answered, *counted = tokenize([noun, answer, *counted_nouns])  # Snowball stems
+    return bool(asked) and not set(asked) & set(answered) and any(counted)
 
 
 def says_not_found(text: str) -> bool:

@@ -251,6 +251,17 @@ def test_how_many_question_answered_without_a_number_is_refused(seeds_retriever)
     assert "answer is not the kind the question asks for" in answer.evidence.reasons
 
 
+def test_how_many_question_answered_with_a_count_of_something_else_is_refused(seeds_retriever):
+    # dev set: "Quanti muri ha realizzato Haak?" answered "54 punti" (the article gives no blocks)
+    sentence = "La guerra dura ormai da più di tremila giorni."
+    near_miss = make_assistant(seeds_retriever, sentence, short="più di tremila giorni", escalate=False)
+    answer = near_miss.ask("Quanti soldati sono morti nella guerra in Ucraina?")
+    assert answer.refused and "answer is not the kind the question asks for" in answer.evidence.reasons
+    answered = make_assistant(seeds_retriever, sentence, short="più di tremila giorni", escalate=False)
+    answer = answered.ask("Da quanti giorni dura la guerra in Ucraina?")
+    assert not answer.refused and answer.short == "più di tremila"  # the unit the question says is cut
+
+
 def test_answer_with_nothing_to_cite_is_refused(seeds_retriever):
     # Its words are in the passages (support passes), but no passage sentence holds them together:
     # there is no sentence to cite, so it is not shown as an answer.
