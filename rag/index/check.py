@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import StoreError
+from rag.index.atomic import recover
 from rag.index.lexical import LexicalIndex
-from rag.index.store import IndexMeta, _recover
+from rag.index.store import IndexMeta
 
 
 @dataclass
@@ -119,7 +120,7 @@ def _read_lexical(path: Path, report: CheckReport) -> set[int] | None:
 def check_index(path: str | Path) -> CheckReport:
     """Read every part of the index at ``path`` and compare them; ``report.problems`` says what disagrees."""
     path = Path(path)
-    _recover(path)
+    recover(path)
     report = CheckReport(path)
     if not (path / "meta.json").exists():
         raise StoreError(f"no index at {path}; build one with `rag index build PATH --name {path.name}`")

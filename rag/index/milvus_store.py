@@ -34,8 +34,9 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import StoreError
+from rag.index.atomic import locked, swap
 from rag.index.lexical import LexicalIndex, tokenize
-from rag.index.store import IndexMeta, Store, _locked, _swap, content_hash
+from rag.index.store import IndexMeta, Store, content_hash
 from rag.types import Chunk, Document, Filters
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ class MilvusStore:
     def edit(cls, path: Path, meta: IndexMeta | None, fresh: bool) -> Iterator[MilvusStore]:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(path):
+        with locked(path):
             if not fresh:
                 store = cls.open(path, meta)
                 try:
@@ -287,7 +288,7 @@ class MilvusStore:
         work = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
         work.chmod(0o755)
         self._write_meta(work / "meta.json")
-        _swap(work, path)
+        swap(work, path)
 
     # ---- writing ---------------------------------------------------------------------------
     def stored_hash(self, doc_id: str) -> str | None:

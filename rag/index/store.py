@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import StoreError
+from rag.index.atomic import locked, recover, recover_unlocked, remove_stale_temps, swap
+from rag.index.atomic import version as folder_version
 from rag.index.chunk import ChunkSettings
 from rag.index.embed import Embedder, EmbedderInfo
 from rag.index.lexical import LexicalIndex
@@ -175,20 +177,20 @@ class Store:
         """
         path = Path(path)
         for _ in range(50):
-            _recover(path)
-            version = _version(path)
+            recover(path)
+            version = folder_version(path)
             try:
                 with _OPENING:
                     store = cls._open_once(path, lexical)
             except (StoreError, OSError, sqlite3.Error) as e:  # a file gone in the middle of a swap: reopen
-                if _version(path) != version or (path.parent / f".{path.name}.old").exists():
+                if folder_version(path) != version or (path.parent / f".{path.name}.old").exists():
                     continue
                 if isinstance(e, sqlite3.Error):
                     raise damaged(path, "chunks.sqlite", e) from e
                 if isinstance(e, OSError):
                     raise StoreError(f"cannot read the index at {path}: {e}") from e
                 raise
-            if _version(path) == version:
+            if folder_version(path) == version:
                 return store
             store.close()
         raise StoreError(f"index {path} changed 50 times while being opened; try again")
@@ -343,49 +345,11 @@ class Store:
         (self.path / "meta.json").write_text(self.meta.to_json())
 
 
-def remove_stale_temps(path: Path) -> list[Path]:
-    """Delete the working copies (``.NAME.tmp-*``) that writes to ``path`` killed midway left behind.
-
-    Called with the index's write lock held, so none of them belongs to a write still running.
-    """
-    stale = sorted(path.parent.glob(f".{path.name}.tmp-*"))
-    for folder in stale:
-        log.info("removing %s, left by an interrupted write", folder.name)
-        shutil.rmtree(folder, ignore_errors=True)
-    return stale
-
-
 def index_names(root: Path) -> list[str]:
     """The indexes under ``root``: folders holding a ``meta.json``, without working copies and backups."""
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and (p / "meta.json").is_file())
-
-
-def _version(path: Path) -> int | None:
-    """Which version of the index ``path`` names now: every write swaps in a new folder (a new inode)."""
-    try:
-        return path.stat().st_ino
-    except OSError:
-        return None
-
-
-def _recover(path: Path) -> None:
-    """If a swap was interrupted between its two renames, put the previous index back.
-
-    Done under the write lock, so a reader never mistakes a swap in progress for an interrupted one.
-    """
-    old = path.parent / f".{path.name}.old"
-    if path.exists() or not old.exists():
-        return
-    with _locked(path):
-        _recover_unlocked(path)
-
-
-def _recover_unlocked(path: Path) -> None:
-    old = path.parent / f".{path.name}.old"
-    if not path.exists() and old.exists():
-        old.rename(path)
 
 
 @contextmanager
@@ -397,25 +361,12 @@ def edit(path: str | os.PathLike, meta: IndexMeta | None = None, fresh: bool = F
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(path):
-        _recover_unlocked(path)
+    with locked(path):
+        recover_unlocked(path)
         remove_stale_temps(path)
         work = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
         work.chmod(0o755)
         yield from _edit_in(work, path, meta, fresh)
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """One writer at a time per index (a second one waits); readers are never blocked."""
-    import fcntl
-
-    with open(path.parent / f".{path.name}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _edit_in(work: Path, path: Path, meta: IndexMeta | None, fresh: bool) -> Iterator[Store]:
@@ -447,17 +398,7 @@ def _edit_in(work: Path, path: Path, meta: IndexMeta | None, fresh: bool) -> Ite
             return
         store._save()
         store.close()
-        _swap(work, path)
+        swap(work, path)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-
-
-def _swap(work: Path, path: Path) -> None:
-    old = path.parent / f".{path.name}.old"
-    if old.exists():
-        shutil.rmtree(old)
-    if path.exists():
-        path.rename(old)
-    work.rename(path)
-    shutil.rmtree(old, ignore_errors=True)

@@ -30,8 +30,9 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from rag.errors import InputError, StoreError
+from rag.index.atomic import recover
 from rag.index.embed import Embedder
-from rag.index.store import IndexMeta, _recover, damaged
+from rag.index.store import IndexMeta, damaged
 from rag.types import Chunk, Document, Filters
 
 Ranked = list[tuple[int, float]]  # (chunk row, score), best first
@@ -127,7 +128,7 @@ def _read_meta(path: Path) -> IndexMeta:
     """``meta.json`` of the index at ``path``. A write swaps whole folders by rename; a read that lands in
     that moment (the folder or its meta.json briefly absent) waits for the swap and reads the new one."""
     for _ in range(100):
-        _recover(path)
+        recover(path)
         swapping = (path.parent / f".{path.name}.old").exists()
         try:
             return IndexMeta.from_json((path / "meta.json").read_text())

@@ -1,0 +1,81 @@
+"""Replacing an index folder atomically: write a working copy beside it, swap it in by two renames.
+
+``index/<name>`` is only ever replaced whole: a writer builds ``.<name>.tmp-*`` next to it, then
+``swap`` renames the current folder to ``.<name>.old`` and the copy to ``<name>``. A write that fails
+or is killed leaves the previous folder as it was; ``recover`` undoes a swap stopped between its two
+renames, and ``remove_stale_temps`` clears copies a killed writer left. One writer at a time per
+index (``locked``); readers never wait, and ``version`` tells them whether the folder changed under them.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Delete the working copies (``.NAME.tmp-*``) that writes to ``path`` killed midway left behind.
+
+    Called with the index's write lock held, so none of them belongs to a write still running.
+    """
+    stale = sorted(path.parent.glob(f".{path.name}.tmp-*"))
+    for folder in stale:
+        log.info("removing %s, left by an interrupted write", folder.name)
+        shutil.rmtree(folder, ignore_errors=True)
+    return stale
+
+
+def version(path: Path) -> int | None:
+    """Which version of the index ``path`` names now: every write swaps in a new folder (a new inode)."""
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None
+
+
+def recover(path: Path) -> None:
+    """If a swap was interrupted between its two renames, put the previous index back.
+
+    Done under the write lock, so a reader never mistakes a swap in progress for an interrupted one.
+    """
+    old = path.parent / f".{path.name}.old"
+    if path.exists() or not old.exists():
+        return
+    with locked(path):
+        recover_unlocked(path)
+
+
+def recover_unlocked(path: Path) -> None:
+    """``recover`` for a caller that holds the write lock already."""
+    old = path.parent / f".{path.name}.old"
+    if not path.exists() and old.exists():
+        old.rename(path)
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """One writer at a time per index (a second one waits); readers are never blocked."""
+    import fcntl
+
+    with open(path.parent / f".{path.name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def swap(work: Path, path: Path) -> None:
+    """Put the finished working copy ``work`` in the place of ``path`` (call with the write lock held)."""
+    old = path.parent / f".{path.name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if path.exists():
+        path.rename(old)
+    work.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
