@@ -167,6 +167,7 @@ class Evidence:
     # in the prompt (None: one article, or the answer not found word for word)
     answer_article: float | None = None
     cross_language: bool = False  # question and articles in different languages
+    unnamed: list[str] = field(default_factory=list)  # names in the question the articles found never mention
     context: str = ""  # what the model read: "sentences" (the best ones of the passages) or "articles" (whole)
     escalated: bool = False  # the sentences gave no backed answer, so the whole articles were read
     reply: str = ""  # what the model wrote (before any refusal replaced it)

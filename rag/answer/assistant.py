@@ -24,7 +24,7 @@ import numpy as np
 from rag.answer.citations import cite, ground, strip_markers
 from rag.answer.generate import FirstToken, Generator, load_generator
 from rag.answer.prompt import DONT_KNOW, SHORT_LABEL, SYSTEM, Prompt, build_prompt, document_hit, labels
-from rag.answer.refusal import DENSE_FLOORS, REFUSAL, coverage, says_not_found, wrong_answer_type
+from rag.answer.refusal import DENSE_FLOORS, REFUSAL, absent_names, coverage, says_not_found, wrong_answer_type
 from rag.answer.reply import parse, snap, tighten
 from rag.answer.settings import AskSettings, make_settings, split_settings
 from rag.config import DEFAULT_LLM
@@ -135,9 +135,11 @@ class Assistant:
             evidence=evidence,
         )
 
-        if not hits or self.settings.thresholds.weak_retrieval(evidence):
-            evidence.reasons = ["weak retrieval"]
-            log.info("refused before generation: coverage %.2f, dense %s", evidence.coverage, evidence.dense)
+        if not hits or self.settings.thresholds.weak_retrieval(evidence) or evidence.unnamed:
+            self.settings.thresholds.refuse(evidence)
+            evidence.reasons = evidence.reasons or ["weak retrieval"]
+            log.info("refused before generation (%s): coverage %.2f, dense %s, names not found %s",
+                     ", ".join(evidence.reasons), evidence.coverage, evidence.dense, evidence.unnamed)  # fmt: skip
             yield self._finish(base, REFUSAL.get(language, REFUSAL["en"]), [], evidence.reasons, started)
             return
 
@@ -300,11 +302,15 @@ class Assistant:
 
     def retrieval_evidence(self, query: str, hits: Sequence[Hit], cross_language: bool = False) -> Evidence:
         """What the retrieval check judges, before any generation: coverage and cosine of the best passage."""
-        return Evidence(
+        evidence = Evidence(
             coverage=coverage(query, [h.text for h in hits]),
             dense=self._dense(query, hits),
             cross_language=cross_language,
         )
+        if not cross_language:  # names are spelt otherwise across languages ("Brussels", "Bruxelles")
+            docs = [self.retriever.store.document(d) for d in dict.fromkeys(h.doc_id for h in hits)]
+            evidence.unnamed = absent_names(query, [f"{d.title}\n{d.text}" for d in docs if d is not None])
+        return evidence
 
     def _dense(self, query: str, hits: Sequence[Hit]) -> float | None:
         """Cosine between the query and the best passage (the retriever's RRF score is not comparable)."""

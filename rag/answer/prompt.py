@@ -289,7 +289,8 @@ def build_prompt(
     ``similarity`` ranks them by meaning too); with ``whole``, every hit is given whole (use it with
     ``document_hit`` for whole articles). The sources come first and do not depend on the question or the
     history, so a prompt over the same sources starts with the same tokens and its prefill can be reused;
-    the reply instruction follows them, so only the question (and any earlier exchange) is read anew.
+    for a question in the sources' language the reply instruction follows them, so only the question (and
+    any earlier exchange) is read anew.
     """
     if whole:
         chosen = [(hit, sentence_spans(hit.text, source_language) or [(0, len(hit.text))]) for hit in hits]
@@ -305,8 +306,13 @@ def build_prompt(
         f"{EARLIER_LABEL[words][0]}: {asked}\n{EARLIER_LABEL[words][1]}: {answered}\n" for asked, answered in history
     )
     instruction = INSTRUCTION[words].format(language=LANGUAGE_NAME.get(language, language))
-    # the instruction depends only on the language: before the question, it is read once with the sources
-    asked = f"{instruction}\n{earlier}{QUESTION_LABEL[words]}: {question}"
+    # In the articles' language the instruction only restates the format: before the question, it is read
+    # once with the sources. Asking for another language, it comes last, where the model follows it (the
+    # 1.5B answered "Who accompanied Umerov?" with the Italian "Capo di Stato Maggiore" otherwise).
+    if language == source_language:
+        asked = f"{instruction}\n{earlier}{QUESTION_LABEL[words]}: {question}"
+    else:
+        asked = f"{earlier}{QUESTION_LABEL[words]}: {question}\n{instruction}"
     messages = [
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": f"{SOURCES_LABEL[words]}:\n{sources}\n\n{asked}"},

@@ -11,12 +11,13 @@ defaults were calibrated on SQuAD-it (``eval/answer-calibration.md``). A refused
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.text import keys
+from rag.text import all_stopwords, fold, keys
 from rag.types import Evidence
 
 # The fixed text of a refused answer, in the question's language.
@@ -166,6 +167,8 @@ class Thresholds:
         evidence.reasons = []
         if self.weak_retrieval(evidence):
             evidence.reasons.append("weak retrieval")
+        if evidence.unnamed and not evidence.cross_language:
+            evidence.reasons.append("the articles never name what is asked")
         if evidence.model_refused:
             evidence.reasons.append("model found no answer")
         elif evidence.doubt is not None and evidence.doubt >= self.max_doubt:
@@ -186,6 +189,7 @@ class Thresholds:
 # Every reason ``Thresholds.refuse`` can give (the chat page words each one in its language).
 REASONS = (
     "weak retrieval",
+    "the articles never name what is asked",
     "model found no answer",
     "model unsure of the answer",
     "answer is not the kind the question asks for",
@@ -194,6 +198,27 @@ REASONS = (
     "the answer comes from an article about something else",
     "no source sentence matches the answer",
 )
+
+
+def absent_names(question: str, texts: Sequence[str]) -> list[str]:
+    """Names in ``question`` (capitalised words past its first, not acronyms) that no word of ``texts``
+    resembles: what the question is about when the articles found are about something else.
+
+    A name matches a word sharing its first five letters or close in spelling ("Kyiv" and "Kiev").
+
+    >>> absent_names("Chi ha vinto il Giro d'Italia 2026?", ["La Coppa Italia di pallavolo."])
+    ['Giro']
+    >>> absent_names("Quando arriva Rutte a Kyiv?", ["Mark Rutte sarà a Kiev."])
+    []
+    """
+    stop = all_stopwords()
+    words = re.findall(r"\w+", question)
+    names = [w for w in words[1:] if w[0].isupper() and not w.isupper() and len(w) > 2 and fold(w) not in stop]
+    if not names:
+        return []
+    known = set(re.findall(r"\w+", fold(" ".join(texts))))
+    starts = {w[:5] for w in known}
+    return [w for w in names if fold(w)[:5] not in starts and not difflib.get_close_matches(fold(w), known, 1, 0.75)]
 
 
 def coverage(question: str, passages_text: Sequence[str]) -> float:

@@ -70,3 +70,13 @@ def test_real_embedder_ranks_the_post_sentence_first(real_embedder):
     cosines = real_embedder.similarities(QUESTION, SENTENCES)
     assert cosines.shape == (3,) and max(range(3), key=lambda i: cosines[i]) == 2
     assert real_embedder.similarities(QUESTION, []).shape == (0,)
+
+
+def test_the_reply_instruction_is_read_with_the_sources_in_their_language_and_last_in_another():
+    italian = build_prompt(QUESTION, _hits(), _words, budget=200, language="it")
+    english = build_prompt("Which military role does Hnatov hold?", _hits(), _words, budget=200, language="en")
+    user_it, user_en = italian.messages[1]["content"], english.messages[1]["content"]
+    assert user_it.endswith(f"(Rispondi in italiano: risposta breve, poi una frase.)\nDomanda: {QUESTION}")
+    assert user_en.endswith(
+        "Question: Which military role does Hnatov hold?\n(Reply in English: short answer, then one sentence.)"
+    )

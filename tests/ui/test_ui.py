@@ -432,7 +432,9 @@ def test_every_refusal_reason_is_worded_in_every_page_language():
     from rag.answer.refusal import REASONS, Thresholds
     from rag.types import Evidence
 
-    everything = Evidence(coverage=0.0, dense=0.0, support=0.0, focus=0.0, model_refused=True, wrong_type=True)
+    everything = Evidence(
+        coverage=0.0, dense=0.0, support=0.0, focus=0.0, model_refused=True, wrong_type=True, unnamed=["Giro"]
+    )
     Thresholds(min_dense=0.5).refuse(everything)
     uncited = Evidence(coverage=1.0, cited=False)
     Thresholds().refuse(uncited)
