@@ -124,7 +124,7 @@ def test_a_question_about_a_name_the_articles_never_mention_is_refused_without_g
     # dev set: "Chi ha vinto il Giro d'Italia 2026?" was answered with the volleyball coach
     assistant = make_assistant(seeds_retriever, "Lo ha vinto Mark Rutte.", short="Mark Rutte")
     answer = assistant.ask("Chi ha vinto il Giro di Kiev 2026?")  # "Kiev" is in the seeds, "Giro" is not
-    assert answer.refused and "the articles never name what is asked" in answer.refusal_reasons
+    assert answer.refused and answer.refusal_reasons == ["the articles never name what is asked"]
     assert answer.evidence.unnamed == ["Giro"] and assistant.generator.prompts == []
     # a name spelt another way ("Kyiv", "Zelenskyj") is the article's own
     answered = make_assistant(seeds_retriever, "Rutte sarà a Kiev il 3 febbraio 2026.", short="3 febbraio 2026")
@@ -135,7 +135,7 @@ def test_a_question_about_a_name_the_articles_never_mention_is_refused_without_g
 def test_weak_retrieval_is_refused_without_generating(seeds_retriever):
     assistant = make_assistant(seeds_retriever, "Sanremo lo ha vinto qualcuno.")
     answer = assistant.ask("Chi ha vinto il Festival di Sanremo nel 2026?")
-    assert answer.refused and answer.text == REFUSAL["it"] and answer.refusal_reasons[0] == "weak retrieval"
+    assert answer.refused and answer.text == REFUSAL["it"] and answer.refusal_reasons == ["weak retrieval"]
     assert assistant.generator.prompts == []
     assert "first_token" not in answer.timings
 
@@ -151,7 +151,7 @@ def test_ask_command_says_why_it_refused(seeds_retriever, monkeypatch):
     monkeypatch.setattr(Assistant, "load", classmethod(fake_load))
     result = CliRunner().invoke(ask, ["Chi ha vinto il Festival di Sanremo nel 2026?"])
     assert result.exit_code == 0, result.output
-    assert REFUSAL["it"] in result.output and "(why: weak retrieval" in result.output
+    assert REFUSAL["it"] in result.output and "(why: weak retrieval)" in result.output
 
 
 def test_question_in_another_language_is_judged_after_generation(seeds_retriever):
