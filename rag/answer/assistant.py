@@ -309,7 +309,8 @@ class Assistant:
         )
         if not cross_language:  # names are spelt otherwise across languages ("Brussels", "Bruxelles")
             docs = [self.retriever.store.document(d) for d in dict.fromkeys(h.doc_id for h in hits)]
-            evidence.unnamed = absent_names(query, [f"{d.title}\n{d.text}" for d in docs if d is not None])
+            said = [f"{d.title}\n{d.place or ''}\n{d.source or ''}\n{d.text}" for d in docs if d is not None]
+            evidence.unnamed = absent_names(query, said)  # what the prompt's sources say, headers included
         return evidence
 
     def _dense(self, query: str, hits: Sequence[Hit]) -> float | None:

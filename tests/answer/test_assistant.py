@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -120,7 +121,7 @@ def test_model_saying_not_found_is_refused_in_the_question_language(seeds_retrie
     assert answer.refused and answer.text == REFUSAL["en"] and answer.language == "en"
 
 
-def test_a_question_about_a_name_the_articles_never_mention_is_refused_without_generating(seeds_retriever):
+def test_a_question_about_a_name_the_articles_never_mention_is_refused_without_generating(seeds_retriever, monkeypatch):
     # dev set: "Chi ha vinto il Giro d'Italia 2026?" was answered with the volleyball coach
     assistant = make_assistant(seeds_retriever, "Lo ha vinto Mark Rutte.", short="Mark Rutte")
     answer = assistant.ask("Chi ha vinto il Giro di Kiev 2026?")  # "Kiev" is in the seeds, "Giro" is not
@@ -130,6 +131,13 @@ def test_a_question_about_a_name_the_articles_never_mention_is_refused_without_g
     answered = make_assistant(seeds_retriever, "Rutte sarà a Kiev il 3 febbraio 2026.", short="3 febbraio 2026")
     answer = answered.ask("Quando sarà Rutte a Kyiv, su invito di Zelenskyj?")
     assert not answer.refused and answer.evidence.unnamed == []
+    # the article's source counts, as the prompt's header gives it
+    question = "Quando sarà Rutte a Kiev secondo Ukrinform?"
+    assert answered.ask(question).evidence.unnamed == ["Ukrinform"]
+    store, document = answered.retriever.store, answered.retriever.store.document
+    with_source = lambda d: dataclasses.replace(document(d), source="Ukrinform") if d == RUTTE_DOC else document(d)  # noqa: E731
+    monkeypatch.setattr(store, "document", with_source)
+    assert answered.ask(question).evidence.unnamed == []
 
 
 def test_weak_retrieval_is_refused_without_generating(seeds_retriever):
