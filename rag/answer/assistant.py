@@ -135,9 +135,9 @@ class Assistant:
             evidence=evidence,
         )
 
-        weak = not hits or self.settings.thresholds.weak_retrieval(evidence)
-        if weak or evidence.unnamed:
-            evidence.reasons = ["weak retrieval" if weak else "the articles never name what is asked"]
+        early = self.settings.thresholds.retrieval_reasons(evidence)
+        if not hits or early:
+            evidence.reasons = early[:1] or ["weak retrieval"]  # the first says enough: nothing was generated
             log.info("refused before generation (%s): coverage %.2f, dense %s, names not found %s",
                      ", ".join(evidence.reasons), evidence.coverage, evidence.dense, evidence.unnamed)  # fmt: skip
             yield self._finish(base, REFUSAL.get(language, REFUSAL["en"]), [], evidence.reasons, started)

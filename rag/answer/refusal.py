@@ -163,12 +163,16 @@ class Thresholds:
         dense_weak = evidence.dense is None or self.min_dense is None or evidence.dense < self.min_dense
         return evidence.coverage < self.min_coverage and dense_weak
 
-    def refuse(self, evidence: Evidence) -> bool:
-        evidence.reasons = []
-        if self.weak_retrieval(evidence):
-            evidence.reasons.append("weak retrieval")
+    def retrieval_reasons(self, evidence: Evidence) -> list[str]:
+        """What retrieval alone refuses (judged before generating): weak passages, or a name in the
+        question the articles found never mention (empty: go on)."""
+        reasons = ["weak retrieval"] if self.weak_retrieval(evidence) else []
         if evidence.unnamed and not evidence.cross_language:
-            evidence.reasons.append("the articles never name what is asked")
+            reasons.append("the articles never name what is asked")
+        return reasons
+
+    def refuse(self, evidence: Evidence) -> bool:
+        evidence.reasons = self.retrieval_reasons(evidence)
         if evidence.model_refused:
             evidence.reasons.append("model found no answer")
         elif evidence.doubt is not None and evidence.doubt >= self.max_doubt:

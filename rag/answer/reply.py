@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rag.answer.citations import strip_markers
 from rag.answer.prompt import ANSWER_LABEL, DONT_KNOW
 from rag.index.lexical import tokenize
-from rag.text import all_stopwords, fold, keys
+from rag.text import MONTHS, all_stopwords, fold, keys
 
 _DONT_KNOW_RE = re.compile(
     r"^\W*(?:non lo so|non (?:si )?(?:sa|è noto|e' noto|è indicat\w|è specificat\w|è dett\w)|nessuna|"
@@ -77,10 +77,7 @@ _NUMBER_WORDS = (
     "uno|una|due|tre|quattro|cinque|sei|sette|otto|nove|dieci|venti|trenta|cento|mille|mila|milion\\w*|miliard\\w*|"
     "metà|one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million\\w*|billion\\w*|half"
 )
-_MONTHS = (
-    "gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre|"
-    "january|february|march|april|may|june|july|august|september|october|november|december"
-)
+_MONTHS = "|".join(MONTHS["it"].split() + MONTHS["en"].lower().split())
 # question type -> what a word of its answer looks like, and whether the answer is only such words
 _WANTS = [
     (
