@@ -146,6 +146,11 @@ def spelled_numbers(text: str, language: str = "it") -> str:
 
     >>> spelled_numbers("2 formazioni e 21 giorni")
     'due formazioni e ventuno giorni'
+
+    Numbers with separators stay as they are, whole:
+
+    >>> spelled_numbers("27,7 milioni e 734.000 miglia")
+    '27,7 milioni e 734.000 miglia'
     """
     from num2words import num2words
 
@@ -156,4 +161,4 @@ def spelled_numbers(text: str, language: str = "it") -> str:
         except NotImplementedError:  # a language num2words does not know
             return match.group()
 
-    return re.sub(r"(?<![\d.,])\d+(?![\d.,]\d)", spell, text)
+    return re.sub(r"(?<![\d.,])\d+(?!\d|[.,]\d)", spell, text)

@@ -261,7 +261,7 @@ class Assistant:
             return None
         tight = tighten(short, question, self.settings.source_language)  # the words that answer, not a sentence
         if grounded.citations and (not found or _mentions(grounded.text, short)):
-            return grounded.text, grounded.citations, tight
+            return grounded.text, grounded.citations, _as_written(tight, grounded.text, self.settings.source_language)
         passage, a, b, *_ = found
         return f"{short} [1]", [cite(passage, a, b, 1)], tight
 
@@ -352,6 +352,21 @@ def _answer_article(question: str, prompt: Prompt, passage) -> float | None:
     covered = {doc: coverage(question, [" ".join(texts)]) for doc, texts in by_doc.items()}
     best = max(covered.values())
     return covered[passage.hit.doc_id] / best if best > 0 else None
+
+
+def _as_written(short: str, cited: str, language: str) -> str:
+    """``short`` as the cited text writes it when the model wrote its number in digits and the text in
+    words ("9" where the article says "nove nazioni"): the short answer quotes the source.
+
+    >>> _as_written("9", "La regione comprende territori di nove nazioni.", "it")
+    'nove'
+    >>> _as_written("9", "Nove nazioni e 9 regioni.", "it")
+    '9'
+    """
+    if snap(short, [cited]) is not None:
+        return short
+    at = snap(spelled_numbers(short, language), [cited])
+    return cited[at[1] : at[2]] if at else short
 
 
 def _mentions(text: str, short: str) -> bool:
