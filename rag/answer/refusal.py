@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.answer.asks import CARDINALS, NUMBER_WORDS, TIME_WORDS, asks_for
 from rag.text import all_stopwords, fold, keys
 from rag.types import Evidence
 
@@ -42,24 +43,6 @@ _REFUSAL_RE = re.compile(
 )
 
 
-_HOW_MANY_RE = re.compile(r"^\W*(?:quant[ioea]|how (?:many|much)|combien|cu[aá]nt[oa]s?|wie viele)\b", re.IGNORECASE)
-_WHEN_RE = re.compile(r"^\W*(?:quando|when|quand|cu[aá]ndo|wann)\b", re.IGNORECASE)
-_ALSO_ASKS_RE = re.compile(r",.*\b(?:qual[ei]?|chi|cosa|come|dove|which|what|who|how|where)\b", re.IGNORECASE)
-_NUMBER_WORDS = (
-    r"\d|\b(?:due|tre|quattro|cinque|sei|sette|otto|nove|dieci|undici|dodici|venti|trenta|cento|mille|"
-    r"milion\w*|miliard\w*|decin\w|centin\w|migliai\w|one|two|three|four|five|six|seven|eight|nine|ten|"
-    r"twelve|twenty|hundred|thousand|million\w*|billion\w*|dozen\w*|several|alcun\w|molt\w|poch\w|nessun\w)\b"
-)
-_TIME_WORDS = (
-    _NUMBER_WORDS + r"|\b(?:oggi|ieri|domani|dopodomani|prossim\w|scors\w|settiman\w|mes[ei]|ann[oi]|giorn\w|sera|"
-    r"mattin\w|notte|secol\w|lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica|gennaio|febbraio|marzo|"
-    r"aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre|primavera|estate|autunno|inverno|"
-    r"today|yesterday|tomorrow|next|last|week|month|year|day|century|monday|tuesday|wednesday|thursday|friday|"
-    r"saturday|sunday|january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"spring|summer|autumn|winter|dopo|prima|durante|after|before|during)\b"
-)
-
-
 def wrong_answer_type(question: str, answer: str) -> bool:
     """A "how many" answer without a number, or a "when" answer without any time expression.
 
@@ -73,10 +56,11 @@ def wrong_answer_type(question: str, answer: str) -> bool:
     >>> wrong_answer_type("Quando due oggetti si toccano, quale legge dà simmetria?", "La terza legge di Newton.")
     False
     """
-    if _HOW_MANY_RE.search(question):
-        return not re.search(_NUMBER_WORDS, answer, re.IGNORECASE) or _counts_something_else(question, answer)
-    if _WHEN_RE.search(question) and not _ALSO_ASKS_RE.search(question):
-        return not re.search(_TIME_WORDS, answer, re.IGNORECASE)
+    kind = asks_for(question)
+    if kind == "count":
+        return not re.search(NUMBER_WORDS, answer, re.IGNORECASE) or _counts_something_else(question, answer)
+    if kind == "date":
+        return not re.search(TIME_WORDS, answer, re.IGNORECASE)
     return False
 
 
@@ -84,7 +68,7 @@ def wrong_answer_type(question: str, answer: str) -> bool:
 _COUNTED_RE = re.compile(r"\b(?:quant[ie]\s+(\w+(?<!ono)(?<!ano)[ie])|how many\s+(\w+s))\b", re.IGNORECASE)
 # a number and the word after it (past a multiplier and "di"): "54 punti", "2,5 milioni di specie"
 _NUMBER_NOUN_RE = re.compile(
-    r"\b(?:\d[\d.,]*|due|tre|quattro|cinque|sei|sette|otto|nove|dieci|cento|mille)[ \t]+"
+    rf"\b(?:\d[\d.,]*|{CARDINALS})[ \t]+"
     r"(?:(?:milion\w*|miliard\w*|mila|migliai\w*|centinai\w*|decin\w*)[ \t]+)?(?:di[ \t]+|d')?([^\W\d]\w*)",
     re.IGNORECASE,
 )

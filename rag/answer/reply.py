@@ -12,10 +12,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.answer.asks import MONTH_WORDS, NUMBER_WORDS, asks_for
 from rag.answer.citations import strip_markers
 from rag.answer.prompt import ANSWER_LABEL, DONT_KNOW
 from rag.index.lexical import tokenize
-from rag.text import MONTHS, all_stopwords, fold, keys
+from rag.text import all_stopwords, fold, keys
 
 _DONT_KNOW_RE = re.compile(
     r"^\W*(?:non lo so|non (?:si )?(?:sa|è noto|e' noto|è indicat\w|è specificat\w|è dett\w)|nessuna|"
@@ -73,25 +74,12 @@ def snap(short: str, texts: Sequence[str]) -> tuple[int, int, int] | None:
 
 # A word, or a number with its separators and unit ("2,5", "12%", "3.000").
 _TOKEN_RE = re.compile(r"\d+(?:[.,:/-]\d+)*\s?%?|\w+(?:[-'’]\w+)*")
-_NUMBER_WORDS = (
-    "uno|una|due|tre|quattro|cinque|sei|sette|otto|nove|dieci|venti|trenta|cento|mille|mila|milion\\w*|miliard\\w*|"
-    "metà|one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million\\w*|billion\\w*|half"
-)
-_MONTHS = "|".join(MONTHS["it"].split() + MONTHS["en"].lower().split())
-# question type -> what a word of its answer looks like, and whether the answer is only such words
-_WANTS = [
-    (
-        re.compile(r"\b(quant[aeio]|percentual\w*|how (many|much)|what (percentage|number))\b", re.I),
-        re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.I),
-        False,
-    ),  # "2,5 milioni di persone": the unit may follow
-    (
-        re.compile(r"\b(quando|(in )?(che|quale) (anno|giorno|data|secolo|mese)|when|what (year|date|day))\b", re.I),
-        re.compile(rf"\d|\b({_MONTHS})\b", re.I),
-        True,
-    ),
-    (re.compile(r"^\W*(chi|who)\b|\b(da|di|con|a|per) chi\b", re.I), re.compile(r"\b[A-ZÀ-Ý]\w"), False),
-]
+# question kind -> what a word of its answer looks like, and whether the answer is only such words
+_WANTS = {
+    "count": (re.compile(NUMBER_WORDS, re.I), False),  # "2,5 milioni di persone": the unit may follow
+    "date": (re.compile(rf"\d|\b({MONTH_WORDS})\b", re.I), True),
+    "person": (re.compile(r"\b[A-ZÀ-Ý]\w"), False),
+}
 
 
 def tighten(short: str, question: str, language: str = "it") -> str:
@@ -133,13 +121,12 @@ def tighten(short: str, question: str, language: str = "it") -> str:
             run = run[:-1]
         if run:
             candidates.append(run)
-    for asks, holds, only in _WANTS:
-        if asks.search(question):
-            typed = [[t for t in run if holds.search(t.group())] for run in candidates]
-            if any(typed):
-                candidates = [run[run.index(t[0]) : run.index(t[-1]) + 1] if only else run
-                              for run, t in zip(candidates, typed, strict=True) if t]  # fmt: skip
-            break
+    if (kind := asks_for(question)) in _WANTS:
+        holds, only = _WANTS[kind]
+        typed = [[t for t in run if holds.search(t.group())] for run in candidates]
+        if any(typed):
+            candidates = [run[run.index(t[0]) : run.index(t[-1]) + 1] if only else run
+                          for run, t in zip(candidates, typed, strict=True) if t]  # fmt: skip
     if not candidates:
         return short
     text = [short[run[0].start() : run[-1].end()].strip().rstrip(" ,;:(") for run in candidates]
