@@ -74,6 +74,7 @@ def snap(short: str, texts: Sequence[str]) -> tuple[int, int, int] | None:
 
 # A word, or a number with its separators and unit ("2,5", "12%", "3.000").
 _TOKEN_RE = re.compile(r"\d+(?:[.,:/-]\d+)*\s?%?|\w+(?:[-'’]\w+)*")
+_PAREN_RE = re.compile(r"\s*\([^)]*(?:\)|$)")  # a parenthesis, closed or cut off by the end of the line
 # question kind -> what a word of its answer looks like, and whether the answer is only such words
 _WANTS = {
     "count": (re.compile(NUMBER_WORDS, re.I), False),  # "2,5 milioni di persone": the unit may follow
@@ -87,7 +88,9 @@ def tighten(short: str, question: str, language: str = "it") -> str:
     longest run of its words the question does not contain (of the kind the question asks for: a number
     for "quanti", a date for "quando", a name for "chi"), without stopwords at its ends.
 
-    Short answers of up to three words, and ones that share no word with the question, stay as they are.
+    A parenthesis goes (it glosses the answer). Short answers of up to three words lose only the stopwords
+    they start with when the question asks for a count, a date or a person ("Nel 999" → "999"); those that
+    share no word with the question stay as they are.
     Words are compared by their stems in ``language`` ("chiamata" repeats "chiamava").
 
     >>> tighten("Varsavia produce il 12% del reddito nazionale", "Quanto del reddito nazionale produce Varsavia?")
@@ -96,11 +99,17 @@ def tighten(short: str, question: str, language: str = "it") -> str:
     'Mario Rossi'
     >>> tighten("Andrii Hnatov", "Chi accompagnava Umerov?")
     'Andrii Hnatov'
+    >>> tighten("Nel 999", "Quando attaccarono Salerno?"), tighten("scioglimento (magma e/o lava", "Da cosa nasce?")
+    ('999', 'scioglimento')
     """
+    short = _PAREN_RE.sub("", short).strip() or short  # "Terra preta (terreno nero)": the gloss goes
+    kind = asks_for(question)
+    stop = all_stopwords()
     tokens = list(_TOKEN_RE.finditer(short))
     if len(tokens) <= 3:
-        return short
-    stop = all_stopwords()
+        while kind in _WANTS and len(tokens) > 1 and fold(tokens[0].group()) in stop:  # "Nel 999": "999"
+            tokens = tokens[1:]
+        return short[tokens[0].start() :] if tokens else short
     asked, *stems = tokenize([question, *(t.group() for t in tokens)], language)  # Snowball stems
     repeated = [bool(set(s) & set(asked)) for s in stems]
     if not any(repeated):
@@ -121,7 +130,7 @@ def tighten(short: str, question: str, language: str = "it") -> str:
             run = run[:-1]
         if run:
             candidates.append(run)
-    if (kind := asks_for(question)) in _WANTS:
+    if kind in _WANTS:
         holds, only = _WANTS[kind]
         typed = [[t for t in run if holds.search(t.group())] for run in candidates]
         if any(typed):
