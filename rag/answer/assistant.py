@@ -237,10 +237,10 @@ class Assistant:
         evidence.wrong_type = wrong_answer_type(question, f"{reply.short}\n{reply.sentence}")
         # the short answer in the sentences the model read: (passage, sentence start, sentence end, start, end)
         read = [(p, a, b) for p in prompt.passages for a, b in p.spans]
-        at = snap(reply.short, [p.hit.text[a:b] for p, a, b in read]) if not evidence.model_refused else None
+        grounded = ground(reply.sentence, question, prompt.passages, cross_language=cross)
+        at = None if evidence.model_refused else _where(reply.short, read, grounded.citations, question)
         found = (*read[at[0]], read[at[0]][1] + at[1], read[at[0]][1] + at[2]) if at else None
         short = found[0].hit.text[found[3] : found[4]] if found else reply.short
-        grounded = ground(reply.sentence, question, prompt.passages, cross_language=cross)
         if evidence.model_refused:
             evidence.support = None  # nothing was answered: there is nothing to back
         elif found:  # the short answer stands in the sources word for word
@@ -352,6 +352,24 @@ def _answer_article(question: str, prompt: Prompt, passage) -> float | None:
     covered = {doc: coverage(question, [" ".join(texts)]) for doc, texts in by_doc.items()}
     best = max(covered.values())
     return covered[passage.hit.doc_id] / best if best > 0 else None
+
+
+def _where(short: str, read, cited, question: str) -> tuple[int, int, int] | None:
+    """Where ``short`` stands in the sentences read (``(index in read, start, end)`` within the sentence):
+    of several places ("Africa" in three articles), one in an article the answer's sentence cites, else in
+    the article whose passage covers the question most, else the first."""
+    places = [(i, at) for i, (p, a, b) in enumerate(read) if (at := snap(short, [p.hit.text[a:b]]))]
+    if not places:
+        return None
+    cited_docs = {c.doc_id for c in cited}
+    covers = {id(p): coverage(question, [p.text]) for p, _, _ in read}
+
+    def rank(place):
+        passage = read[place[0]][0]
+        return passage.hit.doc_id in cited_docs, covers[id(passage)]
+
+    i, (_, start, end) = max(places, key=rank)  # the first of equals: the order the model read them in
+    return i, start, end
 
 
 def _as_written(short: str, cited: str, language: str) -> str:

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from rag.answer.assistant import Assistant, make_settings
-from rag.answer.citations import ground, strip_markers
+from rag.answer.citations import cite, ground, strip_markers
 from rag.answer.generate import Generator, load_generator
 from rag.answer.prompt import resolve_relative_dates
 from rag.answer.refusal import REFUSAL, says_not_found
 from rag.errors import InputError, ModelError
 from rag.text import detect_language, keys
+from rag.types import Hit
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 UMEROV_DOC = "004_bfb007c660085e29.txt"
@@ -427,3 +428,22 @@ def test_an_answer_found_in_an_article_about_something_else_is_refused(seeds_ret
     assert {p.doc_id for p in answer.passages} == {UMEROV_DOC, RUTTE_DOC}
     assert answer.refused is refused
     assert ("the answer comes from an article about something else" in answer.refusal_reasons) is refused
+
+
+def test_a_short_answer_found_in_several_articles_is_placed_in_the_one_about_the_question():
+    # SQuAD-it: "Africa" stood in three articles; the first one read was not about the Canaries, and the right
+    # answer was refused as "from an article about something else"
+    from rag.answer.assistant import _where
+    from rag.answer.prompt import PromptPassage
+
+    texts = {"a": "Il Sahara copre gran parte dell'Africa.", "b": "Le isole Canarie sono al largo dell'Africa."}
+    passages = [
+        PromptPassage(n, Hit(f"{d}::0", d, d, t, 0.0, n, 0, len(t)), [(0, len(t))], t)
+        for n, (d, t) in enumerate(texts.items(), 1)
+    ]
+    read = [(p, a, b) for p in passages for a, b in p.spans]
+    question = "Al largo di quale continente sono le isole Canarie?"
+    assert _where("Africa", read, [], question) == (1, texts["b"].index("Africa"), texts["b"].index("Africa") + 6)
+    cited = [cite(passages[0], 0, 10, 1)]  # the answer's sentence cites the first: that one is meant
+    assert _where("Africa", read, cited, question)[0] == 0
+    assert _where("Asia", read, [], question) is None
