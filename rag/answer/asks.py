@@ -27,13 +27,14 @@ NUMBER_WORDS = (
     r"molt\w|poch\w|nessun\w)\b"
 )
 MONTH_WORDS = "|".join(MONTHS["it"].split() + MONTHS["en"].lower().split())
-# Words that place something in time: numbers, months, days, seasons, relative days, "before"/"after".
+# Words that place something in time: numbers, months, days, seasons, relative days, "before"/"after", and
+# the conjunctions of a clause that answers "when" with a condition ("quando la concentrazione è alta").
 TIME_WORDS = (
     NUMBER_WORDS + rf"|\b(?:{MONTH_WORDS}|oggi|ieri|domani|dopodomani|prossim\w|scors\w|settiman\w|mes[ei]|ann[oi]|"
     r"giorn\w|sera|mattin\w|notte|secol\w|lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica|primavera|"
     r"estate|autunno|inverno|today|yesterday|tomorrow|next|last|week|month|year|day|century|monday|tuesday|"
     r"wednesday|thursday|friday|saturday|sunday|spring|summer|autumn|winter|dopo|prima|durante|after|before|"
-    r"during)\b"
+    r"during|quando|mentre|appena|finché|when|while|whenever|once|until)\b"  # "quando l'ossigeno è troppo"
 )
 
 # The question word, at the start (after a preposition: "Da quanti mesi", "In quale anno", "A chi").

@@ -43,6 +43,8 @@ def test_a_when_answer_needs_a_time_and_a_count_answer_a_number():
     assert wrong_answer_type("In che giorno sarà Rutte a Kiev?", "Rutte terrà un discorso alla Verkhovna Rada.")
     assert not wrong_answer_type("In che giorno sarà Rutte a Kiev?", "Il 3 febbraio 2026.")
     assert not wrong_answer_type("Per quanto tempo resterà chiusa via Bologna?", "Diciotto mesi")
+    # SQuAD-it: a "when" answered by a condition is an answer of the kind asked for
+    assert not wrong_answer_type("Quando avviene la fotorespirazione?", "quando l'ossigeno è troppo concentrato")
 
 
 def test_the_cut_keeps_the_words_of_the_kind_asked_for():
