@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # pip's cache, so a cache shared with another CPU kind never hands it a binary it cannot run.
 export CMAKE_ARGS ?= -DGGML_NATIVE=ON
 LLAMA_CPP := $(shell grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml)
-CPU_KEY := $(shell (grep -m1 '^flags' /proc/cpuinfo; echo "$(CMAKE_ARGS)") | md5sum | cut -c1-12)
+CPU_KEY := $(shell (grep -m1 -E '^(flags|Features)' /proc/cpuinfo; echo "$(CMAKE_ARGS)") | md5sum | cut -c1-12)
 LLAMA_WHEELS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rag-news/wheels/$(CPU_KEY)
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
