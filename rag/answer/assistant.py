@@ -362,7 +362,8 @@ def _where(short: str, read, cited, question: str) -> tuple[int, int, int] | Non
     if not places:
         return None
     cited_docs = {c.doc_id for c in cited}
-    covers = {id(p): coverage(question, [p.text]) for p, _, _ in read}
+    holding = {id(read[i][0]): read[i][0] for i, _ in places}  # each passage once, not once per sentence
+    covers = {key: coverage(question, [passage.text]) for key, passage in holding.items()}
 
     def rank(place):
         passage = read[place[0]][0]
