@@ -2,10 +2,18 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# llama.cpp is compiled for this CPU (AVX-512, VNNI, BF16 where it has them: prefill ~1.4x faster than a
-# portable build on an EPYC with them). The wheel is kept per CPU (its flags) and build options, outside
-# pip's cache, so a cache shared with another CPU kind never hands it a binary it cannot run.
-export CMAKE_ARGS ?= -DGGML_NATIVE=ON
+# llama.cpp is compiled for this CPU's vector units (AVX-512, VNNI, BF16 where it has them: prefill ~1.4x
+# faster than a portable build on an EPYC with them). On x86 the units are named one by one from
+# /proc/cpuinfo rather than by -march=native, which would also switch on ggml's AMX kernels: those
+# segfault in the first decode on the Intel Xeon (AMX) VMs of this machine kind. Elsewhere (ARM) native.
+# The wheel is kept per CPU (its flags) and build options, outside pip's cache, so a cache shared with
+# another CPU kind never hands it a binary it cannot run.
+X86_FLAGS := $(shell grep -m1 '^flags' /proc/cpuinfo)
+has = $(if $(filter $(1),$(X86_FLAGS)),$(2))
+GGML_X86 := -DGGML_NATIVE=OFF $(call has,avx512bw,$(call has,avx512vl,-DGGML_AVX512=ON)) \
+	$(call has,avx512vbmi,-DGGML_AVX512_VBMI=ON) $(call has,avx512_vnni,-DGGML_AVX512_VNNI=ON) \
+	$(call has,avx512_bf16,-DGGML_AVX512_BF16=ON) $(call has,avx_vnni,-DGGML_AVX_VNNI=ON)
+export CMAKE_ARGS ?= $(strip $(if $(X86_FLAGS),$(GGML_X86),-DGGML_NATIVE=ON))
 LLAMA_CPP := $(shell grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml)
 CPU_KEY := $(shell (grep -m1 -E '^(flags|Features)' /proc/cpuinfo; echo "$(CMAKE_ARGS)") | md5sum | cut -c1-12)
 LLAMA_WHEELS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rag-news/wheels/$(CPU_KEY)

@@ -14,6 +14,8 @@ Everything else (``generate``, token counting) is derived from it. Two backends:
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -294,6 +296,25 @@ BACKENDS: dict[str, type[Generator]] = {
     "llama-cpp": LlamaCppGenerator,
     "transformers": TransformersGenerator,
 }
+
+
+_SMOKE = "import sys; from llama_cpp import Llama; Llama(sys.argv[1], n_ctx=64, verbose=False)('Ciao', max_tokens=1)"
+
+
+def check_llama_cpp_runs(gguf: Path) -> None:
+    """Decode one token from ``gguf`` in a child process; raise ``ModelError`` if llama.cpp crashes.
+
+    A llama.cpp binary built for the wrong CPU (or with kernels the CPU or its VM does not run) dies
+    with a signal at the first decode, which would kill the chat page or an evaluation with no message.
+    """
+    done = subprocess.run([sys.executable, "-c", _SMOKE, str(gguf)], capture_output=True, text=True, timeout=300)
+    if done.returncode == 0:
+        return
+    why = f"killed by signal {-done.returncode}" if done.returncode < 0 else done.stderr.strip()[-300:]
+    raise ModelError(
+        f"llama.cpp cannot run {gguf.name} on this CPU ({why}). Rebuild it portable: "
+        "rm .venv/.installed && CMAKE_ARGS=-DGGML_NATIVE=OFF make setup"
+    )
 
 
 def load_generator(model: str, backend: str = "llama-cpp", **settings) -> Generator:

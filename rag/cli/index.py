@@ -30,7 +30,10 @@ def setup(models: tuple[str, ...], force: bool, verify: bool, onnx: bool | None)
     Safe to rerun: models already in place are skipped in seconds; an interrupted run resumes.
     The folder is $RAG_MODEL_DIR (default ~/.cache/rag-news/models). On CPUs without native bfloat16
     the embedding models are also exported to ONNX with int8 weights (once, a few minutes each).
+    Each answer model then decodes one token in a child process, so a llama.cpp build this CPU cannot
+    run is reported here, with the fix, not as a crash of the chat page.
     """
+    from rag.answer.generate import check_llama_cpp_runs
     from rag.index.embed import cpu_has_fast_bfloat16
     from rag.index.onnx_embed import ensure_export
     from rag.index.provision import EMBEDDERS, MODELS, provision
@@ -50,6 +53,8 @@ def setup(models: tuple[str, ...], force: bool, verify: bool, onnx: bool | None)
             continue
         path = provision(spec, force=force)
         click.echo(f"{name}: {path} ({spec.licence})")
+        if spec.kind == "file":
+            check_llama_cpp_runs(path)
         if onnx and name in EMBEDDERS:
             click.echo(f"{name}: ONNX int8 export at {ensure_export(name, force=force, repair=True)}")
 

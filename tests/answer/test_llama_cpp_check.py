@@ -1,0 +1,26 @@
+"""`rag setup` checks that the compiled llama.cpp runs on this CPU before anything relies on it."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import generate
+from rag.errors import ModelError
+
+
+def test_a_crashing_llama_cpp_is_reported_with_the_fix(monkeypatch, tmp_path):
+    monkeypatch.setattr(generate, "_SMOKE", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
+    with pytest.raises(ModelError, match=r"model.gguf on this CPU \(killed by signal 11\).*GGML_NATIVE=OFF"):
+        generate.check_llama_cpp_runs(tmp_path / "model.gguf")
+
+
+def test_a_failing_load_is_reported_with_its_last_words(tmp_path):
+    with pytest.raises(ModelError, match="cannot run missing.gguf"):
+        generate.check_llama_cpp_runs(tmp_path / "missing.gguf")
+
+
+@pytest.mark.slow
+def test_the_installed_llama_cpp_decodes_the_built_in_model():
+    from rag.index.provision import MODELS
+
+    generate.check_llama_cpp_runs(MODELS["qwen2.5-0.5b-instruct"].load_path())
