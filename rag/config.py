@@ -38,3 +38,8 @@ def index_path(name_or_path: str | os.PathLike) -> Path:
 
 def threads() -> int:
     return int(os.environ.get("RAG_THREADS", min(os.cpu_count() or 2, 4)))
+
+
+def draft_tokens() -> int:
+    """Tokens drafted from the prompt per decode step with llama.cpp (0: no speculative decoding)."""
+    return int(os.environ.get("RAG_DRAFT_TOKENS", 6))

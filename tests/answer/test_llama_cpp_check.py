@@ -24,3 +24,18 @@ def test_the_installed_llama_cpp_decodes_the_built_in_model():
     from rag.index.provision import MODELS
 
     generate.check_llama_cpp_runs(MODELS["qwen2.5-0.5b-instruct"].load_path())
+
+
+@pytest.mark.slow
+def test_drafts_from_the_prompt_leave_a_copying_reply_as_greedy_decoding_writes_it():
+    messages = [
+        {"role": "system", "content": "Ripeti la frase dell'utente parola per parola."},
+        {"role": "user", "content": "Il ministro Umerov era accompagnato a Bruxelles da Andrii Hnatov, Capo di Stato."},
+    ]
+    replies = {}
+    for drafts in (0, 6):
+        generator = generate.load_generator("qwen2.5-0.5b-instruct", draft_tokens=drafts)
+        replies[drafts] = "".join(generator.stream(messages, max_tokens=30))
+        again = "".join(generator.stream(messages, max_tokens=30))  # from the prompt cache this time
+        assert again == replies[drafts]
+    assert "Andrii Hnatov" in replies[0] and replies[6] == replies[0]
