@@ -143,13 +143,16 @@ class Assistant:
             yield self._finish(base, REFUSAL.get(language, REFUSAL["en"]), [], evidence.reasons, started)
             return
 
-        articles = self._articles_prompt_if_cached(question, hits, language, context)
+        articles, articles_first = self._articles_prompt(question, hits, language, context)
         # True: the whole articles; False: their best sentences, then (escalate) the whole articles
-        attempts = [True] if articles is not None else [False, True] if self.settings.escalate else [False]
+        attempts = [True] if articles_first else [False, True] if self.settings.escalate else [False]
         for n, whole in enumerate(attempts):
             if n:  # the sentences did not give a backed answer: read the whole articles (then kept in cache)
                 log.info("escalating to whole articles after: %s", ", ".join(evidence.reasons))
-            prompt = articles if articles is not None else self._prompt(question, hits, language, context, whole)
+            if whole and articles is not None:  # built once, whether read first or on escalation
+                prompt = articles
+            else:
+                prompt = self._prompt(question, hits, language, context, whole)
             if not prompt.passages:
                 break
             evidence.context, evidence.escalated = ("articles" if whole else "sentences"), bool(n)
@@ -195,17 +198,18 @@ class Assistant:
             whole=whole,
         )
 
-    def _articles_prompt_if_cached(self, question, hits, language, context) -> Prompt | None:
-        """The prompt over the whole articles when it is the one to use first: always with
-        ``context="articles"``, and with ``"auto"`` when it is mostly read already (its prefill is cached),
-        so that reading them costs about as little as the best sentences."""
+    def _articles_prompt(self, question, hits, language, context) -> tuple[Prompt | None, bool]:
+        """The prompt over the whole articles (None with ``context="sentences"``), and whether to use it
+        first: always with ``context="articles"``, and with ``"auto"`` when it is mostly read already (its
+        prefill is cached), so that reading them costs about as little as the best sentences. Otherwise
+        it is kept for the escalation."""
         if self.settings.context == "sentences":
-            return None
+            return None, False
         prompt = self._prompt(question, hits, language, context, whole=True)
         if self.settings.context == "articles":
-            return prompt
+            return prompt, True
         cached = bool(prompt.passages) and self.generator.cached_share(prompt.messages) >= self.settings.cached_share
-        return prompt if cached else None
+        return prompt, cached
 
     def _generate(self, base: Answer, prompt: Prompt, max_tokens: int, started: float):
         """Stream the reply (partial Answers), then return ``(Reply, raw text)``."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer.refusal import REFUSAL
-from rag.text import detect_language
+from rag.text import detect_language, words
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +61,11 @@ def test_rutte_article_questions_are_answered_and_cited(assistant, question, exp
 def test_english_question_gets_an_english_answer(assistant):
     answer = assistant.ask("Who accompanied Umerov to Brussels?")
     assert not answer.refused, answer.evidence
-    assert "Hnatov" in answer.text and detect_language(answer.text) == "en"
+    # judged on the words the answer wrote itself: a title it quotes ("the Capo di Stato Maggiore
+    # Generale") is the source's Italian, and outweighs a short English sentence for the detector
+    quoted = {w for c in answer.citations for w in words(c.passage)}
+    own = " ".join(w for w in words(answer.text) if w not in quoted)
+    assert "Hnatov" in answer.text and detect_language(own) == "en", (answer.text, own)
 
 
 @pytest.mark.parametrize(
