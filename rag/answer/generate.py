@@ -366,7 +366,10 @@ def check_llama_cpp_runs(gguf: Path) -> None:
     A llama.cpp binary built for the wrong CPU (or with kernels the CPU or its VM does not run) dies
     with a signal at the first decode, which would kill the chat page or an evaluation with no message.
     """
-    done = subprocess.run([sys.executable, "-c", _SMOKE, str(gguf)], capture_output=True, text=True, timeout=300)
+    try:
+        done = subprocess.run([sys.executable, "-c", _SMOKE, str(gguf)], capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired as e:
+        raise ModelError(f"llama.cpp took over 5 minutes to decode one token of {gguf.name}; retry when idle") from e
     if done.returncode == 0:
         return
     why = f"killed by signal {-done.returncode}" if done.returncode < 0 else done.stderr.strip()[-300:]

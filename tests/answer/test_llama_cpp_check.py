@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from rag.answer import generate
@@ -11,6 +13,15 @@ from rag.errors import ModelError
 def test_a_crashing_llama_cpp_is_reported_with_the_fix(monkeypatch, tmp_path):
     monkeypatch.setattr(generate, "_SMOKE", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
     with pytest.raises(ModelError, match=r"model.gguf on this CPU \(killed by signal 11\).*GGML_NATIVE=OFF"):
+        generate.check_llama_cpp_runs(tmp_path / "model.gguf")
+
+
+def test_a_hung_llama_cpp_is_reported(monkeypatch, tmp_path):
+    def hang(*args, **kwargs):
+        raise subprocess.TimeoutExpired(args[0], kwargs["timeout"])
+
+    monkeypatch.setattr(generate.subprocess, "run", hang)
+    with pytest.raises(ModelError, match="over 5 minutes to decode one token of model.gguf"):
         generate.check_llama_cpp_runs(tmp_path / "model.gguf")
 
 
