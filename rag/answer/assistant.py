@@ -21,16 +21,17 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from rag.answer.citations import cite, ground, strip_markers
+from rag.answer.citations import strip_markers
 from rag.answer.generate import FirstToken, Generator, load_generator
+from rag.answer.judge import judge
 from rag.answer.prompt import DONT_KNOW, SHORT_LABEL, SYSTEM, Prompt, build_prompt, document_hit, labels
-from rag.answer.refusal import DENSE_FLOORS, REFUSAL, absent_names, coverage, says_not_found, wrong_answer_type
-from rag.answer.reply import parse, snap, tighten
+from rag.answer.refusal import DENSE_FLOORS, REFUSAL, absent_names, coverage
+from rag.answer.reply import parse
 from rag.answer.settings import AskSettings, make_settings, split_settings
 from rag.config import DEFAULT_LLM
 from rag.errors import InputError
 from rag.index.retriever import Retriever
-from rag.text import all_stopwords, detect_language, fold, keys, spelled_numbers
+from rag.text import all_stopwords, detect_language, keys
 from rag.types import Answer, Evidence, Filters, Hit
 
 log = logging.getLogger(__name__)
@@ -159,7 +160,7 @@ class Assistant:
             base.passages = [p.hit for p in prompt.passages]
             result = yield from self._generate(base, prompt, max_tokens, started)
             reply, draft = result
-            answer = self._judge(question, reply, draft, prompt, evidence, cross)
+            answer = judge(question, reply, draft, prompt, evidence, self.settings, cross)
             if answer is not None:
                 text, citations, short = answer
                 yield self._finish(dataclasses.replace(base, short=short), text, citations, [], started)
@@ -233,41 +234,6 @@ class Assistant:
         timings.setdefault("first_token", timings["generate"] + timings["retrieve"])
         base.evidence.doubt = first.probability
         return parse(raw), raw
-
-    def _judge(self, question, reply, raw, prompt: Prompt, evidence: Evidence, cross: bool):
-        """``(text, citations, short)`` of an answer the sources back, or None (``evidence.reasons`` say why)."""
-        evidence.reply = raw
-        evidence.model_refused = reply.dont_know or says_not_found(reply.short)
-        evidence.wrong_type = wrong_answer_type(question, f"{reply.short}\n{reply.sentence}")
-        # the short answer in the sentences the model read: (passage, sentence start, sentence end, start, end)
-        read = [(p, a, b) for p in prompt.passages for a, b in p.spans]
-        grounded = ground(reply.sentence, question, prompt.passages, cross_language=cross)
-        at = None if evidence.model_refused else _where(reply.short, read, grounded.citations, question)
-        found = (*read[at[0]], read[at[0]][1] + at[1], read[at[0]][1] + at[2]) if at else None
-        short = found[0].hit.text[found[3] : found[4]] if found else reply.short
-        if evidence.model_refused:
-            evidence.support = None  # nothing was answered: there is nothing to back
-        elif found:  # the short answer stands in the sources word for word
-            evidence.support = grounded.support if grounded.citations else 1.0
-        else:  # its words must be in the sources too (a reply "italiano" when they say "olandese" is not)
-            spelled = {reply.short, spelled_numbers(reply.short, self.settings.source_language)}  # "2": "due"
-            short_supports = [ground(s, question, prompt.passages, cross_language=cross).support for s in spelled]
-            short_support = max((x for x in short_supports if x is not None), default=None)
-            supports = [x for x in (grounded.support, short_support) if x is not None]
-            evidence.support = min(supports, default=None)
-        evidence.focus = None if cross else grounded.focus  # word overlap across languages means little
-        evidence.answer_article = None if cross or not found else _answer_article(question, prompt, found[0])
-        evidence.cited = None if evidence.model_refused else bool(grounded.citations or found)
-        thresholds = self.settings.thresholds
-        if evidence.context == "articles":  # the model read everything: a quote off the question's words is fine
-            thresholds = dataclasses.replace(thresholds, min_focus=0.0)
-        if thresholds.refuse(evidence):
-            return None
-        tight = tighten(short, question, self.settings.source_language)  # the words that answer, not a sentence
-        if grounded.citations and (not found or _mentions(grounded.text, short)):
-            return grounded.text, grounded.citations, _as_written(tight, grounded.text, self.settings.source_language)
-        passage, a, b, *_ = found
-        return f"{short} [1]", [cite(passage, a, b, 1)], tight
 
     def rewrite(self, question: str, history: Sequence[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
         """The search query for ``question`` in a chat, and the earlier exchanges to show the model.
@@ -343,55 +309,3 @@ class Assistant:
             timings=timings,
             done=True,
         )
-
-
-def _answer_article(question: str, prompt: Prompt, passage) -> float | None:
-    """How much of the question the article holding the answer covers, relative to the article of the prompt
-    that covers it most (None with a single article, or a question none of them shares words with)."""
-    by_doc: dict[str, list[str]] = {}
-    for p in prompt.passages:
-        by_doc.setdefault(p.hit.doc_id, []).append(p.text)
-    if len(by_doc) < 2:
-        return None
-    covered = {doc: coverage(question, [" ".join(texts)]) for doc, texts in by_doc.items()}
-    best = max(covered.values())
-    return covered[passage.hit.doc_id] / best if best > 0 else None
-
-
-def _where(short: str, read, cited, question: str) -> tuple[int, int, int] | None:
-    """Where ``short`` stands in the sentences read (``(index in read, start, end)`` within the sentence):
-    of several places ("Africa" in three articles), one in an article the answer's sentence cites, else in
-    the article whose passage covers the question most, else the first."""
-    places = [(i, at) for i, (p, a, b) in enumerate(read) if (at := snap(short, [p.hit.text[a:b]]))]
-    if not places:
-        return None
-    cited_docs = {c.doc_id for c in cited}
-    holding = {id(read[i][0]): read[i][0] for i, _ in places}  # each passage once, not once per sentence
-    covers = {key: coverage(question, [passage.text]) for key, passage in holding.items()}
-
-    def rank(place):
-        passage = read[place[0]][0]
-        return passage.hit.doc_id in cited_docs, covers[id(passage)]
-
-    i, (_, start, end) = max(places, key=rank)  # the first of equals: the order the model read them in
-    return i, start, end
-
-
-def _as_written(short: str, cited: str, language: str) -> str:
-    """``short`` as the cited text writes it when the model wrote its number in digits and the text in
-    words ("9" where the article says "nove nazioni"): the short answer quotes the source.
-
-    >>> _as_written("9", "La regione comprende territori di nove nazioni.", "it")
-    'nove'
-    >>> _as_written("9", "Nove nazioni e 9 regioni.", "it")
-    '9'
-    """
-    if snap(short, [cited]) is not None:
-        return short
-    at = snap(spelled_numbers(short, language), [cited])
-    return cited[at[1] : at[2]] if at else short
-
-
-def _mentions(text: str, short: str) -> bool:
-    """Whether ``text`` contains the words of ``short`` (ignoring case and accents)."""
-    return snap(short, [text]) is not None or fold(short) in fold(text)

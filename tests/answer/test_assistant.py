@@ -433,7 +433,7 @@ def test_an_answer_found_in_an_article_about_something_else_is_refused(seeds_ret
 def test_a_short_answer_found_in_several_articles_is_placed_in_the_one_about_the_question():
     # SQuAD-it: "Africa" stood in three articles; the first one read was not about the Canaries, and the right
     # answer was refused as "from an article about something else"
-    from rag.answer.assistant import _where
+    from rag.answer.judge import _where
     from rag.answer.prompt import PromptPassage
 
     texts = {"a": "Il Sahara copre gran parte dell'Africa.", "b": "Le isole Canarie sono al largo dell'Africa."}
