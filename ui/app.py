@@ -1,172 +1,42 @@
-"""The chat page: a thin Gradio shell over ``rag.answer.assistant.Assistant``.
+"""The chat page: a thin Gradio shell over ``rag.answer.assistant.Assistant``: the layout and its event wiring.
 
-Callbacks only wire page inputs to the library: answering is ``Assistant.ask_stream``, rendering is
-``rag.ui.view``, adding articles is ``rag.index.indexer.add_files``. ``ChatController`` holds the
-callbacks as plain methods so tests drive them with a fake assistant and no server.
+Callbacks only wire page inputs to the library, through ``rag.ui.controller.ChatController`` (plain
+methods, tested with a fake assistant and no server); ``rag.ui.server`` has the look and ``launch_app``.
+``rag ui`` and ``rag serve`` reach all of it through this module.
 
     rag ui --index seeds
 """
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Iterator
-from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
 import gradio as gr  # noqa: E402
 from rag.ui import tools  # noqa: E402
-from rag.ui.assistants import AssistantFactory, Assistants, available_indexes, load_assistant, redact  # noqa: E402
-from rag.ui.strings import LENGTHS, UPLOAD_KINDS, strings  # noqa: E402
-from rag.ui.uploads import UploadLimits, Uploads  # noqa: E402
-from rag.ui.view import (  # noqa: E402
-    Turn,
-    chat_messages,
-    empty_html,
-    history_pairs,
-    pending_html,
-    source_refs,
-    sources_html,
-)
+from rag.ui.assistants import AssistantFactory, Assistants, available_indexes, load_assistant  # noqa: E402
+from rag.ui.controller import ChatController  # noqa: E402
+from rag.ui.server import CSS, launch_app, theme  # noqa: E402
+from rag.ui.strings import UPLOAD_KINDS  # noqa: E402
+from rag.ui.uploads import UploadLimits  # noqa: E402
+from rag.ui.view import empty_html  # noqa: E402
 
 from rag.answer.settings import AskSettings  # noqa: E402
 from rag.config import DEFAULT_LLM, FAST_LLM  # noqa: E402
-from rag.errors import RagError  # noqa: E402
-from rag.index import catalog  # noqa: E402
 
-log = logging.getLogger("rag.ui")
-
-
-class ChatController:
-    """The page's callbacks as plain methods (no Gradio objects needed to call them)."""
-
-    def __init__(self, assistants: Assistants, lang: str = "it", limits: UploadLimits | None = None):
-        self.assistants = assistants
-        self.lang = lang
-        self.t = strings(lang)
-        self.uploads = Uploads(assistants, self.t, limits or UploadLimits())
-
-    def respond(
-        self,
-        question: str,
-        turns: list[Turn] | None,
-        index: str,
-        k: int,
-        model: str,
-        length: str,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        sources: list[str] | None = None,
-    ) -> Iterator[tuple[list[dict], str, list[Turn], str]]:
-        """Stream an answer: yields (chat messages, sources panel HTML, turns, text box value).
-
-        ``date_from``/``date_to`` (YYYY-MM-DD) and ``sources`` restrict the articles searched."""
-        t, turns = self.t, list(turns or [])
-        question = (question or "").strip()
-        if not question:
-            yield chat_messages(turns, t), (turns[-1].sources if turns else empty_html(t)), turns, ""
-            return
-        history = history_pairs(turns)
-        turn = Turn(question)
-        turns.append(turn)
-        note = t["searching"]
-        if not self.assistants.is_loaded(index, model):
-            note = t["loading_model"].format(model=model)
-        yield chat_messages(turns, t), pending_html(question, "", t, note), turns, ""
-        try:
-            filters = tools.parse_filters(date_from, date_to, sources, t)
-            assistant = self.assistants.get(index, model)
-            final = None
-            options = {"k": int(k), "max_tokens": LENGTHS[length], "filters": filters or None}
-            for answer in assistant.ask_stream(question, history=history, **options):
-                if answer.done:
-                    final = answer
-                    break
-                turn.answer = answer.text
-                yield chat_messages(turns, t), pending_html(question, answer.query, t, t["writing"]), turns, ""
-            if final is None:
-                raise RagError("the answer pipeline stopped without a final answer")
-        except RagError as e:
-            turn.status, turn.answer, turn.sources = "error", redact(str(e)), empty_html(t)
-            yield chat_messages(turns, t), turn.sources, turns, ""
-            return
-        except Exception as e:  # shown on the page (without server paths) and logged with its traceback
-            log.exception("answering %r failed", question)
-            turn.status, turn.answer, turn.sources = "error", redact(f"{type(e).__name__}: {e}"), empty_html(t)
-            yield chat_messages(turns, t), turn.sources, turns, ""
-            return
-        turn.answer, turn.query, turn.short = final.text, final.query, final.short
-        turn.status = "refused" if final.refused else "answered"
-        turn.citations = [c.number for c in final.citations]
-        turn.refs = source_refs(final)
-        turn.sources = sources_html(final, t, self.lang)
-        yield chat_messages(turns, t), turn.sources, turns, ""
-
-    def show_sources(self, turns: list[Turn] | None, message_index) -> str:
-        """The sources panel of the turn a clicked chat message belongs to (two messages per turn)."""
-        turns = turns or []
-        if isinstance(message_index, list | tuple):
-            message_index = message_index[0]
-        if not isinstance(message_index, int) or not 0 <= message_index // 2 < len(turns):
-            return turns[-1].sources if turns else empty_html(self.t)
-        turn = turns[message_index // 2]
-        return turn.sources or pending_html(turn.question, turn.query, self.t, self.t["writing"])
-
-    def clear(self) -> tuple[list[dict], str, list[Turn], str]:
-        return [], empty_html(self.t), [], ""
-
-    # ---- the everyday tools (rag.ui.tools) ----------------------------------------------------------
-    def restore(self, saved) -> tuple[list[dict], str, list[Turn]]:
-        """The conversation kept in this browser, shown again after a reload."""
-        turns = tools.restored(saved)
-        return chat_messages(turns, self.t), (turns[-1].sources if turns else empty_html(self.t)), turns
-
-    def export(self, turns: list[Turn] | None) -> tuple[str | None, str]:
-        """(path of the Markdown file, status line)."""
-        done = [turn for turn in turns or [] if turn.status != "pending"]
-        if not done:
-            return None, f"⚠ {self.t['export_empty']}"
-        return str(tools.export_file(done, self.t, self.lang)), ""
-
-    def catalog(self, index: str, model: str) -> tuple[list[list[str]], list, list[str], list[str]]:
-        """What the page shows of the index: (documents table, delete choices, sources, example questions)."""
-        store = self.assistants.get(index, model).retriever.store
-        return (
-            tools.documents_rows(store, self.lang),
-            tools.document_choices(store),
-            catalog.sources(store),
-            catalog.examples_for(store, self.lang),
-        )
-
-    def delete(self, doc_ids: list[str] | None, index: str, model: str) -> str:
-        """Remove the chosen documents from ``index``; returns the status line."""
-        try:
-            assistant = self.assistants.get(index, model)
-            status = tools.delete_documents(assistant.retriever.store.path, doc_ids or [], index, self.t)
-            assistant.retriever.reload()
-        except RagError as e:
-            return f"⚠ {e}"
-        self.assistants.reload_index(index, done=assistant)
-        return f"✓ {status}"
-
-    def add_files(self, files, index: str, model: str, progress=None) -> str:
-        """Add uploaded files to ``index``; returns the Markdown status line shown under the upload box."""
-        *_, status = self.uploads.run(files, index, model, progress=progress, poll=0.05)
-        return status
-
-
-CSS = (Path(__file__).parent / "app.css").read_text(encoding="utf-8")  # the page's own styles
-
-
-def theme():
-    # System fonts: the default theme fetches Google Fonts, which an offline machine cannot reach.
-    return gr.themes.Soft(
-        primary_hue="blue",
-        font=["system-ui", "Segoe UI", "Roboto", "sans-serif"],
-        font_mono=["ui-monospace", "monospace"],
-    )
+# What `rag ui`, `rag serve`, notebooks and tests reach through this module (some defined beside it).
+__all__ = [
+    "CSS",
+    "Assistants",
+    "ChatController",
+    "available_indexes",
+    "build_app",
+    "launch_app",
+    "load_assistant",
+    "theme",
+    "tools",
+]
 
 
 def build_app(
@@ -369,19 +239,3 @@ def build_app(
         cancel_add.click(cancel_upload, None, None, cancels=[adding], queue=False, api_visibility="private")
         demo.unload(cancel_upload)  # closing the page stops its upload
     return demo
-
-
-def launch_app(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, block: bool = True, **kwargs):
-    """Start the server. Requests wait in one queue, so several people chatting at once take turns."""
-    demo.queue(default_concurrency_limit=1, max_size=64)
-    return demo.launch(
-        server_name=host,
-        server_port=port,
-        prevent_thread_lock=not block,
-        theme=theme(),
-        css=CSS,
-        js=tools.SCROLL_JS,
-        footer_links=[],
-        show_error=True,
-        **kwargs,
-    )

@@ -131,7 +131,7 @@ def bench_faiss(kind: str, data: np.ndarray, queries: np.ndarray, exact: np.ndar
 def bench_milvus(data: np.ndarray, queries: np.ndarray, exact: np.ndarray, folder: Path) -> ScaleRow:
     from pymilvus import DataType
 
-    from rag.index.milvus_store import client as connect
+    from rag.index.milvus_schema import client as connect
 
     gc.collect()
     before, started = _rss_mb(), time.perf_counter()

@@ -16,8 +16,8 @@ import numpy as np
 
 from rag.errors import StoreError
 from rag.index.atomic import recover
+from rag.index.index_meta import IndexMeta
 from rag.index.lexical import LexicalIndex
-from rag.index.store import IndexMeta
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""The default backend: ``rag.index.store.Store`` (FAISS flat + SQLite, atomic folder swaps) and its BM25
-index (``rag.index.lexical``), behind the ``ChunkStore`` interface. Behaviour is the store's as it was."""
+"""The default backend: ``rag.index.store.Store`` (FAISS flat + SQLite, atomic folder swaps by
+``rag.index.store_edit``) and its BM25 index (``rag.index.lexical``), behind the ``ChunkStore`` interface.
+Behaviour is the store's as it was."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from rag.index.embed import Embedder
+from rag.index.index_meta import IndexMeta
 from rag.index.lexical import LexicalIndex
-from rag.index.store import IndexMeta, Store, edit
+from rag.index.store import Store
+from rag.index.store_edit import edit
 from rag.types import Chunk, Document, Filters
 
 Ranked = list[tuple[int, float]]

@@ -1,20 +1,17 @@
 """The Milvus backend: chunks, vectors and BM25 in a Milvus collection (milvus-lite file, server or cluster).
 
-Two collections per index: ``<c>`` holds one row per chunk (dense vector, chunk fields, and the chunk's
-text *already analysed by the project*: lower-cased, stopwords out, Snowball-stemmed with PyStemmer,
-as ``rag.index.lexical.tokenize`` does for bm25s), and ``<c>_docs`` holds each document's content hash
-and text (split in parts: a Milvus string is at most 64 KiB). Milvus's BM25 function indexes the
-analysed text with its plain ``standard`` tokenizer, so Italian matching ("ministro" finds "ministri")
-does not depend on whether the engine can stem Italian (milvus-lite accepts an Italian stemmer but does
-not apply it). A server older than 2.5 has no BM25 function: there the same analysed text is ranked
-by bm25s on the client, loaded from the collection once and again after each write of this process.
+Two collections per index (``rag.index.milvus_schema``): one row per chunk, whose text is stored *already
+analysed by the project* (lower-cased, stopwords out, Snowball-stemmed with PyStemmer, as
+``rag.index.lexical.tokenize`` does for bm25s), and each document's content hash and text. Milvus's BM25
+function indexes the analysed text with its plain ``standard`` tokenizer, so Italian matching ("ministro"
+finds "ministri") does not depend on whether the engine can stem Italian (milvus-lite accepts an Italian
+stemmer but does not apply it). A server older than 2.5 has no BM25 function: there the same analysed text
+is ranked by bm25s on the client, loaded from the collection once and again after each write of this process.
 
 Every request is made at ``Strong`` consistency, so a search sees the writes made before it.
-A rebuild writes a new collection, recorded in ``.<name>.pending.json`` beside the index folder, and
-switches ``meta.json`` to it only when complete (then the old one is dropped): until then searches use
-the previous collection, and a build that was stopped is resumed by running it again (documents whose
-content hash is already stored are skipped). ``add`` and ``remove`` change the collection in place,
-one document at a time (chunks first, its hash last), so rerunning a stopped ``add`` completes it.
+A rebuild writes new collections and switches ``meta.json`` to them only when complete; a stopped one is
+resumed by running it again (``rag.index.milvus_rebuild``). ``add`` and ``remove`` change the collection
+in place, one document at a time (chunks first, its hash last), so rerunning a stopped ``add`` completes it.
 """
 
 from __future__ import annotations
@@ -22,9 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, replace
@@ -34,138 +28,27 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import StoreError
-from rag.index.atomic import locked, swap
+from rag.index.atomic import locked
+from rag.index.index_meta import IndexMeta, content_hash
 from rag.index.lexical import LexicalIndex, tokenize
-from rag.index.store import IndexMeta, Store, content_hash
+from rag.index.milvus_rebuild import create_collections, current_store, drop_quietly, pending_meta, swap_in, write_meta
+from rag.index.milvus_schema import (
+    CHUNK_FIELDS,
+    PART_CHARS,
+    STRONG,
+    client,
+    doc_key,
+    filter_expression,
+    get_value,
+    put_value,
+    row_id,
+)
+from rag.index.store import Store
 from rag.types import Chunk, Document, Filters
 
 log = logging.getLogger(__name__)
 
 Ranked = list[tuple[int, float]]
-STRONG = "Strong"
-PART_CHARS = 16_000  # of a document's text per row: at most 64,000 bytes of UTF-8, under Milvus's 65,535
-_CHUNK_FIELDS = ("chunk_id", "doc_id", "ordinal", "text", "start", "end", "title", "date", "place", "source", "url")
-_OPTIONAL = ("date", "place", "source", "url")  # None is stored as ""
-_clients: dict[tuple[str, int], object] = {}
-_clients_lock = threading.Lock()
-
-
-def client(uri: str):
-    """One ``MilvusClient`` per URI and process; credentials from ``RAG_MILVUS_TOKEN`` or
-    ``RAG_MILVUS_USER``/``RAG_MILVUS_PASSWORD``, database from ``RAG_MILVUS_DB``."""
-    key = (uri, os.getpid())
-    with _clients_lock:
-        if key not in _clients:
-            try:
-                from pymilvus import MilvusClient
-            except ImportError as e:
-                hint = "pip install 'rag-news[milvus]'"
-                raise StoreError(f"the Milvus store needs pymilvus and milvus-lite: {hint}") from e
-            options = {}
-            if os.environ.get("RAG_MILVUS_TOKEN"):
-                options["token"] = os.environ["RAG_MILVUS_TOKEN"]
-            elif os.environ.get("RAG_MILVUS_USER"):
-                options["user"] = os.environ["RAG_MILVUS_USER"]
-                options["password"] = os.environ.get("RAG_MILVUS_PASSWORD", "")
-            if os.environ.get("RAG_MILVUS_DB"):
-                options["db_name"] = os.environ["RAG_MILVUS_DB"]
-            if not uri.endswith(".db"):
-                options["timeout"] = 30
-            else:
-                Path(uri).parent.mkdir(parents=True, exist_ok=True)
-                # milvus-lite has no AllocTimestamp: query_iterator falls back to a client timestamp (fine under
-                # Strong consistency) but logs an error and a warning on every scan
-                logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
-                logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
-            try:
-                _clients[key] = MilvusClient(uri=uri, **options)
-            except Exception as e:  # pymilvus raises several kinds: all mean "cannot reach it"
-                raise StoreError(f"cannot connect to Milvus at {uri}: {e}") from e
-        return _clients[key]
-
-
-def has_bm25(milvus) -> bool:
-    """Whether the engine has the BM25 function (milvus-lite 3, Milvus 2.5 and later)."""
-    version = str(milvus.get_server_version())
-    if version.startswith("milvus_lite"):
-        return True
-    found = re.search(r"(\d+)\.(\d+)", version)
-    return bool(found) and (int(found[1]), int(found[2])) >= (2, 5)
-
-
-def row_id(chunk_id: str) -> int:
-    """A stable positive int64 for a chunk id (primary key; the same chunk always gets the same row)."""
-    return int.from_bytes(hashlib.sha256(chunk_id.encode()).digest()[:8], "big") >> 1
-
-
-def filter_expression(filters: Filters) -> str:
-    """``Filters`` as a Milvus boolean expression ("" for none).
-
-    >>> filter_expression(Filters(date_from="2026-01-01", doc_ids=["a"]))
-    'doc_id in ["a"] and date != "" and date >= "2026-01-01"'
-    """
-    q = json.dumps
-    parts = []
-    if filters.doc_ids:
-        parts.append(f"doc_id in {q(sorted(filters.doc_ids), ensure_ascii=False)}")
-    if filters.exclude_doc_ids:
-        parts.append(f"doc_id not in {q(sorted(filters.exclude_doc_ids), ensure_ascii=False)}")
-    if filters.sources:
-        parts.append(f"source in {q(sorted(filters.sources), ensure_ascii=False)}")
-    if filters.date_from or filters.date_to:
-        parts.append('date != ""')
-    if filters.date_from:
-        parts.append(f"date >= {q(filters.date_from)}")
-    if filters.date_to:
-        parts.append(f"date <= {q(filters.date_to)}")
-    return " and ".join(parts)
-
-
-def _schemas(milvus, dim: int, bm25: bool):
-    from pymilvus import DataType, Function, FunctionType
-
-    chunks = milvus.create_schema(auto_id=False)
-    chunks.add_field("row", DataType.INT64, is_primary=True)
-    for name, length in (("chunk_id", 1024), ("doc_id", 1024), ("text", 65535), ("title", 4096), ("date", 16)):
-        chunks.add_field(name, DataType.VARCHAR, max_length=length)
-    for name in ("place", "source", "url"):
-        chunks.add_field(name, DataType.VARCHAR, max_length=4096)
-    for name in ("ordinal", "start", "end"):
-        chunks.add_field(name, DataType.INT64)
-    chunks.add_field("text_hash", DataType.VARCHAR, max_length=64)
-    if bm25:
-        params = {"tokenizer": "standard"}
-        chunks.add_field("lexical", DataType.VARCHAR, max_length=65535, enable_analyzer=True, analyzer_params=params)
-        chunks.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        chunks.add_function(
-            Function(
-                name="bm25",
-                function_type=FunctionType.BM25,
-                input_field_names=["lexical"],
-                output_field_names=["sparse"],
-            )
-        )
-    else:
-        chunks.add_field("lexical", DataType.VARCHAR, max_length=65535)
-    chunks.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
-    chunk_index = milvus.prepare_index_params()
-    chunk_index.add_index("vector", index_type="AUTOINDEX", metric_type="IP")
-    if bm25:
-        chunk_index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-
-    docs = milvus.create_schema(auto_id=False)
-    docs.add_field("key", DataType.VARCHAR, max_length=1100, is_primary=True)
-    docs.add_field("doc_id", DataType.VARCHAR, max_length=1024)
-    docs.add_field("part", DataType.INT64)
-    docs.add_field("content_hash", DataType.VARCHAR, max_length=64)
-    for name in ("title", "place", "source", "url"):
-        docs.add_field(name, DataType.VARCHAR, max_length=4096)
-    docs.add_field("date", DataType.VARCHAR, max_length=16)
-    docs.add_field("text", DataType.VARCHAR, max_length=65535)
-    docs.add_field("unused", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field in every collection
-    doc_index = milvus.prepare_index_params()
-    doc_index.add_index("unused", index_type="AUTOINDEX", metric_type="L2")
-    return (chunks, chunk_index), (docs, doc_index)
 
 
 class MilvusStore:
@@ -194,24 +77,6 @@ class MilvusStore:
         return store
 
     @classmethod
-    def _create(cls, path: Path, meta: IndexMeta) -> MilvusStore:
-        milvus = client(meta.store["uri"])
-        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
-        name = "rag_" + re.sub(r"\W", "_", path.name.lower())[:100] + "_" + stamp
-        bm25 = has_bm25(milvus)
-        (chunks, chunk_index), (docs, doc_index) = _schemas(milvus, meta.embedder.dim, bm25)
-        milvus.create_collection(name, schema=chunks, index_params=chunk_index, consistency_level=STRONG)
-        milvus.create_collection(name + "_docs", schema=docs, index_params=doc_index, consistency_level=STRONG)
-        if not bm25:
-            log.warning(
-                "Milvus at %s has no BM25 function (server %s, before 2.5): lexical search ranks on this client",
-                meta.store["uri"],
-                milvus.get_server_version(),
-            )
-        store = {**meta.store, "collection": name, "lexical": "milvus-bm25" if bm25 else "client-bm25"}
-        return cls(path, replace(meta, store=store))
-
-    @classmethod
     @contextmanager
     def edit(cls, path: Path, meta: IndexMeta | None, fresh: bool) -> Iterator[MilvusStore]:
         path = Path(path)
@@ -222,73 +87,39 @@ class MilvusStore:
                 try:
                     yield store
                 finally:  # writes made are kept (whole documents); the counts follow them
-                    store._write_meta(path / "meta.json")
+                    write_meta(store._recount(), path / "meta.json")
                 return
             pending = path.parent / f".{path.name}.pending.json"
-            store = cls._resume(path, meta, pending) or cls._create(path, meta)
+            store = cls._resume(path, meta, pending) or cls(path, create_collections(path, meta))
             pending.write_text(store.meta.to_json())
             yield store  # on failure the new collection stays, recorded in `pending`, for the next run to resume
-            old = _current_store(path)
-            store._swap_in(path)
+            old = current_store(path)
+            swap_in(store._recount(), path)
             pending.unlink(missing_ok=True)
-            if old.get("backend") == "milvus" and old.get("collection") != store.collection:
-                store._drop(old)
+            previous = old.get("backend") == "milvus" and old.get("uri") == store.uri  # its collections: drop them
+            if previous and old.get("collection") != store.collection:
+                drop_quietly(old)
 
     @classmethod
     def _resume(cls, path: Path, meta: IndexMeta, pending: Path) -> MilvusStore | None:
-        if not pending.exists():
+        resumed = pending_meta(meta, pending)
+        if resumed is None:
             return None
         try:
-            before = IndexMeta.from_json(pending.read_text())
-        except (StoreError, KeyError, TypeError, ValueError):
-            return None
-        same = (before.embedder, before.chunking, before.store.get("uri")) == (
-            meta.embedder,
-            meta.chunking,
-            meta.store.get("uri"),
-        )
-        if not same:
-            cls._drop_quietly(before.store)
-            return None
-        try:
-            store = cls.open(path, replace(meta, store=before.store, created=before.created))
+            store = cls.open(path, resumed)
         except StoreError:
             return None
         log.info("resuming the build of %s in collection %s", path.name, store.collection)
         return store
 
-    @staticmethod
-    def _drop_quietly(spec: dict) -> None:
-        try:
-            milvus = client(spec["uri"])
-            for name in (spec["collection"], spec["collection"] + "_docs"):
-                if milvus.has_collection(name):
-                    milvus.drop_collection(name)
-        except Exception as e:  # an old build that cannot be dropped is only wasted space
-            log.warning("could not drop the abandoned collection %s: %s", spec.get("collection"), e)
-
-    def _drop(self, spec: dict) -> None:
-        if spec.get("uri") == self.uri:
-            self._drop_quietly(spec)
-
-    def _counted_meta(self) -> IndexMeta:
+    def _recount(self) -> IndexMeta:
+        """``meta`` with the collections' counts and the time now, kept as ``self.meta`` (for meta.json)."""
         documents, chunks = self.count()
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        return replace(self.meta, documents=documents, chunks=chunks, created=self.meta.created or now, updated=now)
-
-    def _write_meta(self, target: Path) -> None:
-        self.meta = self._counted_meta()
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(self.meta.to_json())
-        tmp.replace(target)
-
-    def _swap_in(self, path: Path) -> None:
-        import tempfile
-
-        work = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-        work.chmod(0o755)
-        self._write_meta(work / "meta.json")
-        swap(work, path)
+        self.meta = replace(
+            self.meta, documents=documents, chunks=chunks, created=self.meta.created or now, updated=now
+        )
+        return self.meta
 
     # ---- writing ---------------------------------------------------------------------------
     def stored_hash(self, doc_id: str) -> str | None:
@@ -297,7 +128,7 @@ class MilvusStore:
     def stored_hashes(self, doc_ids: list[str]) -> dict[str, str]:
         out = {}
         for start in range(0, len(doc_ids), 500):
-            keys = [_doc_key(d, 0) for d in doc_ids[start : start + 500]]
+            keys = [doc_key(d, 0) for d in doc_ids[start : start + 500]]
             for row in self.milvus.query(
                 self.docs, ids=keys, output_fields=["doc_id", "content_hash"], consistency_level=STRONG
             ):
@@ -310,7 +141,7 @@ class MilvusStore:
             rows = [
                 {
                     "row": row_id(c.id),
-                    **{f: _put(getattr(c, "id" if f == "chunk_id" else f)) for f in _CHUNK_FIELDS},
+                    **{f: put_value(getattr(c, "id" if f == "chunk_id" else f)) for f in CHUNK_FIELDS},
                     "text_hash": hashlib.sha256(c.text.encode()).hexdigest(),
                     "lexical": " ".join(tokens),
                     "vector": np.asarray(vector, dtype=np.float32).tolist(),
@@ -320,10 +151,10 @@ class MilvusStore:
             self.milvus.upsert(self.collection, rows)
         text = doc.text or ""
         parts = [text[i : i + PART_CHARS] for i in range(0, len(text), PART_CHARS)] or [""]
-        fields = {k: _put(v) for k, v in asdict(doc).items() if k not in ("id", "text")}
+        fields = {k: put_value(v) for k, v in asdict(doc).items() if k not in ("id", "text")}
         # part 0 (which holds the content hash) is written last: a document whose hash is stored is complete
         records = [
-            {"key": _doc_key(doc.id, i), "doc_id": doc.id, "part": i, "text": part, "unused": [0.0, 0.0], **fields}
+            {"key": doc_key(doc.id, i), "doc_id": doc.id, "part": i, "text": part, "unused": [0.0, 0.0], **fields}
             for i, part in enumerate(parts)
         ]
         for record in records:
@@ -403,10 +234,10 @@ class MilvusStore:
         for start in range(0, len(rows), 1000):
             batch = [int(r) for r in rows[start : start + 1000]]
             found = self.milvus.query(
-                self.collection, ids=batch, output_fields=["row", *_CHUNK_FIELDS], consistency_level=STRONG
+                self.collection, ids=batch, output_fields=["row", *CHUNK_FIELDS], consistency_level=STRONG
             )
             for r in found:
-                out[int(r["row"])] = Chunk(*(_get(f, r[f]) for f in _CHUNK_FIELDS))
+                out[int(r["row"])] = Chunk(*(get_value(f, r[f]) for f in CHUNK_FIELDS))
         return out
 
     def document(self, doc_id: str) -> Document | None:
@@ -420,7 +251,7 @@ class MilvusStore:
         if not parts or parts[0]["part"] != 0 or not parts[0]["content_hash"]:
             return None
         first = parts[0]
-        fields = {k: _get(k, first[k]) for k in ("title", "date", "place", "source", "url")}
+        fields = {k: get_value(k, first[k]) for k in ("title", "date", "place", "source", "url")}
         return Document(doc_id, "".join(p["text"] for p in parts), **fields)
 
     def doc_ids(self) -> list[str]:
@@ -466,24 +297,3 @@ class MilvusStore:
 
     def close(self) -> None:
         """The client is shared by the indexes on the same URI in this process and stays open."""
-
-
-def _current_store(path: Path) -> dict:
-    try:
-        return IndexMeta.from_json((path / "meta.json").read_text()).store
-    except (OSError, StoreError, KeyError, TypeError, ValueError):
-        return {}
-
-
-def _doc_key(doc_id: str, part: int) -> str:
-    return f"{part}\t{doc_id}"
-
-
-def _put(value):
-    return "" if value is None else value
-
-
-def _get(field: str, value):
-    if field in _OPTIONAL and value == "":
-        return None
-    return value

@@ -22,8 +22,8 @@ import numpy as np
 from rag.errors import RagError
 from rag.index.chunk import DEFAULT_CHUNKING, ChunkSettings, chunk_document
 from rag.index.embed import Embedder, EmbedderInfo, EmbeddingCache, cache_key, load_embedder
+from rag.index.index_meta import IndexMeta, content_hash
 from rag.index.indexer import IndexReport, prune
-from rag.index.store import IndexMeta, content_hash
 from rag.index.stores import edit_store, parse_store
 from rag.types import Document
 

@@ -1,97 +1,43 @@
-"""An index on disk: FAISS vectors, a SQLite chunk store and ``meta.json``, written atomically.
+"""An index on disk, opened: FAISS vectors, a SQLite chunk store and ``meta.json`` (``Store``).
 
 Layout of ``index/<name>/``::
 
-    meta.json        what built it: embedder, chunking, counts, format version, times
+    meta.json        what built it: embedder, chunking, counts, format version, times (``rag.index.index_meta``)
     vectors.faiss    IndexIDMap2(IndexFlatIP) over unit vectors; ids are chunk row ids (stable)
     chunks.sqlite    documents (with content hash) and chunks (text, offsets, metadata)
     lexical/         BM25 index over the same chunks (see ``rag.index.lexical``)
     feeds.json       the feeds the index follows (``rag.index.feeds``), if any
     examples.txt     example questions shown on the chat page (``rag.index.catalog``), if any
 
-Every change is made in a temporary copy beside the index and swapped in by rename, so a build
-that fails or is killed leaves the previous index as it was.
+Reading opens the files of one version of the folder; every change is made in a working copy and
+swapped in by rename (``rag.index.store_edit.edit``), so a build that fails or is killed leaves the
+previous index as it was.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
-import shutil
 import sqlite3
-import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from rag.errors import StoreError
-from rag.index.atomic import locked, recover, recover_unlocked, remove_stale_temps, swap
+from rag.index.atomic import recover
 from rag.index.atomic import version as folder_version
-from rag.index.chunk import ChunkSettings
-from rag.index.embed import Embedder, EmbedderInfo
+from rag.index.embed import Embedder
+from rag.index.index_meta import IndexMeta, content_hash, damaged
 from rag.index.lexical import LexicalIndex
 from rag.types import Chunk, Document
 
-log = logging.getLogger(__name__)
-
-FORMAT_VERSION = 1
-# Files other modules keep in the index folder: every edit carries them over, rebuilds too.
-KEPT_FILES = ("feeds.json", "examples.txt")
 # One open at a time: numpy reads .npy headers with ``ast``, whose parser is not thread-safe in
 # Python 3.11 (CPython gh-106905: "AST constructor recursion depth mismatch" under concurrent reloads).
 _OPENING = threading.Lock()
 _CHUNK_COLUMNS = ("id", "doc_id", "ordinal", "text", "start", "end", "title", "date", "place", "source", "url")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, title TEXT, date TEXT, place TEXT,
-    source TEXT, url TEXT, text TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    row INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL, ordinal INTEGER,
-    text TEXT NOT NULL, start INTEGER, "end" INTEGER, title TEXT, date TEXT, place TEXT, source TEXT, url TEXT,
-    text_hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
-"""
-
-
-@dataclass(frozen=True)
-class IndexMeta:
-    embedder: EmbedderInfo
-    chunking: ChunkSettings
-    documents: int = 0
-    chunks: int = 0
-    created: str = ""
-    updated: str = ""
-    format_version: int = FORMAT_VERSION
-    # where the chunks live: {"backend": "faiss"} (this folder) or e.g. {"backend": "milvus", "uri": ..., "collection":
-    # ...} (``rag.index.stores``); never credentials, which come from the environment
-    store: dict = field(default_factory=lambda: {"backend": "faiss"})
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, text: str) -> IndexMeta:
-        raw = json.loads(text)
-        if raw.get("format_version") != FORMAT_VERSION:
-            raise StoreError(
-                f"index format {raw.get('format_version')} is not {FORMAT_VERSION}; rebuild it with `rag index build`"
-            )
-        return cls(
-            embedder=EmbedderInfo(**raw["embedder"]),
-            chunking=ChunkSettings(**raw["chunking"]),
-            **{k: raw[k] for k in ("documents", "chunks", "created", "updated", "format_version")},
-            store=raw.get("store") or {"backend": "faiss"},
-        )
 
 
 def lexical_rows(folder: Path) -> np.ndarray:
@@ -123,24 +69,8 @@ def _broken_file(folder: Path) -> str:
     return folder.name
 
 
-def content_hash(doc: Document) -> str:
-    return hashlib.sha256(json.dumps(asdict(doc), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def damaged(path: Path, file: str, why: object) -> StoreError:
-    """The one-line error for a damaged part of the index at ``path``, naming the file and the fix."""
-    return StoreError(
-        f"index {path.name!r} is damaged: {path / file}: {why}; "
-        f"rebuild it with `rag index build PATHS --name {path.name}`"
-    )
-
-
 class Store:
-    """An opened index folder. Read it with ``Store.open``; change it inside ``Store.edit``.
+    """An opened index folder. Read it with ``Store.open``; change it inside ``rag.index.store_edit.edit``.
 
     Safe to share between threads: every SQLite call holds the store's lock, so ``close`` waits for a
     query in progress instead of pulling the connection from under it (a query after ``close`` raises
@@ -327,78 +257,3 @@ class Store:
             rows.append(cur.lastrowid)
         if rows:
             self.vectors.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(rows, dtype=np.int64))
-
-    def _save(self) -> None:
-        import faiss
-
-        self.db.commit()
-        counts = self.db.execute("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)").fetchone()
-        self.meta = replace(
-            self.meta, documents=counts[0], chunks=counts[1], created=self.meta.created or _now(), updated=_now()
-        )
-        faiss.write_index(self.vectors, str(self.path / "vectors.faiss"))
-        shutil.rmtree(self.path / "lexical", ignore_errors=True)
-        pairs = [(row, chunk.title + "\n" + chunk.text) for row, chunk in self.all_chunks()]
-        LexicalIndex.build([r for r, _ in pairs], [t for _, t in pairs], self.meta.chunking.language).save(
-            self.path / "lexical"
-        )
-        (self.path / "meta.json").write_text(self.meta.to_json())
-
-
-def index_names(root: Path) -> list[str]:
-    """The indexes under ``root``: folders holding a ``meta.json``, without working copies and backups."""
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and (p / "meta.json").is_file())
-
-
-@contextmanager
-def edit(path: str | os.PathLike, meta: IndexMeta | None = None, fresh: bool = False) -> Iterator[Store]:
-    """Open a working copy of the index at ``path`` (or a new empty one) and swap it in on success.
-
-    ``fresh=True`` starts from an empty index even if one exists (a rebuild); ``meta`` is required then.
-    On any exception the working copy is deleted and the index on disk is untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with locked(path):
-        recover_unlocked(path)
-        remove_stale_temps(path)
-        work = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-        work.chmod(0o755)
-        yield from _edit_in(work, path, meta, fresh)
-
-
-def _edit_in(work: Path, path: Path, meta: IndexMeta | None, fresh: bool) -> Iterator[Store]:
-    import faiss
-
-    try:
-        for name in KEPT_FILES:
-            if (path / name).exists():
-                shutil.copy2(path / name, work / name)
-        if path.exists() and not fresh:
-            current = Store.open(path, lexical=True)  # refuse to build on a damaged index
-            current.close()
-            for name in ("meta.json", "vectors.faiss", "chunks.sqlite"):
-                shutil.copy2(path / name, work / name)
-            if (path / "lexical").exists():
-                shutil.copytree(path / "lexical", work / "lexical")
-            store = Store.open(work, lexical=False)  # rebuilt by _save
-        else:
-            if meta is None:
-                raise StoreError(f"no index at {path} to update; build it first with `rag index build`")
-            db = sqlite3.connect(work / "chunks.sqlite", check_same_thread=False)
-            db.executescript(_SCHEMA)
-            vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(meta.embedder.dim))
-            store = Store(work, meta, vectors, db)
-        yield store
-        if not (fresh or store.changed):  # nothing added or removed: the index on disk stays as it is
-            store.close()
-            shutil.rmtree(work, ignore_errors=True)
-            return
-        store._save()
-        store.close()
-        swap(work, path)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise

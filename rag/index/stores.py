@@ -32,7 +32,7 @@ import numpy as np
 from rag.errors import InputError, StoreError
 from rag.index.atomic import recover
 from rag.index.embed import Embedder
-from rag.index.store import IndexMeta, damaged
+from rag.index.index_meta import IndexMeta, damaged
 from rag.types import Chunk, Document, Filters
 
 Ranked = list[tuple[int, float]]  # (chunk row, score), best first

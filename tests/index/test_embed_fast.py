@@ -13,10 +13,10 @@ from rag.evaluation import paired_speed
 from rag.evaluation import retrieval_bench as bench
 from rag.index import embed
 from rag.index.embed import BACKENDS, EmbedderInfo, cache_key, load_embedder, resolve_precision
+from rag.index.index_meta import IndexMeta
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
-from rag.index.store import IndexMeta
 
 from tests.conftest import SEEDS, UMEROV_DOC, FakeEmbedder
 
@@ -37,7 +37,7 @@ def test_meta_written_before_backends_existed_loads_as_float32_sentence_transfor
         "updated": "",
         "format_version": 1,
     }
-    from rag.index.store import FORMAT_VERSION
+    from rag.index.index_meta import FORMAT_VERSION
 
     old["format_version"] = FORMAT_VERSION
     info = IndexMeta.from_json(json.dumps(old)).embedder

@@ -374,6 +374,17 @@ def test_ui_command_help_and_lazy_imports():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
+def test_the_page_callbacks_and_serving_load_without_gradio():
+    """``rag.ui.controller`` and ``rag.ui.server`` import no gradio; ``rag.ui.app`` re-exports what entry points use."""
+    code = (
+        "import sys, rag.ui.controller, rag.ui.server; assert 'gradio' not in sys.modules; "
+        "import rag.ui.app as app; from rag.ui import controller, server; "
+        "assert app.ChatController is controller.ChatController and app.launch_app is server.launch_app; "
+        "assert app.theme is server.theme and app.CSS is server.CSS and app.tools.SCROLL_JS"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
 # ---- served: several people at once -----------------------------------------------------------------
 def test_simultaneous_questions_are_queued_not_crashed(app_module, factory):
     """Two browsers ask at once through the real server: both get answers, never two generations at once."""

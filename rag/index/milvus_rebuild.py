@@ -1,0 +1,96 @@
+"""The collections of a Milvus index's rebuild (``rag.index.milvus_store``): made new, resumed, switched in, dropped.
+
+A rebuild writes a new pair of collections, recorded in ``.<name>.pending.json`` beside the index folder,
+and switches ``meta.json`` to it only when complete (then the old pair is dropped): until then searches use
+the previous collections, and a build that was stopped is resumed by running it again (documents whose
+content hash is already stored are skipped).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rag.errors import StoreError
+from rag.index.atomic import swap
+from rag.index.index_meta import IndexMeta
+from rag.index.milvus_schema import STRONG, client, has_bm25, schemas
+
+log = logging.getLogger(__name__)
+
+
+def create_collections(path: Path, meta: IndexMeta) -> IndexMeta:
+    """A new, empty pair of collections for a rebuild of the index at ``path``; ``meta`` pointing at them."""
+    milvus = client(meta.store["uri"])
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+    name = "rag_" + re.sub(r"\W", "_", path.name.lower())[:100] + "_" + stamp
+    bm25 = has_bm25(milvus)
+    (chunks, chunk_index), (docs, doc_index) = schemas(milvus, meta.embedder.dim, bm25)
+    milvus.create_collection(name, schema=chunks, index_params=chunk_index, consistency_level=STRONG)
+    milvus.create_collection(name + "_docs", schema=docs, index_params=doc_index, consistency_level=STRONG)
+    if not bm25:
+        log.warning(
+            "Milvus at %s has no BM25 function (server %s, before 2.5): lexical search ranks on this client",
+            meta.store["uri"],
+            milvus.get_server_version(),
+        )
+    store = {**meta.store, "collection": name, "lexical": "milvus-bm25" if bm25 else "client-bm25"}
+    return replace(meta, store=store)
+
+
+def pending_meta(meta: IndexMeta, pending: Path) -> IndexMeta | None:
+    """``meta`` pointing at the stopped rebuild recorded in ``pending``, if it was made with the same embedder,
+    chunking and URI; ``None`` if there is none (one made differently is dropped)."""
+    if not pending.exists():
+        return None
+    try:
+        before = IndexMeta.from_json(pending.read_text())
+    except (StoreError, KeyError, TypeError, ValueError):
+        return None
+    same = (before.embedder, before.chunking, before.store.get("uri")) == (
+        meta.embedder,
+        meta.chunking,
+        meta.store.get("uri"),
+    )
+    if not same:
+        drop_quietly(before.store)
+        return None
+    return replace(meta, store=before.store, created=before.created)
+
+
+def drop_quietly(spec: dict) -> None:
+    """Drop the collections ``spec`` (an ``IndexMeta.store``) names; a failure is only logged."""
+    try:
+        milvus = client(spec["uri"])
+        for name in (spec["collection"], spec["collection"] + "_docs"):
+            if milvus.has_collection(name):
+                milvus.drop_collection(name)
+    except Exception as e:  # an old build that cannot be dropped is only wasted space
+        log.warning("could not drop the abandoned collection %s: %s", spec.get("collection"), e)
+
+
+def current_store(path: Path) -> dict:
+    """Where the index at ``path`` keeps its chunks now (``{}`` if its meta.json cannot be read)."""
+    try:
+        return IndexMeta.from_json((path / "meta.json").read_text()).store
+    except (OSError, StoreError, KeyError, TypeError, ValueError):
+        return {}
+
+
+def write_meta(meta: IndexMeta, target: Path) -> None:
+    """Write ``meta`` to ``target`` by rename, so a reader sees the old file or the new one."""
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(meta.to_json())
+    tmp.replace(target)
+
+
+def swap_in(meta: IndexMeta, path: Path) -> None:
+    """Make ``meta`` the index at ``path``: a new folder holding it, swapped in (call with the write lock held)."""
+    work = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    work.chmod(0o755)
+    write_meta(meta, work / "meta.json")
+    swap(work, path)

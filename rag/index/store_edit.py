@@ -1,0 +1,115 @@
+"""Changing an index folder (``rag.index.store``) atomically: ``edit`` opens a working copy beside it,
+writes it and swaps it in by rename (``rag.index.atomic``).
+
+Every change is made in a temporary copy beside the index and swapped in by rename, so a build
+that fails or is killed leaves the previous index as it was. The files other modules keep in the
+folder (``KEPT_FILES``) are carried over by every edit, rebuilds too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rag.errors import StoreError
+from rag.index.atomic import locked, recover_unlocked, remove_stale_temps, swap
+from rag.index.index_meta import IndexMeta
+from rag.index.lexical import LexicalIndex
+from rag.index.store import Store
+
+# Files other modules keep in the index folder: every edit carries them over, rebuilds too.
+KEPT_FILES = ("feeds.json", "examples.txt")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, title TEXT, date TEXT, place TEXT,
+    source TEXT, url TEXT, text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    row INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL, ordinal INTEGER,
+    text TEXT NOT NULL, start INTEGER, "end" INTEGER, title TEXT, date TEXT, place TEXT, source TEXT, url TEXT,
+    text_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@contextmanager
+def edit(path: str | os.PathLike, meta: IndexMeta | None = None, fresh: bool = False) -> Iterator[Store]:
+    """Open a working copy of the index at ``path`` (or a new empty one) and swap it in on success.
+
+    ``fresh=True`` starts from an empty index even if one exists (a rebuild); ``meta`` is required then.
+    On any exception the working copy is deleted and the index on disk is untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path):
+        recover_unlocked(path)
+        remove_stale_temps(path)
+        work = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        work.chmod(0o755)
+        yield from _edit_in(work, path, meta, fresh)
+
+
+def _edit_in(work: Path, path: Path, meta: IndexMeta | None, fresh: bool) -> Iterator[Store]:
+    import faiss
+
+    try:
+        for name in KEPT_FILES:
+            if (path / name).exists():
+                shutil.copy2(path / name, work / name)
+        if path.exists() and not fresh:
+            current = Store.open(path, lexical=True)  # refuse to build on a damaged index
+            current.close()
+            for name in ("meta.json", "vectors.faiss", "chunks.sqlite"):
+                shutil.copy2(path / name, work / name)
+            if (path / "lexical").exists():
+                shutil.copytree(path / "lexical", work / "lexical")
+            store = Store.open(work, lexical=False)  # rebuilt by _save
+        else:
+            if meta is None:
+                raise StoreError(f"no index at {path} to update; build it first with `rag index build`")
+            db = sqlite3.connect(work / "chunks.sqlite", check_same_thread=False)
+            db.executescript(_SCHEMA)
+            vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(meta.embedder.dim))
+            store = Store(work, meta, vectors, db)
+        yield store
+        if not (fresh or store.changed):  # nothing added or removed: the index on disk stays as it is
+            store.close()
+            shutil.rmtree(work, ignore_errors=True)
+            return
+        _save(store)
+        store.close()
+        swap(work, path)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def _save(store: Store) -> None:
+    """Write the working copy's files: commit SQLite, count, write the vectors, rebuild BM25, meta.json last."""
+    import faiss
+
+    store.db.commit()
+    counts = store.db.execute("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)").fetchone()
+    store.meta = replace(
+        store.meta, documents=counts[0], chunks=counts[1], created=store.meta.created or _now(), updated=_now()
+    )
+    faiss.write_index(store.vectors, str(store.path / "vectors.faiss"))
+    shutil.rmtree(store.path / "lexical", ignore_errors=True)
+    pairs = [(row, chunk.title + "\n" + chunk.text) for row, chunk in store.all_chunks()]
+    LexicalIndex.build([r for r, _ in pairs], [t for _, t in pairs], store.meta.chunking.language).save(
+        store.path / "lexical"
+    )
+    (store.path / "meta.json").write_text(store.meta.to_json())

@@ -1,0 +1,140 @@
+"""The chat page's callbacks as plain methods: ``ChatController``, wired to the page by ``rag.ui.app``.
+
+Answering is ``Assistant.ask_stream``, rendering is ``rag.ui.view``, the everyday tools are ``rag.ui.tools``,
+adding articles is ``rag.ui.uploads``. Nothing here imports gradio, so tests drive the callbacks with a fake
+assistant and no server.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from rag.ui import tools
+from rag.ui.assistants import Assistants, redact
+from rag.ui.strings import LENGTHS, strings
+from rag.ui.uploads import UploadLimits, Uploads
+from rag.ui.view import Turn, chat_messages, empty_html, history_pairs, pending_html, source_refs, sources_html
+
+from rag.errors import RagError
+from rag.index import catalog
+
+log = logging.getLogger("rag.ui")
+
+
+class ChatController:
+    """The page's callbacks as plain methods (no Gradio objects needed to call them)."""
+
+    def __init__(self, assistants: Assistants, lang: str = "it", limits: UploadLimits | None = None):
+        self.assistants = assistants
+        self.lang = lang
+        self.t = strings(lang)
+        self.uploads = Uploads(assistants, self.t, limits or UploadLimits())
+
+    def respond(
+        self,
+        question: str,
+        turns: list[Turn] | None,
+        index: str,
+        k: int,
+        model: str,
+        length: str,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        sources: list[str] | None = None,
+    ) -> Iterator[tuple[list[dict], str, list[Turn], str]]:
+        """Stream an answer: yields (chat messages, sources panel HTML, turns, text box value).
+
+        ``date_from``/``date_to`` (YYYY-MM-DD) and ``sources`` restrict the articles searched."""
+        t, turns = self.t, list(turns or [])
+        question = (question or "").strip()
+        if not question:
+            yield chat_messages(turns, t), (turns[-1].sources if turns else empty_html(t)), turns, ""
+            return
+        history = history_pairs(turns)
+        turn = Turn(question)
+        turns.append(turn)
+        note = t["searching"]
+        if not self.assistants.is_loaded(index, model):
+            note = t["loading_model"].format(model=model)
+        yield chat_messages(turns, t), pending_html(question, "", t, note), turns, ""
+        try:
+            filters = tools.parse_filters(date_from, date_to, sources, t)
+            assistant = self.assistants.get(index, model)
+            final = None
+            options = {"k": int(k), "max_tokens": LENGTHS[length], "filters": filters or None}
+            for answer in assistant.ask_stream(question, history=history, **options):
+                if answer.done:
+                    final = answer
+                    break
+                turn.answer = answer.text
+                yield chat_messages(turns, t), pending_html(question, answer.query, t, t["writing"]), turns, ""
+            if final is None:
+                raise RagError("the answer pipeline stopped without a final answer")
+        except RagError as e:
+            turn.status, turn.answer, turn.sources = "error", redact(str(e)), empty_html(t)
+            yield chat_messages(turns, t), turn.sources, turns, ""
+            return
+        except Exception as e:  # shown on the page (without server paths) and logged with its traceback
+            log.exception("answering %r failed", question)
+            turn.status, turn.answer, turn.sources = "error", redact(f"{type(e).__name__}: {e}"), empty_html(t)
+            yield chat_messages(turns, t), turn.sources, turns, ""
+            return
+        turn.answer, turn.query, turn.short = final.text, final.query, final.short
+        turn.status = "refused" if final.refused else "answered"
+        turn.citations = [c.number for c in final.citations]
+        turn.refs = source_refs(final)
+        turn.sources = sources_html(final, t, self.lang)
+        yield chat_messages(turns, t), turn.sources, turns, ""
+
+    def show_sources(self, turns: list[Turn] | None, message_index) -> str:
+        """The sources panel of the turn a clicked chat message belongs to (two messages per turn)."""
+        turns = turns or []
+        if isinstance(message_index, list | tuple):
+            message_index = message_index[0]
+        if not isinstance(message_index, int) or not 0 <= message_index // 2 < len(turns):
+            return turns[-1].sources if turns else empty_html(self.t)
+        turn = turns[message_index // 2]
+        return turn.sources or pending_html(turn.question, turn.query, self.t, self.t["writing"])
+
+    def clear(self) -> tuple[list[dict], str, list[Turn], str]:
+        return [], empty_html(self.t), [], ""
+
+    # ---- the everyday tools (rag.ui.tools) ----------------------------------------------------------
+    def restore(self, saved) -> tuple[list[dict], str, list[Turn]]:
+        """The conversation kept in this browser, shown again after a reload."""
+        turns = tools.restored(saved)
+        return chat_messages(turns, self.t), (turns[-1].sources if turns else empty_html(self.t)), turns
+
+    def export(self, turns: list[Turn] | None) -> tuple[str | None, str]:
+        """(path of the Markdown file, status line)."""
+        done = [turn for turn in turns or [] if turn.status != "pending"]
+        if not done:
+            return None, f"⚠ {self.t['export_empty']}"
+        return str(tools.export_file(done, self.t, self.lang)), ""
+
+    def catalog(self, index: str, model: str) -> tuple[list[list[str]], list, list[str], list[str]]:
+        """What the page shows of the index: (documents table, delete choices, sources, example questions)."""
+        store = self.assistants.get(index, model).retriever.store
+        return (
+            tools.documents_rows(store, self.lang),
+            tools.document_choices(store),
+            catalog.sources(store),
+            catalog.examples_for(store, self.lang),
+        )
+
+    def delete(self, doc_ids: list[str] | None, index: str, model: str) -> str:
+        """Remove the chosen documents from ``index``; returns the status line."""
+        try:
+            assistant = self.assistants.get(index, model)
+            status = tools.delete_documents(assistant.retriever.store.path, doc_ids or [], index, self.t)
+            assistant.retriever.reload()
+        except RagError as e:
+            return f"⚠ {e}"
+        self.assistants.reload_index(index, done=assistant)
+        return f"✓ {status}"
+
+    def add_files(self, files, index: str, model: str, progress=None) -> str:
+        """Add uploaded files to ``index``; returns the Markdown status line shown under the upload box."""
+        *_, status = self.uploads.run(files, index, model, progress=progress, poll=0.05)
+        return status

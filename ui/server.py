@@ -1,0 +1,45 @@
+"""How the page is served: its look (``theme``, the stylesheet ``CSS``) and ``launch_app``, the queue and server.
+
+``rag serve`` mounts the same page beside the HTTP API with the same theme, stylesheet and script. Gradio is
+imported only when called: it is already loaded by then (``rag.ui.app`` builds the page and turns its
+telemetry off first).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rag.ui import tools
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+CSS = (Path(__file__).parent / "app.css").read_text(encoding="utf-8")  # the page's own styles
+
+
+def theme():
+    import gradio as gr
+
+    # System fonts: the default theme fetches Google Fonts, which an offline machine cannot reach.
+    return gr.themes.Soft(
+        primary_hue="blue",
+        font=["system-ui", "Segoe UI", "Roboto", "sans-serif"],
+        font_mono=["ui-monospace", "monospace"],
+    )
+
+
+def launch_app(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, block: bool = True, **kwargs):
+    """Start the server. Requests wait in one queue, so several people chatting at once take turns."""
+    demo.queue(default_concurrency_limit=1, max_size=64)
+    return demo.launch(
+        server_name=host,
+        server_port=port,
+        prevent_thread_lock=not block,
+        theme=theme(),
+        css=CSS,
+        js=tools.SCROLL_JS,
+        footer_links=[],
+        show_error=True,
+        **kwargs,
+    )
