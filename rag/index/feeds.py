@@ -31,7 +31,7 @@ from rag.types import Document
 
 log = logging.getLogger(__name__)
 
-FEEDS_FILE = "feeds.json"  # in the index folder; rag.index.store_edit carries it over every edit
+FEEDS_FILE = "feeds.json"  # in the index folder; every edit and rebuild carries it over (index_meta.KEPT_FILES)
 
 
 @dataclass

@@ -18,6 +18,9 @@ from rag.index.embed import EmbedderInfo
 from rag.types import Document
 
 FORMAT_VERSION = 1
+# Files other modules keep in an index folder (``rag.index.feeds``, ``rag.index.catalog``): every edit and
+# rebuild carries them over, whatever the backend.
+KEPT_FILES = ("feeds.json", "examples.txt")
 
 
 @dataclass(frozen=True)

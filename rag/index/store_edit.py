@@ -3,7 +3,7 @@ writes it and swaps it in by rename (``rag.index.atomic``).
 
 Every change is made in a temporary copy beside the index and swapped in by rename, so a build
 that fails or is killed leaves the previous index as it was. The files other modules keep in the
-folder (``KEPT_FILES``) are carried over by every edit, rebuilds too.
+folder (``index_meta.KEPT_FILES``) are carried over by every edit, rebuilds too.
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ from pathlib import Path
 
 from rag.errors import StoreError
 from rag.index.atomic import locked, recover_unlocked, remove_stale_temps, swap
-from rag.index.index_meta import IndexMeta
+from rag.index.index_meta import KEPT_FILES, IndexMeta
 from rag.index.lexical import LexicalIndex
 from rag.index.store import Store
 
 # Files other modules keep in the index folder: every edit carries them over, rebuilds too.
-KEPT_FILES = ("feeds.json", "examples.txt")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (

@@ -163,6 +163,16 @@ def test_failed_rebuild_keeps_the_previous_index(built, fake_embedder, store_spe
     assert open_store(built).count()[0] == 3
 
 
+def test_a_rebuild_keeps_the_files_kept_beside_the_index(built, fake_embedder, store_spec):
+    """The feed list and the example questions are the index's, not the build's: a rebuild keeps them."""
+    (built / "examples.txt").write_text("Chi accompagnava Umerov?\n")
+    (built / "feeds.json").write_text("[]")
+    build_index(DOCS[:2], built, fake_embedder, store=store_spec)
+    assert (built / "examples.txt").read_text() == "Chi accompagnava Umerov?\n"
+    assert (built / "feeds.json").read_text() == "[]"
+    assert open_store(built).count()[0] == 2
+
+
 def test_same_ranking_as_the_default_store(shared, fake_embedder, tmp_path):
     """Dense search is exact on both at this size; fused rankings agree on the first hit."""
     built, store_spec = shared
