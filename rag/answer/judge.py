@@ -50,10 +50,15 @@ def judge(
     if thresholds.refuse(evidence):
         return None
     tight = tighten(short, question, settings.source_language)  # the words that answer, not a sentence
-    if grounded.citations and (not found or _mentions(grounded.text, short)):
+    denies = bool(grounded.citations) and says_not_found(grounded.text)
+    if grounded.citations and not denies and (not found or _mentions(grounded.text, short)):
         return grounded.text, grounded.citations, _as_written(tight, grounded.text, settings.source_language)
-    passage, a, b, *_ = found
-    return f"{short} [1]", [cite(passage, a, b, 1)], tight
+    if found:
+        passage, a, b, *_ = found
+        return f"{short} [1]", [cite(passage, a, b, 1)], tight
+    # the sentence denies what the short answer says ("Le fonti non dicono quando…" beside "2 dicembre 2025",
+    # which the checks above found backed): the short answer is shown, cited where the sentence matched
+    return f"{tight} [{', '.join(str(c.number) for c in grounded.citations)}]", grounded.citations, tight
 
 
 def _answer_article(question: str, prompt: Prompt, passage) -> float | None:

@@ -33,7 +33,7 @@ REFUSAL = {
 _REFUSAL_RE = re.compile(
     r"non (?:contengono|contiene|(?:è|e') (?:possibile|specificat\w|indicat\w|menzionat\w|chiar\w|not\w)|"
     r"(?:sono|vengono) (?:presenti|disponibili|fornit\w|menzionat\w|specificat\w|indicat\w)|"
-    r"(?:si |viene |vengono )?(?:menziona|specifica|dice|indica|fornisce|parla)\w*|ho (?:informazioni|dati)|"
+    r"(?:si |viene |vengono )?(?:menziona|specifica|dice|dicono|indica|fornisce|parla)\w*|ho (?:informazioni|dati)|"
     r"(?:sono|è) in grado|(?:c'è|ci sono) (?:informazion\w|dati|riferiment\w)|(?:è|e') (?:noto|dato sapere))|"
     r"nessuna (?:informazione|menzione|indicazione)|"
     r"(?:do|does|did) not (?:contain|mention|say|state|specify|provide|include)|"

@@ -447,3 +447,16 @@ def test_a_short_answer_found_in_several_articles_is_placed_in_the_one_about_the
     cited = [cite(passages[0], 0, 10, 1)]  # the answer's sentence cites the first: that one is meant
     assert _where("Africa", read, cited, question)[0] == 0
     assert _where("Asia", read, [], question) is None
+
+
+def test_a_sentence_denying_its_own_short_answer_is_not_shown_beside_it(seeds_retriever):
+    # seen with the 1.5B on the seeds: "2 dicembre 2025" (the article's "il giorno precedente", resolved in the
+    # prompt), then "Le fonti non dicono quando…": the page showed the answer in bold beside a denial of it
+    sentence = "Le fonti non dicono quando i contatti con la delegazione americana a Mosca hanno avuto luogo."
+    assistant = make_assistant(seeds_retriever, sentence, short="2 dicembre 2025", escalate=False, context="articles")
+    answer = assistant.ask("In che data si sono svolti i contatti con la delegazione americana a Mosca?")
+    assert not answer.refused
+    assert answer.short == "2 dicembre 2025"
+    assert answer.text.startswith("2 dicembre 2025 [") and "non dicono" not in answer.text
+    assert markers(answer.text) == [c.number for c in answer.citations] and answer.citations
+    assert "contatti con la delegazione americana a Mosca" in answer.citations[0].quote
