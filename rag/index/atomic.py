@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,6 +69,17 @@ def locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def working_copy(path: Path, kept: tuple[str, ...] = ()) -> Path:
+    """A new, empty working folder beside ``path`` (``.<name>.tmp-*``, what ``remove_stale_temps`` clears),
+    holding copies of the files named in ``kept`` that ``path`` has (call with the write lock held)."""
+    work = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    work.chmod(0o755)
+    for name in kept:
+        if (path / name).exists():
+            shutil.copy2(path / name, work / name)
+    return work
 
 
 def swap(work: Path, path: Path) -> None:

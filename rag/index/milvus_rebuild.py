@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
-import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from rag.errors import StoreError
-from rag.index.atomic import swap
+from rag.index.atomic import swap, working_copy
 from rag.index.index_meta import KEPT_FILES, IndexMeta
 from rag.index.milvus_schema import STRONG, client, has_bm25, schemas
 
@@ -91,10 +89,6 @@ def write_meta(meta: IndexMeta, target: Path) -> None:
 
 def swap_in(meta: IndexMeta, path: Path) -> None:
     """Make ``meta`` the index at ``path``: a new folder holding it, swapped in (call with the write lock held)."""
-    work = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    work.chmod(0o755)
-    for name in KEPT_FILES:  # the feed list and example questions belong to the index, not to this build
-        if (path / name).exists():
-            shutil.copy2(path / name, work / name)
+    work = working_copy(path, KEPT_FILES)  # the feed list and example questions belong to the index
     write_meta(meta, work / "meta.json")
     swap(work, path)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -19,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rag.errors import StoreError
-from rag.index.atomic import locked, recover_unlocked, remove_stale_temps, swap
+from rag.index.atomic import locked, recover_unlocked, remove_stale_temps, swap, working_copy
 from rag.index.index_meta import KEPT_FILES, IndexMeta
 from rag.index.lexical import LexicalIndex
 from rag.index.store import Store
@@ -56,18 +55,13 @@ def edit(path: str | os.PathLike, meta: IndexMeta | None = None, fresh: bool = F
     with locked(path):
         recover_unlocked(path)
         remove_stale_temps(path)
-        work = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-        work.chmod(0o755)
-        yield from _edit_in(work, path, meta, fresh)
+        yield from _edit_in(working_copy(path, KEPT_FILES), path, meta, fresh)
 
 
 def _edit_in(work: Path, path: Path, meta: IndexMeta | None, fresh: bool) -> Iterator[Store]:
     import faiss
 
     try:
-        for name in KEPT_FILES:
-            if (path / name).exists():
-                shutil.copy2(path / name, work / name)
         if path.exists() and not fresh:
             current = Store.open(path, lexical=True)  # refuse to build on a damaged index
             current.close()
