@@ -1,6 +1,5 @@
-"""How the page is served: its look (``theme``, the stylesheet ``CSS``) and ``launch_app``, the queue and server.
-
-``rag serve`` mounts the same page beside the HTTP API with the same theme, stylesheet and script. Gradio is
+"""How the page is served: its look (``theme``, the stylesheet ``CSS``), and one queue, whether on its own
+server (``launch_app``, ``rag ui``) or mounted beside the HTTP API (``mount_app``, ``rag serve``). Gradio is
 imported only when called: it is already loaded by then (``rag.ui.app`` builds the page and turns its
 telemetry off first).
 """
@@ -31,15 +30,23 @@ def theme():
 
 def launch_app(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, block: bool = True, **kwargs):
     """Start the server. Requests wait in one queue, so several people chatting at once take turns."""
-    demo.queue(default_concurrency_limit=1, max_size=64)
-    return demo.launch(
-        server_name=host,
-        server_port=port,
-        prevent_thread_lock=not block,
-        theme=theme(),
-        css=CSS,
-        js=tools.SCROLL_JS,
-        footer_links=[],
-        show_error=True,
-        **kwargs,
+    return _queued(demo).launch(
+        server_name=host, server_port=port, prevent_thread_lock=not block, show_error=True, **_look(), **kwargs
     )
+
+
+def mount_app(app, demo: gr.Blocks, path: str = "/"):
+    """Mount the page on the ASGI ``app`` (``rag serve``: beside the HTTP API), queued and styled as above."""
+    import gradio as gr
+
+    return gr.mount_gradio_app(app, _queued(demo), path=path, **_look())
+
+
+def _queued(demo: gr.Blocks) -> gr.Blocks:
+    demo.queue(default_concurrency_limit=1, max_size=64)
+    return demo
+
+
+def _look() -> dict:
+    """The theme, stylesheet and script, as ``Blocks.launch`` and ``mount_gradio_app`` both take them."""
+    return {"theme": theme(), "css": CSS, "js": tools.SCROLL_JS, "footer_links": []}

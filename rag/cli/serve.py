@@ -36,18 +36,13 @@ def serve(index: str, host: str, port: int, model: str, ui: bool, lang: str) -> 
     assistant = Assistant.load(index=index, model=model)
     app = create_app(lambda: assistant, model=model)
     if ui:
-        import gradio as gr
-
         from rag.ui import app as page
+        from rag.ui.server import mount_app
 
         def shared(name: str, llm: str):  # the page reuses the loaded assistant for the same index and model
             return assistant if (name, llm) == (index, model) else page.load_assistant(name, llm)
 
-        demo = page.build_app(shared, index=index, model=model, lang=lang)
-        demo.queue(default_concurrency_limit=1, max_size=64)
-        app = gr.mount_gradio_app(
-            app, demo, path="/", theme=page.theme(), css=page.CSS, js=page.tools.SCROLL_JS, footer_links=[]
-        )
+        app = mount_app(app, page.build_app(shared, index=index, model=model, lang=lang))
     click.echo(
         f"ready: http://{host}:{port}/v1/chat/completions" + (f" and http://{host}:{port}/" if ui else ""), err=True
     )
