@@ -22,8 +22,9 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from rag.answer.citations import strip_markers
-from rag.answer.generate import FirstToken, Generator, load_generator
+from rag.answer.generate import load_generator
 from rag.answer.judge import judge
+from rag.answer.llm import FirstToken, Generator
 from rag.answer.prompt import DONT_KNOW, SHORT_LABEL, SYSTEM, Prompt, build_prompt, document_hit, labels
 from rag.answer.refusal import DENSE_FLOORS, REFUSAL, absent_names, coverage
 from rag.answer.reply import parse

@@ -15,7 +15,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.answer.prompt import PromptPassage, resolve_relative_dates
+from rag.answer.dates import resolve_relative_dates
+from rag.answer.prompt import PromptPassage
 from rag.answer.refusal import coverage
 from rag.text import keys
 from rag.types import Citation

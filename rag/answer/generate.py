@@ -1,11 +1,14 @@
-"""Text generators behind one small interface: ``stream(messages)`` yields pieces of the reply.
+"""Text generators behind one small interface (``rag.answer.llm.Generator``): ``stream(messages)`` yields
+pieces of the reply.
 
-Everything else (``generate``, token counting) is derived from it. Two backends:
+Everything else (``generate``, token counting) is derived from it. Two backends, chosen by name in
+``load_generator``:
 
 - ``LlamaCppGenerator`` (``llama-cpp``, the default): GGUF files through llama-cpp-python. It keeps
   the key/value cache of the previous prompt, so a fixed prompt prefix is not evaluated twice.
-- ``TransformersGenerator`` (``transformers``): any Hugging Face causal-LM folder, or a GGUF file
-  (dequantized by transformers). The path for a GPU or an HF checkpoint; slow on a small CPU.
+- ``TransformersGenerator`` (``transformers``, in ``rag.answer.hf_generate``): any Hugging Face causal-LM
+  folder, or a GGUF file (dequantized by transformers). The path for a GPU or an HF checkpoint; slow on a
+  small CPU.
 
 >>> gen = load_generator("qwen2.5-1.5b-instruct")                       # doctest: +SKIP
 >>> "".join(gen.stream([{"role": "user", "content": "Ciao"}], max_tokens=8))  # doctest: +SKIP
@@ -17,84 +20,17 @@ import logging
 import subprocess
 import sys
 import threading
-from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
 
 from rag import config
 from rag.answer.drafts import PromptLookup, logits_for_drafts_only
+from rag.answer.hf_generate import TransformersGenerator
 from rag.answer.kv_cache import PrefixCache, common_prefix
+from rag.answer.llm import Generator, Message, first_new_token
 from rag.errors import ModelError
 
 log = logging.getLogger(__name__)
-
-Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": "..."}
-
-
-@dataclass
-class FirstToken:
-    """Asks ``stream`` how likely the reply was to start like ``text``: ``probability`` is filled in with
-    the model's probability of ``text``'s first token as the reply's first token (None if the backend
-    cannot tell). Reading it costs nothing: it is the distribution greedy decoding picks from anyway.
-
-    ``FirstToken(" Non lo so")`` measures how close the model came to saying the sources lack the answer,
-    even when its greedy reply answers (SQuAD 2.0 readers use the same no-answer score).
-    """
-
-    text: str
-    probability: float | None = None
-
-    def capture(self, target: int):
-        """A logits processor (llama.cpp and transformers call it with the ids so far and the next-token
-        scores) that reads the first call's distribution and leaves the scores alone."""
-
-        def read(input_ids, scores):
-            if self.probability is None:
-                logits = np.asarray(scores.float().cpu() if hasattr(scores, "cpu") else scores, dtype=np.float64)
-                logits = logits.reshape(-1, logits.shape[-1])[-1]
-                weights = np.exp(logits - logits.max())
-                self.probability = float(weights[target] / weights.sum())
-            return scores
-
-        return read
-
-
-class Generator(ABC):
-    """A chat model. Subclasses implement ``stream``; ``name`` says which model it is."""
-
-    name: str = "generator"
-    context_tokens: int = 4096
-
-    @abstractmethod
-    def stream(
-        self,
-        messages: Sequence[Message],
-        max_tokens: int = 256,
-        stop: Sequence[str] = (),
-        reply_prefix: str = "",
-        first: FirstToken | None = None,
-    ) -> Iterator[str]:
-        """Yield the reply to ``messages`` piece by piece (greedy decoding), at most ``max_tokens`` tokens.
-
-        ``reply_prefix`` is written as the start of the reply (e.g. ``"Risposta breve:"``); the pieces
-        yielded continue it. ``first``, when given, gets the probability of a reply starting like its
-        text."""
-
-    def generate(
-        self, messages: Sequence[Message], max_tokens: int = 256, stop: Sequence[str] = (), reply_prefix: str = ""
-    ) -> str:
-        return "".join(self.stream(messages, max_tokens=max_tokens, stop=stop, reply_prefix=reply_prefix))
-
-    def cached_share(self, messages: Sequence[Message]) -> float:
-        """Share of the prompt of ``messages`` already read (reusable without prefill); 0 if unknown."""
-        return 0.0
-
-    def count_tokens(self, text: str) -> int:
-        """Tokens ``text`` takes in the prompt; backends with a tokenizer count exactly."""
-        return max(1, len(text) // 3)
 
 
 class LlamaCppGenerator(Generator):
@@ -169,7 +105,7 @@ class LlamaCppGenerator(Generator):
         if first is not None:
             from llama_cpp import LogitsProcessorList
 
-            target = _first_new_token(tokens, self.prompt_tokens(messages, reply_prefix + first.text))
+            target = first_new_token(tokens, self.prompt_tokens(messages, reply_prefix + first.text))
             processors = LogitsProcessorList([first.capture(target)]) if target is not None else None
         if len(tokens) + max_tokens > self.context_tokens:
             raise ModelError(
@@ -193,104 +129,6 @@ class LlamaCppGenerator(Generator):
                 if text:
                     yield text
             self.prompt_cache.save(self.llm)
-
-
-class TransformersGenerator(Generator):
-    """A Hugging Face causal LM: a model folder, or a ``.gguf`` file (dequantized; slow on CPU)."""
-
-    def __init__(self, model: str, device: str | None = None, dtype: str = "auto", context_tokens: int = 4096):
-        from rag.index.provision import resolve
-
-        path = Path(resolve(model))
-        try:
-            import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-        except ImportError as e:
-            raise ModelError("transformers and torch are needed for this backend: run `make setup`") from e
-        if path.is_file() and path.suffix == ".gguf":
-            folder, kwargs = str(path.parent), {"gguf_file": path.name}
-        elif path.is_dir():
-            folder, kwargs = str(path), {}
-        else:
-            raise ModelError(
-                f"{path}: not a model folder or .gguf file; give a Hugging Face model folder or a GGUF path"
-            )
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, **kwargs)
-            self.model = AutoModelForCausalLM.from_pretrained(
-                folder, local_files_only=True, dtype=dtype if dtype != "auto" else "auto", **kwargs
-            ).to(self.device)
-        except Exception as e:  # transformers raises many kinds; all mean "cannot load this model"
-            raise ModelError(f"cannot load {path} with transformers ({e}); check it is a causal-LM checkpoint") from e
-        self.model.eval()
-        self.name = model
-        self.context_tokens = context_tokens
-        self._lock = threading.Lock()
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def stream(self, messages, max_tokens=256, stop=(), reply_prefix="", first=None):
-        import torch
-        from transformers import LogitsProcessorList, TextIteratorStreamer
-
-        with self._lock:
-            text = self.tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
-            inputs = self.tokenizer(text + reply_prefix, return_tensors="pt", add_special_tokens=False).to(self.device)
-            processors = LogitsProcessorList()
-            if first is not None:
-                longer = self.tokenizer(text + reply_prefix + first.text, add_special_tokens=False)["input_ids"]
-                target = _first_new_token(inputs["input_ids"][0].tolist(), longer)
-                if target is not None:
-                    processors.append(first.capture(target))
-            streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-            errors: list[BaseException] = []
-
-            def run():
-                try:
-                    with torch.inference_mode():
-                        self.model.generate(
-                            **inputs,
-                            max_new_tokens=max_tokens,
-                            do_sample=False,
-                            streamer=streamer,
-                            logits_processor=processors,
-                        )
-                except BaseException as e:  # re-raised in the caller's thread below
-                    errors.append(e)
-                    streamer.end()
-
-            worker = threading.Thread(target=run, daemon=True)
-            worker.start()
-            produced = ""
-            for piece in streamer:
-                if not piece:
-                    continue
-                produced += piece
-                cut = _stop_at(produced, stop)
-                if cut is not None:
-                    yield piece[: len(piece) - (len(produced) - cut)]
-                    break
-                yield piece
-            worker.join()
-            if errors:
-                raise ModelError(f"generation failed ({errors[0]})") from errors[0]
-
-
-def _first_new_token(prompt: Sequence[int], longer: Sequence[int]) -> int | None:
-    """The token ``longer`` adds right after ``prompt`` (None when tokenizing the two merged their ends).
-
-    >>> _first_new_token([1, 2], [1, 2, 7, 8]), _first_new_token([1, 2], [1, 3, 7])
-    (7, None)
-    """
-    n = len(prompt)
-    return longer[n] if len(longer) > n and list(longer[:n]) == list(prompt) else None
-
-
-def _stop_at(text: str, stop: Sequence[str]) -> int | None:
-    positions = [text.find(s) for s in stop if s and s in text]
-    return min(positions) if positions else None
 
 
 def _builtin() -> str:

@@ -6,7 +6,7 @@ ranked by the question's content words (weighted by rarity among the candidates)
 to the question they are than the other candidates in the embedding model's space (``similarity``),
 and by passage rank, and the best ones are kept, in document order, until ``budget`` tokens. Relative dates are
 resolved against the article's date in the text itself (``Domani`` in an article of 2 February
-becomes ``Domani (3 febbraio 2026)``), which a small model cannot be trusted to compute.
+becomes ``Domani (3 febbraio 2026)``: ``rag.answer.dates``), which a small model cannot be trusted to compute.
 
 The system message is fixed so that llama.cpp can keep its evaluated tokens between questions.
 """
@@ -14,11 +14,10 @@ The system message is fixed so that llama.cpp can keep its evaluated tokens betw
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 
+from rag.answer.dates import resolve_relative_dates
 from rag.text import format_date, keys
 from rag.types import Document, Hit
 
@@ -65,63 +64,6 @@ PUBLISHED = {
 def labels(language: str) -> str:
     """The language whose prompt words are used: Italian or English (other languages read English ones)."""
     return language if language in SHORT_LABEL else "en"
-
-
-# word -> (days from the article date, or None for "some days after"; language the date is written in)
-_RELATIVE = {
-    "oggi": (0, "it"),
-    "stamattina": (0, "it"),
-    "stamane": (0, "it"),
-    "stasera": (0, "it"),
-    "stanotte": (0, "it"),
-    "ieri": (-1, "it"),
-    "domani": (1, "it"),
-    "dopodomani": (2, "it"),
-    "l'altro ieri": (-2, "it"),
-    "l’altro ieri": (-2, "it"),
-    "altroieri": (-2, "it"),
-    "il giorno precedente": (-1, "it"),
-    "il giorno prima": (-1, "it"),
-    "il giorno successivo": (1, "it"),
-    "il giorno dopo": (1, "it"),
-    "l'indomani": (1, "it"),
-    "l’indomani": (1, "it"),
-    "the day before": (-1, "en"),
-    "the day after": (1, "en"),
-    "nei prossimi giorni": (None, "it"),
-    "la prossima settimana": (None, "it"),
-    "in the coming days": (None, "en"),
-    "today": (0, "en"),
-    "tonight": (0, "en"),
-    "yesterday": (-1, "en"),
-    "tomorrow": (1, "en"),
-}
-_RELATIVE_RE = re.compile(
-    r"(?<!\w)(" + "|".join(sorted(map(re.escape, _RELATIVE), key=len, reverse=True)) + r")(?!\w)", re.IGNORECASE
-)
-
-
-def resolve_relative_dates(text: str, article_date: str | None) -> str:
-    """Write the calendar date after words like ``domani``/``ieri``/``tomorrow``, from the article's date.
-
-    >>> resolve_relative_dates("Domani Rutte sarà a Kiev.", "2026-02-02")
-    'Domani (3 febbraio 2026) Rutte sarà a Kiev.'
-    """
-    if not article_date:
-        return text
-    try:
-        day = date.fromisoformat(article_date[:10])
-    except ValueError:
-        return text
-
-    def annotate(match: re.Match) -> str:
-        delta, language = _RELATIVE[match.group(1).lower()]
-        if delta is None:  # vague: say only that it is after the article date
-            after = "dopo il" if language == "it" else "after"
-            return f"{match.group(1)} ({after} {format_date(day.isoformat(), language)})"
-        return f"{match.group(1)} ({format_date((day + timedelta(days=delta)).isoformat(), language)})"
-
-    return _RELATIVE_RE.sub(annotate, text)
 
 
 @dataclass

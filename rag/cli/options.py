@@ -24,7 +24,7 @@ def llm_option(func):
 
 
 def backend_option(func):
-    from rag.answer.generate import BACKENDS  # imports only the standard library and rag.errors
+    from rag.answer.generate import BACKENDS  # imports no model library (llama_cpp, torch, transformers)
 
     return click.option(
         "--backend",

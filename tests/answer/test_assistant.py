@@ -10,8 +10,9 @@ import pytest
 
 from rag.answer.assistant import Assistant, make_settings
 from rag.answer.citations import cite, ground, strip_markers
-from rag.answer.generate import Generator, load_generator
-from rag.answer.prompt import resolve_relative_dates
+from rag.answer.dates import resolve_relative_dates
+from rag.answer.generate import load_generator
+from rag.answer.llm import Generator
 from rag.answer.refusal import REFUSAL, says_not_found
 from rag.errors import InputError, ModelError
 from rag.text import detect_language, keys

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.answer.generate import FirstToken
+from rag.answer.llm import FirstToken
 from rag.config import DEFAULT_LLM
 
 
