@@ -146,6 +146,7 @@ class Assistant:
             return
 
         articles, articles_first = self._articles_prompt(question, hits, language, context)
+        said = " ".join(f"{q} {a}" for q, a in context)  # a follow-up's earlier exchanges ("" otherwise)
         # True: the whole articles; False: their best sentences, then (escalate) the whole articles
         attempts = [True] if articles_first else [False, True] if self.settings.escalate else [False]
         for n, whole in enumerate(attempts):
@@ -161,7 +162,7 @@ class Assistant:
             base.passages = [p.hit for p in prompt.passages]
             result = yield from self._generate(base, prompt, max_tokens, started)
             reply, draft = result
-            answer = judge(question, reply, draft, prompt, evidence, self.settings, cross)
+            answer = judge(question, reply, draft, prompt, evidence, self.settings, cross, said)
             if answer is not None:
                 text, citations, short = answer
                 yield self._finish(dataclasses.replace(base, short=short), text, citations, [], started)

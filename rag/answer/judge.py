@@ -19,9 +19,18 @@ from rag.types import Citation, Evidence
 
 
 def judge(
-    question: str, reply: Reply, raw: str, prompt: Prompt, evidence: Evidence, settings: AskSettings, cross: bool
+    question: str,
+    reply: Reply,
+    raw: str,
+    prompt: Prompt,
+    evidence: Evidence,
+    settings: AskSettings,
+    cross: bool,
+    said: str = "",
 ) -> tuple[str, list[Citation], str] | None:
-    """``(text, citations, short)`` of an answer the sources back, or None (``evidence.reasons`` say why)."""
+    """``(text, citations, short)`` of an answer the sources back, or None (``evidence.reasons`` say why).
+
+    ``said``: the earlier exchanges shown with a follow-up, whose words the short answer need not repeat."""
     evidence.reply = raw
     evidence.model_refused = reply.dont_know or says_not_found(reply.short)
     evidence.wrong_type = wrong_answer_type(question, f"{reply.short}\n{reply.sentence}")
@@ -49,7 +58,7 @@ def judge(
         thresholds = dataclasses.replace(thresholds, min_focus=0.0)
     if thresholds.refuse(evidence):
         return None
-    tight = tighten(short, question, settings.source_language)  # the words that answer, not a sentence
+    tight = tighten(short, question, settings.source_language, said)  # the words that answer, not a sentence
     denies = bool(grounded.citations) and says_not_found(grounded.text)
     if grounded.citations and not denies and (not found or _mentions(grounded.text, short)):
         return grounded.text, grounded.citations, _as_written(tight, grounded.text, settings.source_language)

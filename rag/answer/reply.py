@@ -83,10 +83,13 @@ _WANTS = {
 }
 
 
-def tighten(short: str, question: str, language: str = "it") -> str:
+def tighten(short: str, question: str, language: str = "it", said: str = "") -> str:
     """The part of ``short`` that answers: when the model wrote a sentence that repeats the question, the
     longest run of its words the question does not contain (of the kind the question asks for: a number
     for "quanti", a date for "quando", a name for "chi"), without stopwords at its ends.
+
+    ``said`` is what the chat said before a follow-up (the previous question and answer): the subject it
+    carries over is not the answer either ("E davanti a chi parlerà?" after a question about Rutte).
 
     A parenthesis goes (it glosses the answer). Short answers of up to three words lose only the stopwords
     they start with when the question asks for a count, a date or a person ("Nel 999" → "999"); those that
@@ -101,6 +104,8 @@ def tighten(short: str, question: str, language: str = "it") -> str:
     'Andrii Hnatov'
     >>> tighten("Nel 999", "Quando attaccarono Salerno?"), tighten("scioglimento (magma e/o lava", "Da cosa nasce?")
     ('999', 'scioglimento')
+    >>> tighten("Mark Rutte parlerà alla Verkhovna Rada", "E davanti a chi parlerà?", said="Quando arriva Rutte?")
+    'Verkhovna Rada'
     """
     short = _PAREN_RE.sub("", short).strip() or short  # "Terra preta (terreno nero)": the gloss goes
     kind = asks_for(question)
@@ -110,7 +115,7 @@ def tighten(short: str, question: str, language: str = "it") -> str:
         while kind in _WANTS and len(tokens) > 1 and fold(tokens[0].group()) in stop:  # "Nel 999": "999"
             tokens = tokens[1:]
         return short[tokens[0].start() :] if tokens else short
-    asked, *stems = tokenize([question, *(t.group() for t in tokens)], language)  # Snowball stems
+    asked, *stems = tokenize([f"{question} {said}", *(t.group() for t in tokens)], language)  # Snowball stems
     repeated = [bool(set(s) & set(asked)) for s in stems]
     if not any(repeated):
         return short

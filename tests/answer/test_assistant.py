@@ -461,3 +461,14 @@ def test_a_sentence_denying_its_own_short_answer_is_not_shown_beside_it(seeds_re
     assert answer.text.startswith("2 dicembre 2025 [") and "non dicono" not in answer.text
     assert markers(answer.text) == [c.number for c in answer.citations] and answer.citations
     assert "contatti con la delegazione americana a Mosca" in answer.citations[0].quote
+
+
+def test_a_follow_ups_short_answer_is_not_the_subject_carried_over(seeds_retriever):
+    # seen with the 1.5B on the seeds: after "Quando arriva Rutte a Kiev?", "E davanti a chi parlerà?" got the
+    # short answer "Mark Rutte parlerà alla Verkhovna Rada", which the page showed as "Mark Rutte" in bold
+    sentence = "Mark Rutte parlerà alla Verkhovna Rada, il Parlamento ucraino."
+    short = "Mark Rutte parlerà alla Verkhovna Rada"
+    assistant = make_assistant(seeds_retriever, sentence, short=short, escalate=False, context="articles")
+    history = [("Quando arriva Rutte a Kiev?", "Mark Rutte sarà a Kiev il 3 febbraio 2026 [1].")]
+    assert assistant.ask("E davanti a chi parlerà?", history=history).short == "Verkhovna Rada"
+    assert assistant.ask("Davanti a chi parlerà Mark Rutte?").short == "Verkhovna Rada"  # the question says it

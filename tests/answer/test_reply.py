@@ -36,6 +36,14 @@ def test_tighten_keeps_the_words_that_answer(short, question, expected):
     assert tighten(short, question) == expected
 
 
+def test_tighten_drops_what_the_chat_said_before_a_follow_up():
+    short, question = "Mark Rutte parlerà alla Verkhovna Rada", "E davanti a chi parlerà?"
+    assert tighten(short, question) == "Mark Rutte"  # the first of two names
+    assert tighten(short, question, said="Quando arriva Rutte a Kiev? Mark Rutte sarà a Kiev [1].") == "Verkhovna Rada"
+    # everything was said before: the short answer stays whole rather than empty
+    assert tighten("Andrii Hnatov", "E che incarico ha?", said="Chi è Andrii Hnatov?") == "Andrii Hnatov"
+
+
 def test_tighten_never_returns_nothing():
     assert (
         tighten("il ponte è stato inaugurato", "Quando è stato inaugurato il ponte?") == "il ponte è stato inaugurato"
