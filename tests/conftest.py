@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.index.embed import Embedder, EmbedderInfo
+from rag.index.embed import Embedder
+from rag.index.embed_info import EmbedderInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

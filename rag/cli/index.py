@@ -115,7 +115,8 @@ def index_build(paths, name, model, dim, precision, chunk_tokens, overlap, store
     resumed by running it again.
     """
     from rag.index.chunk import ChunkSettings
-    from rag.index.embed import EmbeddingCache, load_embedder
+    from rag.index.embed import load_embedder
+    from rag.index.embed_cache import EmbeddingCache
     from rag.index.indexer import build_index
     from rag.index.ingest import load_documents
 
@@ -150,7 +151,7 @@ def index_add(sources, name, feed_text) -> None:
     feed's dates; a page that cannot be fetched is reported and skipped. The feeds are recorded in the
     index: `rag index sync` re-reads them.
     """
-    from rag.index.embed import EmbeddingCache
+    from rag.index.embed_cache import EmbeddingCache
     from rag.index.feed_read import is_feed
     from rag.index.feeds import add_feeds
     from rag.index.indexer import add_to_index

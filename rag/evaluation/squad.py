@@ -34,7 +34,8 @@ def ensure_squad_index(path: str | os.PathLike, model: str = DEFAULT_EMBEDDER, e
     """Return ``index/<squad_index_name>``, built from the SQuAD file unless it already holds exactly
     that file's paragraphs (checked by content hash). Vectors come from the embedding cache when present.
     ``embedder``: use this one instead of loading ``model`` (only needed when building)."""
-    from rag.index.embed import EmbeddingCache, load_embedder
+    from rag.index.embed import load_embedder
+    from rag.index.embed_cache import EmbeddingCache
     from rag.index.indexer import build_index
     from rag.index.ingest import load_documents
     from rag.index.store import Store, content_hash

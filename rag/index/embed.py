@@ -1,4 +1,4 @@
-"""Embedders behind one small interface, and a cache of document vectors keyed by content hash.
+"""Embedders behind one small interface; document vectors are cached by ``rag.index.embed_cache``.
 
 A backend implements ``encode(texts) -> float32 array of unit vectors``; query/document prompts,
 token counting and caching are built on top of it. Backends are picked by name from ``BACKENDS``:
@@ -11,50 +11,31 @@ token counting and caching are built on top of it. Backends are picked by name f
 
 ``precision="auto"`` picks bfloat16 where the CPU multiplies it natively, else int8
 (eval/retrieval-figures.md has the speeds, the cosines to float32 and the recall of each).
-Everything that built an index's vectors is kept in ``EmbedderInfo`` (saved in ``meta.json``), and
-``load_embedder(info)`` rebuilds the same backend, so queries are embedded by the model that embedded
-the documents.
+Everything that built an index's vectors is kept in ``EmbedderInfo`` (``rag.index.embed_info``; saved in
+``meta.json``), and ``load_embedder(info)`` rebuilds the same backend, so queries are embedded by the
+model that embedded the documents.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from rag.config import cache_dir
 from rag.errors import ModelError
+from rag.index.embed_cache import EmbeddingCache, cache_key
+from rag.index.embed_info import EmbedderInfo
 from rag.types import Chunk
 
 log = logging.getLogger(__name__)
 
 PRECISIONS = ("float32", "bfloat16", "int8", "auto")
-
-
-@dataclass(frozen=True)
-class EmbedderInfo:
-    """What built an index's vectors; saved in ``meta.json`` and compared on load.
-
-    ``backend`` and ``precision`` have defaults so that indexes written before they existed still load
-    (they were all sentence-transformers in float32).
-    """
-
-    model_id: str
-    dim: int
-    query_prompt: str
-    document_prompt: str  # may hold "{title}"
-    max_seq_length: int
-    backend: str = "sentence-transformers"
-    precision: str = "float32"
 
 
 class Embedder(ABC):
@@ -165,48 +146,10 @@ class Embedder(ABC):
         return out
 
 
-def cache_key(info: EmbedderInfo, text: str) -> str:
-    material = f"{info.model_id}\0{info.dim}\0{info.max_seq_length}\0{text}"
-    if (info.backend, info.precision) != ("sentence-transformers", "float32"):
-        # keys of the original float32 setting stay as they were, so existing caches stay valid
-        material = f"{info.backend}\0{info.precision}\0{material}"
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
-
-
 def _unit(vectors) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
-
-
-class EmbeddingCache:
-    """Vectors by content hash in one SQLite file, shared by all indexes (``$RAG_CACHE_DIR/embeddings.sqlite``)."""
-
-    def __init__(self, path: Path | None = None):
-        self.path = path or cache_dir() / "embeddings.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
-
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=30)
-
-    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        found: dict[str, np.ndarray] = {}
-        with self._connect() as db:
-            for start in range(0, len(keys), 500):
-                batch = list(keys[start : start + 500])
-                marks = ",".join("?" * len(batch))
-                for key, blob in db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", batch):
-                    found[key] = np.frombuffer(blob, dtype=np.float32)
-        return found
-
-    def put_many(self, vectors: dict[str, np.ndarray]) -> None:
-        with self._connect() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
-                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in vectors.items()],
-            )
 
 
 @lru_cache(maxsize=1)

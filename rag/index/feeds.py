@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rag.errors import InputError
-from rag.index.embed import Embedder, EmbeddingCache
+from rag.index.embed import Embedder
+from rag.index.embed_cache import EmbeddingCache
 from rag.index.feed_read import Feed, FeedItem, NotAFeed, read_feed
 from rag.index.fetch import FetchError, HttpFetcher
 from rag.index.html import extract_page

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rag.errors import StoreError
 from rag.index.chunk import ChunkSettings
-from rag.index.embed import EmbedderInfo
+from rag.index.embed_info import EmbedderInfo
 from rag.types import Document
 
 FORMAT_VERSION = 1

@@ -13,7 +13,8 @@ import numpy as np
 
 from rag.errors import InputError, RagError
 from rag.index.chunk import DEFAULT_CHUNKING, ChunkSettings, chunk_document
-from rag.index.embed import Embedder, EmbeddingCache, load_embedder
+from rag.index.embed import Embedder, load_embedder
+from rag.index.embed_cache import EmbeddingCache
 from rag.index.index_meta import IndexMeta, content_hash
 from rag.index.ingest import load_documents
 from rag.index.stores import ChunkStore, edit_store, parse_store

@@ -21,7 +21,9 @@ import numpy as np
 
 from rag.errors import RagError
 from rag.index.chunk import DEFAULT_CHUNKING, ChunkSettings, chunk_document
-from rag.index.embed import Embedder, EmbedderInfo, EmbeddingCache, cache_key, load_embedder
+from rag.index.embed import Embedder, load_embedder
+from rag.index.embed_cache import EmbeddingCache, cache_key
+from rag.index.embed_info import EmbedderInfo
 from rag.index.index_meta import IndexMeta, content_hash
 from rag.index.indexer import IndexReport, prune
 from rag.index.stores import edit_store, parse_store

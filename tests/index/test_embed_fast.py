@@ -12,7 +12,9 @@ from rag.errors import InputError, ModelError
 from rag.evaluation import paired_speed
 from rag.evaluation import retrieval_bench as bench
 from rag.index import embed
-from rag.index.embed import BACKENDS, EmbedderInfo, cache_key, load_embedder, resolve_precision
+from rag.index.embed import BACKENDS, load_embedder, resolve_precision
+from rag.index.embed_cache import cache_key
+from rag.index.embed_info import EmbedderInfo
 from rag.index.index_meta import IndexMeta
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents

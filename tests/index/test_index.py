@@ -117,7 +117,7 @@ def test_interrupted_swap_is_recovered(seed_index, fake_embedder):
 
 
 def test_embedding_cache_skips_unchanged_text(tmp_path):
-    from rag.index.embed import EmbeddingCache
+    from rag.index.embed_cache import EmbeddingCache
 
     cache, embedder = EmbeddingCache(tmp_path / "cache.sqlite"), FakeEmbedder()
     docs = load_documents([SEEDS])

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rag.errors import ModelError
-from rag.index import embed, onnx_embed
+from rag.index import embed, embed_info, onnx_embed
 from rag.index.embed import OnnxInt8Embedder, load_embedder
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
@@ -88,7 +88,7 @@ def gemma_int8():
 @pytest.mark.slow
 def test_int8_vectors_match_float32_and_rank_alike(gemma_int8, gemma_embedder):
     # measured 2026-12-02 on these 10 texts: min 0.9956, mean 0.9967 (VNNI CPU); 0.99 leaves room for AVX2 kernels
-    assert gemma_int8.info == embed.EmbedderInfo(
+    assert gemma_int8.info == embed_info.EmbedderInfo(
         **{**gemma_embedder.info.__dict__, "backend": "onnxruntime", "precision": "int8"}
     )
     docs = [gemma_int8.info.document_prompt.replace("{title}", "none") + p for p in PASSAGES]

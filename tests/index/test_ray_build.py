@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from rag.index.embed import EmbeddingCache
+from rag.index.embed_cache import EmbeddingCache
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
