@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from rag.errors import InputError
+
 DEFAULT_EMBEDDER = "multilingual-e5-small"  # the speed/accuracy trade-off is measured in eval/retrieval-figures.md
 DEFAULT_LLM = "qwen2.5-1.5b-instruct"
 FAST_LLM = "qwen2.5-0.5b-instruct"
@@ -31,6 +33,11 @@ def index_root() -> Path:
 def index_path(name_or_path: str | os.PathLike) -> Path:
     """``seeds`` -> ``index/seeds``; anything that looks like a path is used as it is."""
     text = str(name_or_path)
+    if Path(text.strip()).name in ("", ".", ".."):  # "", ".", "..", "/": a folder holding indexes, not one
+        raise InputError(
+            f"{text!r} is not an index name; give a name such as seeds (stored in ./index/seeds) or the path "
+            "of an index folder"
+        )
     if os.sep in text or text.startswith("."):
         return Path(text).expanduser()
     return index_root() / text

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from rag.errors import StoreError
+
 log = logging.getLogger(__name__)
 
 
@@ -82,8 +84,21 @@ def working_copy(path: Path, kept: tuple[str, ...] = ()) -> Path:
     return work
 
 
+def check_replaceable(path: Path) -> None:
+    """Refuse to replace ``path`` unless it is an index (it has ``meta.json``), an empty folder or nothing:
+    a name pointing at another folder ("--name ./notes", "--name ''" for ./index itself) must not delete it."""
+    if path.is_dir() and not (path / "meta.json").exists() and any(path.iterdir()):
+        raise StoreError(
+            f"{path} is a folder that holds no index (no meta.json); it was left as it is. Give the index "
+            "another name (e.g. --name news, stored in ./index/news)"
+        )
+    if path.exists() and not path.is_dir():
+        raise StoreError(f"{path} is a file, not an index folder; it was left as it is. Give the index another name")
+
+
 def swap(work: Path, path: Path) -> None:
     """Put the finished working copy ``work`` in the place of ``path`` (call with the write lock held)."""
+    check_replaceable(path)
     old = path.parent / f".{path.name}.old"
     if old.exists():
         shutil.rmtree(old)

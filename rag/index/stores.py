@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from rag.errors import InputError, StoreError
-from rag.index.atomic import recover
+from rag.index.atomic import check_replaceable, recover
 from rag.index.embed import Embedder
 from rag.index.index_meta import IndexMeta, damaged
 from rag.types import Chunk, Document, Filters
@@ -163,6 +163,7 @@ def edit_store(
     if fresh:
         if meta is None:
             raise StoreError("a rebuild needs the new index's meta")
+        check_replaceable(path)  # now, not after the build's minutes of work (the swap checks again)
         name = meta.store.get("backend", "faiss")
     else:
         meta = _read_meta(path)

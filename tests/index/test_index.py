@@ -135,3 +135,32 @@ def test_bad_queries(seed_index, fake_embedder):
         retriever.search("Rutte", k=0)
     with pytest.raises(InputError, match="unknown search mode"):
         retriever.search("Rutte", mode="magic")
+
+
+def test_a_build_never_replaces_a_folder_that_is_not_an_index(tmp_path, seed_index, fake_embedder):
+    # an audit found `rag index build … --name ./notes` (or --name "") deleting the folder it named
+    docs = load_documents([SEEDS])
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.md").write_text("mine")
+    with pytest.raises(StoreError, match="no index"):
+        build_index(docs, notes, fake_embedder)
+    assert (notes / "todo.md").read_text() == "mine" and not (notes / "meta.json").exists()
+    with pytest.raises(StoreError, match="no index"):
+        build_index(docs, seed_index.parent, fake_embedder)  # the folder holding the indexes
+    assert (seed_index / "meta.json").exists()
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(StoreError, match="is a file"):
+        build_index(docs, tmp_path / "afile", fake_embedder)
+    build_index(docs, seed_index, fake_embedder)  # an index, and an empty folder, may be rebuilt
+    (tmp_path / "empty").mkdir()
+    build_index(docs, tmp_path / "empty", fake_embedder)
+    assert (tmp_path / "empty" / "meta.json").exists()
+
+
+@pytest.mark.parametrize("name", ["", " ", ".", "..", "/", "./sub/.."])
+def test_names_that_are_not_an_index_are_refused(name):
+    from rag.config import index_path
+
+    with pytest.raises(InputError, match="not an index name"):
+        index_path(name)
