@@ -21,15 +21,24 @@ from rag.errors import InputError
 from rag.types import Answer, Filters
 
 
+class ContentPart(BaseModel):
+    """One part of a message's content (``{"type": "text", "text": ...}``; other types carry no text)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "text"
+    text: str | None = None
+
+
 class Message(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     role: str
-    content: str | list[dict] | None = None
+    content: str | list[ContentPart] | None = None
 
     def text(self) -> str:
         if isinstance(self.content, list):  # [{"type": "text", "text": ...}, ...]
-            return " ".join(part.get("text", "") for part in self.content if isinstance(part, dict))
+            return " ".join(part.text for part in self.content if part.text)
         return self.content or ""
 
 

@@ -126,6 +126,12 @@ def test_search_returns_hits_and_applies_filters(base):
             {"messages": [{"role": "user", "content": "x"}], "filters": {"date_from": "ieri"}},
             "date_from 'ieri' is not a date; write it as YYYY-MM-DD",
         ),
+        (  # a content part whose text is not a string (an audit got a bare 500)
+            "post",
+            "/v1/chat/completions",
+            {"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]},
+            "messages.0.content",
+        ),
         ("get", "/search?q=%20", None, "the query is empty"),
         ("get", "/search?q=NATO&mode=magic", None, "unknown search mode 'magic'"),
         ("get", "/search", None, "q: Field required"),
