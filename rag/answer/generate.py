@@ -107,11 +107,13 @@ class LlamaCppGenerator(Generator):
 
             target = first_new_token(tokens, self.prompt_tokens(messages, reply_prefix + first.text))
             processors = LogitsProcessorList([first.capture(target)]) if target is not None else None
-        if len(tokens) + max_tokens > self.context_tokens:
+        room = self.context_tokens - len(tokens)
+        if room < min(max_tokens, 32):  # no room left for an answer
             raise ModelError(
                 f"the prompt has {len(tokens)} tokens, too many for a context of {self.context_tokens}; "
                 "ask with fewer passages or a smaller passage budget"
             )
+        max_tokens = min(max_tokens, room)  # a cap beyond the context ("max_tokens": 100000): the context's end
         with self._lock:
             self.prompt_cache.restore(self.llm, tokens)
             pieces = self.llm.create_completion(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.kv_cache import PrefixCache, common_prefix
+from rag.errors import ModelError
 
 pytestmark = pytest.mark.slow
 
@@ -70,3 +71,11 @@ def test_the_cache_holds_no_more_than_its_capacity(generator):
     off = PrefixCache(capacity_bytes=0)
     off.save(generator.llm)
     assert len(off) == 0
+
+
+def test_a_cap_beyond_the_context_ends_where_the_context_does(generator):
+    # an audit: --max-tokens 100000 was reported as "the prompt has 475 tokens, too many for a context"
+    messages = [{"role": "user", "content": "Rispondi con una sola parola: di che colore è il cielo?"}]
+    assert "".join(generator.stream(messages, max_tokens=100_000)).strip()
+    with pytest.raises(ModelError, match="too many for a context of 1024"):
+        list(generator.stream([{"role": "user", "content": "parola " * 1200}], max_tokens=100_000))
