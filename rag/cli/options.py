@@ -9,6 +9,43 @@ import click
 from rag.config import DEFAULT_LLM
 
 
+def listen_options(port: int):
+    """``--host`` and ``--port`` of a server command, checked before any model loads: a port out of range or
+    already taken is said in one line, not after a minute of loading."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: int) -> int:
+        import socket
+
+        host = ctx.params.get("host", "127.0.0.1")
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is fine
+            try:
+                probe.bind((host, value))
+            except OSError as e:
+                raise click.BadParameter(f"cannot listen on {host}:{value} ({e.strerror}); choose another port") from e
+        return value
+
+    def decorate(func):
+        func = click.option(
+            "--port",
+            default=port,
+            show_default=True,
+            type=click.IntRange(1, 65535),
+            callback=check,
+            help="Port to listen on.",
+        )(func)
+        return click.option(
+            "--host",
+            default="127.0.0.1",
+            show_default=True,
+            is_eager=True,  # read before --port, whose check needs it
+            help="Address to listen on (0.0.0.0 for the LAN).",
+        )(func)
+
+    return decorate
+
+
 def index_option(default: str | None = "seeds", help: str = "Index name under ./index (or a path).") -> callable:
     return click.option("--index", "-i", "index", default=default, show_default=default is not None, help=help)
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import click
 
-from rag.cli.options import index_option, llm_option
+from rag.cli.options import index_option, listen_options, llm_option
 from rag.ui.strings import LANGUAGES
 
 
 @click.command("serve")
 @index_option()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for the LAN).")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@listen_options(port=8000)
 @llm_option
 @click.option("--ui/--no-ui", default=True, show_default=True, help="Also serve the chat page at /.")
 @click.option("--lang", type=click.Choice(LANGUAGES), default="it", show_default=True, help="Language of the page.")

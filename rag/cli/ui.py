@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from rag.cli.options import index_option, llm_option
+from rag.cli.options import index_option, listen_options, llm_option
 from rag.errors import InputError
 from rag.ui.strings import LANGUAGES
 
@@ -47,8 +47,7 @@ def is_loopback(host: str) -> bool:
 
 @click.command("ui")
 @index_option()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for the LAN).")
-@click.option("--port", default=7860, show_default=True, type=int, help="Port to listen on.")
+@listen_options(port=7860)
 @llm_option
 @click.option("--lang", type=click.Choice(LANGUAGES), default="it", show_default=True, help="Language of the page.")
 @click.option("--auth", "auth_pairs", multiple=True, metavar="USER:PASS", help="Require this login (repeatable).")

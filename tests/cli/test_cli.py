@@ -21,6 +21,10 @@ def rag(*args, cwd=None):
         (["index", "info", "--name", "nope"], "no index at"),
         (["setup", "--model", "gpt-5"], "unknown model 'gpt-5'"),
         (["search", "x", "--date-from", "ieri"], "'--date-from': 'ieri' does not match the format '%Y-%m-%d'"),
+        (["index", "build", str(SEEDS), "--name", ""], "'' is not an index name"),
+        (["index", "build", str(SEEDS), "--name", ".."], "'..' is not an index name"),
+        (["index", "build", str(SEEDS), "--name", "x", "--dim", "0"], "dim (--dim) must be a positive size"),
+        (["ui", "--port", "99999"], "99999 is not in the range 1<=x<=65535"),
     ],
 )
 def test_user_errors_exit_2_without_traceback(args, message):
@@ -55,3 +59,16 @@ def test_build_search_add_remove_with_the_real_model(tmp_path):
     assert removed.returncode == 0 and "1 removed" in removed.stdout
     added = rag("index", "add", str(SEEDS), "--name", "seeds")
     assert "1 added" in added.stdout and "1 unchanged" in added.stdout and "0 chunks embedded" not in added.stdout
+
+
+@pytest.mark.parametrize("command", ["ui", "serve"])
+def test_a_taken_port_is_said_before_any_model_loads(command):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = rag(command, "--port", str(port), "--index", "nope")
+    assert result.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
