@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.errors import ModelError
+from rag.errors import InputError, ModelError
 from rag.index.embed_cache import EmbeddingCache, cache_key
 from rag.index.embed_info import EmbedderInfo
 from rag.types import Chunk
@@ -299,6 +299,12 @@ def load_embedder(info_or_name: EmbedderInfo | str, dim: int | None = None, prec
                 f"version (known: {', '.join(BACKENDS)}); rebuild the index with `rag index build`"
             )
         return BACKENDS[info_or_name.backend].from_info(info_or_name)
+    if dim is not None and dim < 1:
+        raise InputError(f"dim (--dim) must be a positive size, got {dim}; Matryoshka models take 512, 256 or 128")
     if resolve_precision(precision) == "int8":
-        return OnnxInt8Embedder(info_or_name, dim=dim)
-    return SentenceTransformerEmbedder(info_or_name, dim=dim, precision=precision)
+        embedder: Embedder = OnnxInt8Embedder(info_or_name, dim=dim)
+    else:
+        embedder = SentenceTransformerEmbedder(info_or_name, dim=dim, precision=precision)
+    if dim is not None and embedder.info.dim != dim:  # larger than the model's vectors
+        raise InputError(f"dim (--dim) {dim}: {info_or_name} gives vectors of {embedder.info.dim}; ask for fewer")
+    return embedder

@@ -250,3 +250,21 @@ def test_sentences_compared_with_questions_are_embedded_once(fake_embedder):
     fake_embedder.sentence_cache_size = 2
     fake_embedder.similarities("Chi?", ["a b", "c d", "e f"])
     assert len(fake_embedder._sentences) == 2
+
+
+@pytest.mark.parametrize("dim", [0, -3])
+def test_a_size_below_one_is_refused_before_loading(dim):
+    from rag.errors import InputError
+    from rag.index.embed import load_embedder
+
+    with pytest.raises(InputError, match=r"dim \(--dim\) must be a positive size"):
+        load_embedder("no-such-model", dim=dim)
+
+
+@pytest.mark.slow
+def test_a_size_beyond_the_models_vectors_is_refused():
+    from rag.errors import InputError
+    from rag.index.embed import load_embedder
+
+    with pytest.raises(InputError, match="gives vectors of 384"):
+        load_embedder("multilingual-e5-small", dim=100_000)

@@ -40,7 +40,7 @@ def test_auto_picks_int8_without_native_bfloat16(monkeypatch):
 
     class Recorder(FakeEmbedder):
         def __init__(self, model, dim=None):
-            super().__init__(model_id=model)
+            super().__init__(dim=dim or 64, model_id=model)  # gives the size asked for
             made.append((model, dim))
 
     monkeypatch.setattr(embed, "OnnxInt8Embedder", Recorder)
