@@ -15,6 +15,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
+from datetime import date
 from pathlib import Path
 
 from rag.errors import InputError
@@ -176,8 +177,23 @@ def _read_jsonl(path: Path, text: str) -> Iterator[Document]:
                 raise InputError(
                     f"{path}:{number}: field {field!r} is missing or empty; every article needs 'id' and 'text'"
                 )
+        if not isinstance(row["text"], str):
+            raise InputError(f"{path}:{number}: field 'text' must be a string (the article's text)")
         meta = {k: str(row[k]) for k in ("date", "source", "url", "place") if row.get(k)}
+        if "date" in meta and not _is_day(meta["date"]):
+            raise InputError(
+                f"{path}:{number}: field 'date' is {meta['date']!r}; write the article's day as YYYY-MM-DD "
+                "(date filters read it), or leave the field out"
+            )
         yield text_document(str(row["id"]), str(row["text"]), title=row.get("title") or None, **meta)
+
+
+def _is_day(text: str) -> bool:
+    try:
+        date.fromisoformat(text[:10])
+    except ValueError:
+        return False
+    return len(text) == 10 or text[10] in "T "  # a day, or a timestamp starting with one
 
 
 def read_squad_json(path: Path) -> list[dict]:

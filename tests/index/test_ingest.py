@@ -41,6 +41,29 @@ def test_jsonl_missing_text_is_named(tmp_path):
         load_documents([path])
 
 
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        (
+            {"id": "c", "text": "Allerta meteo.", "date": "ieri"},
+            r"a.jsonl:1: field 'date' is 'ieri'; write .* YYYY-MM-DD",
+        ),
+        ({"id": "c", "text": "Allerta meteo.", "date": "2026-02-30"}, r"field 'date' is '2026-02-30'"),
+        ({"id": "c", "text": 123}, r"a.jsonl:1: field 'text' must be a string"),
+    ],
+)
+def test_jsonl_fields_of_the_wrong_kind_are_named(tmp_path, row, message):
+    # an audit: "date": "ieri" was stored, and the article then dropped out of every date-filtered search
+    path = write(tmp_path / "a.jsonl", json.dumps(row) + "\n")
+    with pytest.raises(InputError, match=message):
+        load_documents([path])
+
+
+def test_jsonl_dates_may_be_timestamps(tmp_path):
+    path = write(tmp_path / "a.jsonl", json.dumps({"id": "c", "text": "x y", "date": "2026-02-02T10:00:00"}) + "\n")
+    assert load_documents([path])[0].date.startswith("2026-02-02")
+
+
 def test_squad_dev_import():
     docs = load_documents([SQUAD_DEV])
     assert len(docs) == 480
