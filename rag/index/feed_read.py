@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from rag.errors import InputError
 from rag.index.fetch import HttpFetcher
+
+log = logging.getLogger(__name__)
 
 FEED_SUFFIXES = (".rss", ".atom", ".xml")
 
@@ -73,10 +76,18 @@ def read_feed(source: str | Path, fetcher: HttpFetcher, etag: str | None = None,
         web = feed.source.startswith("http")
         raise NotAFeed(f"{source}: not an RSS or Atom feed; give a feed's file or address", body if web else None)
     feed.title = parsed.feed.get("title") or None
+    if parsed.get("bozo") and parsed.entries:  # read as far as it goes: what came before the fault is kept
+        log.warning("%s: the feed is malformed (%s); read the %d items before the fault", source,
+                    parsed.get("bozo_exception"), len(parsed.entries))  # fmt: skip
+    unlinked = 0
     for entry in parsed.entries:
         item = _item(entry)
-        if item is not None:
+        if item is None:
+            unlinked += 1
+        else:
             feed.items.append(item)
+    if unlinked:  # an item is known by its link: without one it cannot be updated or removed later
+        log.warning("%s: %d item(s) with no link or guid skipped", source, unlinked)
     return feed
 
 

@@ -205,3 +205,26 @@ def test_what_is_not_a_feed_is_refused_in_one_line(site, seed_index, fake_embedd
     with pytest.raises(InputError, match="rotto.rss: not an RSS or Atom feed"):
         add_feeds([broken], seed_index, embedder=fake_embedder)
     assert json.loads((seed_index / "meta.json").read_text())["documents"] == 2  # nothing changed
+
+
+def test_items_without_a_link_and_a_cut_feed_are_reported(tmp_path, caplog):
+    # an audit: a feed whose items had no link (or that was cut off) added nothing, without a word
+    from rag.index.feed_read import read_feed
+
+    unlinked = tmp_path / "f.xml"
+    unlinked.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><item><title>Ok</title>'
+        "<description>Il ministro ha annunciato una nuova legge.</description></item></channel></rss>"
+    )
+    with caplog.at_level("WARNING"):
+        assert read_feed(unlinked, fetcher=None).items == []
+    assert "1 item(s) with no link or guid skipped" in caplog.text
+    cut = tmp_path / "cut.xml"
+    cut.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><item><title>A</title><link>http://x/a</link>'
+        "<description>Il ministro ha annunciato una legge.</description></item><item><title>B</title><li"
+    )
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        items = read_feed(cut, fetcher=None).items
+    assert [i.link for i in items][:1] == ["http://x/a"] and "the feed is malformed" in caplog.text
