@@ -25,6 +25,8 @@ from rag.types import MODES, Answer, Filters
 
 log = logging.getLogger(__name__)
 
+MAX_BODY_BYTES = 1 << 20  # a question with a long chat history is a few KB; nothing the API reads comes near 1 MB
+
 
 class AssistantLike(Protocol):
     """What the API needs of ``rag.answer.assistant.Assistant`` (tests plug in a fake)."""
@@ -43,6 +45,18 @@ def create_app(assistant: Callable[[], AssistantLike], model: str, app: FastAPI 
     def get() -> AssistantLike:
         with loading:
             return assistant()
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        """A body over ``MAX_BODY_BYTES`` is refused before it is read (the page's uploads have their own limits)."""
+        if request.url.path.startswith(("/v1/", "/search")):
+            declared = request.headers.get("content-length")
+            if declared is None and request.method == "POST":
+                return JSONResponse(schemas.error("send the request with a Content-Length header"), status_code=411)
+            if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+                message = f"the request body has {declared} bytes; the API reads at most {MAX_BODY_BYTES}"
+                return JSONResponse(schemas.error(message), status_code=413)
+        return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):

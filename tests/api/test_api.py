@@ -143,6 +143,15 @@ def test_bad_requests_get_a_400_with_one_line(base, method, path, payload, messa
     assert message in reply.json()["error"]["message"] and reply.json()["error"]["type"] == "invalid_request_error"
 
 
+def test_a_body_too_large_is_refused_before_it_is_read(base):
+    # an audit: a 50 MB body was read and parsed whole (the server grew to 1.8 GB)
+    question = {"role": "user", "content": "Chi accompagnava Umerov? " + "x" * (2 << 20)}
+    reply = httpx.post(f"{base}/v1/chat/completions", json={"messages": [question]})
+    assert reply.status_code == 413 and "the API reads at most" in reply.json()["error"]["message"]
+    chunked = httpx.post(f"{base}/v1/chat/completions", content=iter([b'{"messages": []}']))
+    assert chunked.status_code == 411
+
+
 def test_a_refusal_streams_as_the_refusal_and_says_so(base):
     chunks = list(
         openai_client(base).chat.completions.create(
