@@ -106,6 +106,8 @@ class Filters:
                     date.fromisoformat(value)
                 except (TypeError, ValueError) as e:
                     raise InputError(f"{name} {value!r} is not a date; write it as YYYY-MM-DD") from e
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise InputError(f"date_from {self.date_from} is after date_to {self.date_to}; swap them")
         for name in ("doc_ids", "sources", "exclude_doc_ids"):  # a list or a set given by hand is fine too
             object.__setattr__(self, name, frozenset(getattr(self, name)))
 

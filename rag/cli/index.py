@@ -123,9 +123,14 @@ def index_build(paths, name, model, dim, precision, chunk_tokens, overlap, store
     docs = load_documents(paths)
     try:
         settings = ChunkSettings(max_tokens=chunk_tokens, overlap_tokens=overlap)
-    except ValueError as e:
-        raise RagError(str(e)) from e
+    except ValueError as e:  # said with the options' names
+        raise RagError(str(e).replace("overlap_tokens", "--overlap").replace("max_tokens", "--chunk-tokens")) from e
     embedder = load_embedder(model, dim=dim, precision=precision)
+    if chunk_tokens > embedder.info.max_seq_length:  # the rest of each chunk would be invisible to dense search
+        raise RagError(
+            f"--chunk-tokens {chunk_tokens}: {embedder.info.model_id} reads at most "
+            f"{embedder.info.max_seq_length} tokens of a chunk; give at most that"
+        )
     if (engine or ("ray" if workers else "local")) == "ray":
         from rag.index.ray_build import build_index_ray
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from rag.errors import InputError
 from rag.index.dateline import parse_dateline
 from rag.index.decode import NotText, decode_bytes
+from rag.index.feed_read import FEED_SUFFIXES
 from rag.index.html import HTML_SUFFIXES, extract_page
 from rag.types import Document
 
@@ -86,7 +87,9 @@ def _read_path(path: Path) -> Iterator[Document]:
         files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
         for file in files:
             if kind_of(file) is None:
-                log.warning("%s: skipped, not one of %s", file, SUPPORTED)
+                feed = file.suffix.lower() in FEED_SUFFIXES
+                hint = "; a feed is read by `rag index add FEED --name NAME`" if feed else ""
+                log.warning("%s: skipped, not one of %s%s", file, SUPPORTED, hint)
                 continue
             yield from read_file(file, doc_id=file.relative_to(path).as_posix())
         return

@@ -25,6 +25,9 @@ def rag(*args, cwd=None):
         (["index", "build", str(SEEDS), "--name", ".."], "'..' is not an index name"),
         (["index", "build", str(SEEDS), "--name", "x", "--dim", "0"], "dim (--dim) must be a positive size"),
         (["ui", "--port", "99999"], "99999 is not in the range 1<=x<=65535"),
+        (["index", "build", str(SEEDS), "--name", "x", "--chunk-tokens", "8"], "--chunk-tokens must be at least 16"),
+        (["index", "build", str(SEEDS), "--name", "x", "--chunk-tokens", "100000"], "reads at most 512 tokens"),
+        (["search", "x", "--date-from", "2027-01-01", "--date-to", "2020-01-01"], "date_from 2027-01-01 is after"),
     ],
 )
 def test_user_errors_exit_2_without_traceback(args, message):

@@ -106,3 +106,11 @@ def test_unknown_extension_and_missing_path(tmp_path):
         load_documents([write(tmp_path / "a.pdf", "x")])
     with pytest.raises(InputError, match="no such file or folder"):
         load_documents([tmp_path / "nope"])
+
+
+def test_a_feed_in_a_folder_points_to_the_command_that_reads_it(tmp_path, caplog):
+    write(tmp_path / "a.txt", "Roma, 3 dicembre 2025 – Testo.")
+    write(tmp_path / "news.rss", "<rss></rss>")
+    with caplog.at_level("WARNING"):
+        assert [d.id for d in load_documents([tmp_path])] == ["a.txt"]
+    assert "news.rss: skipped" in caplog.text and "rag index add FEED" in caplog.text
