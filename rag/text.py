@@ -65,6 +65,18 @@ def _stopwords() -> dict[str, frozenset[str]]:
     return {lang: frozenset(words) | _MARKERS[lang] for lang, words in lists.items()}
 
 
+def valid_text(text: str) -> str:
+    """``text`` without lone surrogates (``"\\ud800"`` sent as JSON), which no encoder or tokenizer can take.
+
+    >>> valid_text("Chi \\ud800accompagnava Umerov?")
+    'Chi accompagnava Umerov?'
+    """
+    return _SURROGATE_RE.sub("", text)
+
+
+_SURROGATE_RE = re.compile("[\\ud800-\\udfff]")
+
+
 def words(text: str) -> list[str]:
     return re.findall(r"\w+", text.lower())
 

@@ -35,11 +35,12 @@ def launch_app(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None
     )
 
 
-def mount_app(app, demo: gr.Blocks, path: str = "/"):
-    """Mount the page on the ASGI ``app`` (``rag serve``: beside the HTTP API), queued and styled as above."""
+def mount_app(app, demo: gr.Blocks, path: str = "/", **kwargs):
+    """Mount the page on the ASGI ``app`` (``rag serve``: beside the HTTP API), queued and styled as above;
+    ``kwargs`` go to gradio (``auth``, ``max_file_size``), as with ``launch_app``."""
     import gradio as gr
 
-    return gr.mount_gradio_app(app, _queued(demo), path=path, **_look())
+    return gr.mount_gradio_app(app, _queued(demo), path=path, **_look(), **kwargs)
 
 
 def _queued(demo: gr.Blocks) -> gr.Blocks:

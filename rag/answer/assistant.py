@@ -32,7 +32,7 @@ from rag.answer.settings import AskSettings, make_settings, split_settings
 from rag.config import DEFAULT_LLM
 from rag.errors import InputError
 from rag.index.retriever import Retriever
-from rag.text import all_stopwords, detect_language, keys
+from rag.text import all_stopwords, detect_language, keys, valid_text
 from rag.types import Answer, Evidence, Filters, Hit
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class Assistant:
         if max_tokens < 1:
             raise InputError(f"max_tokens must be at least 1, got {max_tokens}")
         language = detect_language(question)
-        history = [(q, strip_markers(a)) for q, a in history if q and a]
+        history = [(valid_text(q), valid_text(strip_markers(a))) for q, a in history if q and a]
         query, context = self.rewrite(question, history)
         timings: dict[str, float] = {}
 
@@ -264,7 +264,9 @@ class Assistant:
     def _check_question(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():
             raise InputError('the question is empty; type a question, e.g. rag ask "Chi accompagnava Umerov?"')
-        question = " ".join(question.split())
+        question = " ".join(valid_text(question).split())
+        if not question:
+            raise InputError("the question holds no readable text; type a question")
         limit = self.settings.max_question_chars
         if len(question) > limit:
             cut = question[:limit].rsplit(" ", 1)[0] or question[:limit]

@@ -9,10 +9,12 @@ Bad input is a 400 with OpenAI's error shape (``{"error": {"message", "type"}}``
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Protocol
 
 from fastapi import FastAPI, Query, Request
@@ -36,9 +38,16 @@ class AssistantLike(Protocol):
     def ask_stream(self, question, history=(), k=None, max_tokens=None, filters=None) -> Iterator[Answer]: ...
 
 
-def create_app(assistant: Callable[[], AssistantLike], model: str, app: FastAPI | None = None) -> FastAPI:
+def create_app(
+    assistant: Callable[[], AssistantLike],
+    model: str,
+    app: FastAPI | None = None,
+    logins: Sequence[tuple[str, str]] = (),
+) -> FastAPI:
     """The API's routes on ``app`` (a new FastAPI app if none); ``assistant()`` gives the loaded assistant
-    (called at the first request that needs it; it should cache)."""
+    (called at the first request that needs it; it should cache). With ``logins`` ((user, password) pairs)
+    every API request must carry one: HTTP Basic, or a bearer token ``USER:PASSWORD`` (an OpenAI client's
+    ``api_key``)."""
     app = app or FastAPI(title="rag-news API", description="Ask the indexed news; answers cite their sources.")
     loading = threading.Lock()
 
@@ -47,9 +56,14 @@ def create_app(assistant: Callable[[], AssistantLike], model: str, app: FastAPI 
             return assistant()
 
     @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        """A body over ``MAX_BODY_BYTES`` is refused before it is read (the page's uploads have their own limits)."""
+    async def guard(request: Request, call_next):
+        """A login when one is required, and no body over ``MAX_BODY_BYTES`` (refused before it is read); the
+        page guards its own routes and uploads."""
         if request.url.path.startswith(("/v1/", "/search")):
+            if logins and not _logged_in(request.headers.get("authorization", ""), logins):
+                reply = JSONResponse(schemas.error("a login is required: send USER:PASSWORD as the API key"), 401)
+                reply.headers["WWW-Authenticate"] = 'Basic realm="rag"'
+                return reply
             declared = request.headers.get("content-length")
             if declared is None and request.method == "POST":
                 return JSONResponse(schemas.error("send the request with a Content-Length header"), status_code=411)
@@ -129,3 +143,22 @@ def _chain(first: Answer, rest: Iterator[Answer]) -> Iterator[Answer]:
 
 def _sse(payload: dict) -> str:
     return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+
+def _logged_in(header: str, logins: Sequence[tuple[str, str]]) -> bool:
+    """Whether ``header`` (``Authorization``) holds one of ``logins``: Basic, or Bearer ``USER:PASSWORD``."""
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            value = base64.b64decode(value, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return False
+    elif scheme.lower() != "bearer":
+        return False
+    user, _, password = value.strip().partition(":")
+    return any(  # compared in constant time, every login tried
+        [
+            secrets.compare_digest(user.encode(), u.encode()) & secrets.compare_digest(password.encode(), p.encode())
+            for u, p in logins
+        ]
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from rag.cli.options import index_option, listen_options, llm_option
+from rag.cli.sharing import logins, sharing_options
 from rag.ui.strings import LANGUAGES
 
 
@@ -15,7 +16,8 @@ from rag.ui.strings import LANGUAGES
 @llm_option
 @click.option("--ui/--no-ui", default=True, show_default=True, help="Also serve the chat page at /.")
 @click.option("--lang", type=click.Choice(LANGUAGES), default="it", show_default=True, help="Language of the page.")
-def serve(index: str, host: str, port: int, model: str, ui: bool, lang: str) -> None:
+@sharing_options
+def serve(index, host, port, model, ui, lang, auth_pairs, auth_file, max_file_mb, max_batch_mb) -> None:
     """Serve the HTTP API for other programs, and the chat page beside it.
 
     \b
@@ -25,7 +27,10 @@ def serve(index: str, host: str, port: int, model: str, ui: bool, lang: str) -> 
     GET  /docs                 the API's own reference (OpenAPI)
 
     The models load once at start; answers are written one at a time.
+    Serving beyond this machine (--host 0.0.0.0)? Add --auth USER:PASS or --auth-file FILE: the page
+    asks for the login, the API for it as its key (Basic, or Bearer USER:PASS).
     """
+    credentials = logins(host, auth_pairs, auth_file)
     import uvicorn
 
     from rag.answer.assistant import Assistant
@@ -33,15 +38,18 @@ def serve(index: str, host: str, port: int, model: str, ui: bool, lang: str) -> 
 
     click.echo(f"loading the index {index!r} and the model {model} …", err=True)
     assistant = Assistant.load(index=index, model=model)
-    app = create_app(lambda: assistant, model=model)
+    app = create_app(lambda: assistant, model=model, logins=credentials)
     if ui:
         from rag.ui import app as page
         from rag.ui.server import mount_app
+        from rag.ui.uploads import MB, UploadLimits
 
         def shared(name: str, llm: str):  # the page reuses the loaded assistant for the same index and model
             return assistant if (name, llm) == (index, model) else page.load_assistant(name, llm)
 
-        app = mount_app(app, page.build_app(shared, index=index, model=model, lang=lang))
+        limits = UploadLimits(file_mb=max_file_mb, batch_mb=max_batch_mb)
+        demo = page.build_app(shared, index=index, model=model, lang=lang, limits=limits)
+        app = mount_app(app, demo, auth=credentials or None, max_file_size=int(max_file_mb * MB))
     click.echo(
         f"ready: http://{host}:{port}/v1/chat/completions" + (f" and http://{host}:{port}/" if ui else ""), err=True
     )

@@ -16,7 +16,7 @@ from rag.index.chunk import DEFAULT_CHUNKING, ChunkSettings, chunk_document
 from rag.index.embed import Embedder, load_embedder
 from rag.index.embed_cache import EmbeddingCache
 from rag.index.index_meta import IndexMeta, content_hash
-from rag.index.ingest import load_documents
+from rag.index.ingest import keep_unique, load_documents
 from rag.index.stores import ChunkStore, edit_store, parse_store
 from rag.types import Document
 
@@ -191,15 +191,16 @@ def add_files(
     """
     step = progress or _no_progress
     step(0.02, desc="reading")
-    docs = []
+    docs: dict[str, Document] = {}
     for p in map(Path, paths):
         found = load_documents([p])
         if not found:
-            raise InputError(f"{p.name}: the file is empty, it holds no articles")
-        docs.extend(found)
+            raise InputError(f"{p.name}: no article text found in it (an empty file, or a page with no article)")
+        for doc in found:  # two uploads named alike ("same.txt" from two folders) must not collide in the index
+            keep_unique(docs, doc, p.name)
     step(0.05, desc="embedding")
     report = add_to_index(
-        docs,
+        list(docs.values()),
         path,
         embedder=embedder,
         cache=EmbeddingCache(),

@@ -72,12 +72,15 @@ def load_documents(paths: Iterable[str | Path]) -> list[Document]:
     for raw in paths:
         for doc in _read_path(Path(raw)):
             check_size(raw, doc, limit)
-            if doc.id in docs and docs[doc.id] != doc:
-                raise InputError(
-                    f"{raw}: document id {doc.id!r} appears twice with different content; ids must be unique"
-                )
-            docs[doc.id] = doc
+            keep_unique(docs, doc, raw)
     return list(docs.values())
+
+
+def keep_unique(docs: dict[str, Document], doc: Document, source: str | Path) -> None:
+    """Add ``doc`` to ``docs`` by id; the same id again with other content is an ``InputError`` naming ``source``."""
+    if doc.id in docs and docs[doc.id] != doc:
+        raise InputError(f"{source}: document id {doc.id!r} appears twice with different content; ids must be unique")
+    docs[doc.id] = doc
 
 
 def _read_path(path: Path) -> Iterator[Document]:

@@ -19,6 +19,7 @@ from rag.errors import InputError
 from rag.index.embed import Embedder, load_embedder
 from rag.index.fusion import rrf
 from rag.index.stores import ChunkStore, open_store
+from rag.text import valid_text
 from rag.types import MODES, Chunk, Filters, Hit, Mode
 
 
@@ -88,8 +89,9 @@ class Retriever:
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None, mode: Mode | None = None) -> Hits:
         """The ``k`` best distinct chunks for ``query``; ``score`` is cosine (dense), BM25 (lexical) or RRF (hybrid)."""
-        if not isinstance(query, str) or not query.strip():
+        if not isinstance(query, str) or not valid_text(query).strip():
             raise InputError("the query is empty; type a question or some keywords")
+        query = valid_text(query)
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}")
         mode = mode or self.settings.mode

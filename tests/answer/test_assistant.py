@@ -472,3 +472,14 @@ def test_a_follow_ups_short_answer_is_not_the_subject_carried_over(seeds_retriev
     history = [("Quando arriva Rutte a Kiev?", "Mark Rutte sarà a Kiev il 3 febbraio 2026 [1].")]
     assert assistant.ask("E davanti a chi parlerà?", history=history).short == "Verkhovna Rada"
     assert assistant.ask("Davanti a chi parlerà Mark Rutte?").short == "Verkhovna Rada"  # the question says it
+
+
+def test_lone_surrogates_in_a_question_or_the_chat_are_dropped(seeds_retriever):
+    # an audit: "Chi accompagnava Umerov \ud800 a Bruxelles?" (valid JSON) broke the tokenizer: a 500 or a TypeError
+    assistant = make_assistant(seeds_retriever, "Andrii Hnatov, Capo di Stato Maggiore Generale.")
+    history = [("Chi è \ud800 Umerov?", "Il ministro \udfff della Difesa [1].")]
+    answer = assistant.ask("Chi accompagnava Umerov \ud800 a Bruxelles?", history=history)
+    assert not answer.refused and "\ud800" not in answer.question
+    assert seeds_retriever.search("Umerov \udc00 Bruxelles", k=1)
+    with pytest.raises(InputError, match="no readable text"):
+        assistant.ask("\ud800\udfff")

@@ -197,3 +197,17 @@ def test_the_real_assistant_answers_umerov_with_the_citation(tmp_path, real_embe
         )
         assert len(chunks) > 3 and chunks[-1].model_extra["answer"] == text
         assert chunks[-1].model_extra["sources"] == sources
+
+
+def test_with_logins_every_api_request_needs_one(fake):
+    # an audit: `rag serve --host 0.0.0.0` had no login at all
+    with serving(create_app(lambda: fake, model="fake-llm", logins=[("anna", "segreta")])) as url:
+        assert httpx.get(f"{url}/v1/models").status_code == 401
+        assert httpx.get(f"{url}/search", params={"q": "Rutte"}).status_code == 401
+        assert httpx.get(f"{url}/v1/models", headers={"Authorization": "Bearer anna:sbagliata"}).status_code == 401
+        assert httpx.get(f"{url}/v1/models", auth=("anna", "segreta")).status_code == 200
+        assert httpx.get(f"{url}/search", params={"q": "Rutte"}, auth=("anna", "segreta")).status_code == 200
+        client = openai_client(url)
+        client.api_key = "anna:segreta"  # the login as an OpenAI client's key
+        reply = client.chat.completions.create(model="x", messages=[{"role": "user", "content": QUESTION}])
+        assert "Hnatov" in reply.choices[0].message.content

@@ -43,3 +43,35 @@ def test_rag_serve_answers_searches_and_serves_the_page(tmp_path, real_embedder)
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_rag_serve_with_a_login_guards_the_api_and_the_page(tmp_path, real_embedder):
+    # an audit: `rag serve` had no --auth, so on 0.0.0.0 anyone could ask, add and delete articles
+    build_index(load_documents([SEEDS]), tmp_path / "index" / "seeds", real_embedder)
+    port = free_port()
+    command = [sys.executable, "-m", "rag", "serve", "--port", str(port), "--model", "qwen2.5-0.5b-instruct"]
+    command += ["--auth", "anna:segreta", "--max-file-mb", "0.01"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert server.poll() is None, server.stdout.read()
+            try:
+                refused = httpx.get(f"{base}/v1/models", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "rag serve did not start within 5 minutes"
+                time.sleep(1)
+        assert refused.status_code == 401
+        assert httpx.get(f"{base}/v1/models", auth=("anna", "segreta"), timeout=5).status_code == 200
+        assert httpx.get(f"{base}/config", timeout=30).status_code == 401  # the page asks for the login too
+        login = httpx.post(f"{base}/login", data={"username": "anna", "password": "segreta"}, timeout=30)
+        assert login.status_code == 200
+        upload = httpx.post(
+            f"{base}/gradio_api/upload", files={"files": ("big.txt", b"a" * 50_000)}, cookies=login.cookies, timeout=30
+        )
+        assert upload.status_code == 413  # --max-file-mb reaches gradio's own upload route
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

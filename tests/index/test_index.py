@@ -164,3 +164,20 @@ def test_names_that_are_not_an_index_are_refused(name):
 
     with pytest.raises(InputError, match="not an index name"):
         index_path(name)
+
+
+def test_two_uploads_named_alike_are_one_clear_error(tmp_path, seed_index, fake_embedder):
+    # an audit: the page puts each upload in its own folder, so "same.txt" twice reached SQLite's UNIQUE constraint
+    from rag.index.indexer import add_files
+
+    first, second = tmp_path / "d1" / "same.txt", tmp_path / "d2" / "same.txt"
+    for path, text in ((first, "Roma, 3 dicembre 2025 – Primo testo."), (second, "Kiev, 2 febbraio 2026 – Altro.")):
+        path.parent.mkdir()
+        path.write_text(text)
+    before = Retriever.load(seed_index, embedder=fake_embedder).store.meta.documents
+    with pytest.raises(InputError, match="'same.txt' appears twice with different content"):
+        add_files([first, second], seed_index, embedder=fake_embedder)
+    assert Retriever.load(seed_index, embedder=fake_embedder).store.meta.documents == before
+    (tmp_path / "page.html").write_text("<html><script>x()</script></html>")
+    with pytest.raises(InputError, match="no article text found"):
+        add_files([tmp_path / "page.html"], seed_index, embedder=fake_embedder)
