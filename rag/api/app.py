@@ -55,22 +55,7 @@ def create_app(
         with loading:
             return assistant()
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        """A login when one is required, and no body over ``MAX_BODY_BYTES`` (refused before it is read); the
-        page guards its own routes and uploads."""
-        if request.url.path.startswith(("/v1/", "/search")):
-            if logins and not _logged_in(request.headers.get("authorization", ""), logins):
-                reply = JSONResponse(schemas.error("a login is required: send USER:PASSWORD as the API key"), 401)
-                reply.headers["WWW-Authenticate"] = 'Basic realm="rag"'
-                return reply
-            declared = request.headers.get("content-length")
-            if declared is None and request.method == "POST":
-                return JSONResponse(schemas.error("send the request with a Content-Length header"), status_code=411)
-            if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-                message = f"the request body has {declared} bytes; the API reads at most {MAX_BODY_BYTES}"
-                return JSONResponse(schemas.error(message), status_code=413)
-        return await call_next(request)
+    app.add_middleware(_Guard, logins=tuple(logins))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
@@ -143,6 +128,34 @@ def _chain(first: Answer, rest: Iterator[Answer]) -> Iterator[Answer]:
 
 def _sse(payload: dict) -> str:
     return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+
+class _Guard:
+    """ASGI middleware on the API's paths only (the page guards its own routes and uploads): a login when one is
+    required, and no body over ``MAX_BODY_BYTES``, refused before it is read. Other paths pass untouched."""
+
+    def __init__(self, app, logins: tuple[tuple[str, str], ...]):
+        self.app, self.logins = app, logins
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith(("/v1/", "/search")):
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            refusal = self._refusal(scope["method"], headers)
+            if refusal is not None:
+                return await refusal(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+    def _refusal(self, method: str, headers: dict[str, str]) -> JSONResponse | None:
+        if self.logins and not _logged_in(headers.get("authorization", ""), self.logins):
+            message = "a login is required: send USER:PASSWORD as the API key"
+            return JSONResponse(schemas.error(message), 401, headers={"WWW-Authenticate": 'Basic realm="rag"'})
+        declared = headers.get("content-length")
+        if declared is None and method == "POST":
+            return JSONResponse(schemas.error("send the request with a Content-Length header"), status_code=411)
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+            message = f"the request body has {declared} bytes; the API reads at most {MAX_BODY_BYTES}"
+            return JSONResponse(schemas.error(message), status_code=413)
+        return None
 
 
 def _logged_in(header: str, logins: Sequence[tuple[str, str]]) -> bool:
