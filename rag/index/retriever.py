@@ -89,9 +89,9 @@ class Retriever:
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None, mode: Mode | None = None) -> Hits:
         """The ``k`` best distinct chunks for ``query``; ``score`` is cosine (dense), BM25 (lexical) or RRF (hybrid)."""
-        if not isinstance(query, str) or not valid_text(query).strip():
+        query = valid_text(query) if isinstance(query, str) else ""
+        if not query.strip():
             raise InputError("the query is empty; type a question or some keywords")
-        query = valid_text(query)
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}")
         mode = mode or self.settings.mode

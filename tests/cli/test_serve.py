@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -16,11 +17,13 @@ from tests.ui.test_ui_e2e import free_port
 pytestmark = pytest.mark.slow
 
 
-def test_rag_serve_answers_searches_and_serves_the_page(tmp_path, real_embedder):
-    build_index(load_documents([SEEDS]), tmp_path / "index" / "seeds", real_embedder)
+@contextmanager
+def serving(tmp_path, embedder, *options: str):
+    """``rag serve`` on a free port over the seeds (the small LLM): ``(base URL, first /v1/models reply)``."""
+    build_index(load_documents([SEEDS]), tmp_path / "index" / "seeds", embedder)
     port = free_port()
     command = [sys.executable, "-m", "rag", "serve", "--port", str(port), "--model", "qwen2.5-0.5b-instruct"]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen([*command, *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300
@@ -32,6 +35,14 @@ def test_rag_serve_answers_searches_and_serves_the_page(tmp_path, real_embedder)
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "rag serve did not start within 5 minutes"
                 time.sleep(1)
+        yield base, models
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_rag_serve_answers_searches_and_serves_the_page(tmp_path, real_embedder):
+    with serving(tmp_path, real_embedder) as (base, models):
         assert models.json()["data"][0]["id"] == "qwen2.5-0.5b-instruct"
         hits = httpx.get(f"{base}/search", params={"q": "Chi accompagnava Umerov a Bruxelles?", "k": 1}).json()
         assert hits["hits"][0]["doc_id"] == UMEROV_DOC
@@ -40,29 +51,11 @@ def test_rag_serve_answers_searches_and_serves_the_page(tmp_path, real_embedder)
         assert reply["choices"][0]["message"]["content"] and "sources" in reply and "refused" in reply
         page = httpx.get(f"{base}/", timeout=30, follow_redirects=True)
         assert page.status_code == 200 and "gradio" in page.text.lower()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_rag_serve_with_a_login_guards_the_api_and_the_page(tmp_path, real_embedder):
     # an audit: `rag serve` had no --auth, so on 0.0.0.0 anyone could ask, add and delete articles
-    build_index(load_documents([SEEDS]), tmp_path / "index" / "seeds", real_embedder)
-    port = free_port()
-    command = [sys.executable, "-m", "rag", "serve", "--port", str(port), "--model", "qwen2.5-0.5b-instruct"]
-    command += ["--auth", "anna:segreta", "--max-file-mb", "0.01"]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert server.poll() is None, server.stdout.read()
-            try:
-                refused = httpx.get(f"{base}/v1/models", timeout=5)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "rag serve did not start within 5 minutes"
-                time.sleep(1)
+    with serving(tmp_path, real_embedder, "--auth", "anna:segreta", "--max-file-mb", "0.01") as (base, refused):
         assert refused.status_code == 401
         assert httpx.get(f"{base}/v1/models", auth=("anna", "segreta"), timeout=5).status_code == 200
         assert httpx.get(f"{base}/config", timeout=30).status_code == 401  # the page asks for the login too
@@ -72,6 +65,3 @@ def test_rag_serve_with_a_login_guards_the_api_and_the_page(tmp_path, real_embed
             f"{base}/gradio_api/upload", files={"files": ("big.txt", b"a" * 50_000)}, cookies=login.cookies, timeout=30
         )
         assert upload.status_code == 413  # --max-file-mb reaches gradio's own upload route
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
