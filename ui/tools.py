@@ -41,8 +41,8 @@ SCROLL_JS = """
 
 
 def parse_filters(date_from: str | None, date_to: str | None, sources: Iterable[str] | None, t: Mapping) -> Filters:
-    """The page's filter boxes as ``Filters``; a date that is not YYYY-MM-DD is an ``InputError`` in the page's
-    words."""
+    """The page's filter boxes as ``Filters``; a date that is not YYYY-MM-DD, or a "from" after the "to", is an
+    ``InputError`` in the page's words."""
     days = []
     for value in (date_from, date_to):
         value = (value or "").strip()
@@ -52,6 +52,8 @@ def parse_filters(date_from: str | None, date_to: str | None, sources: Iterable[
             except ValueError:
                 raise InputError(t["bad_date"].format(value=value)) from None
         days.append(value or None)
+    if days[0] and days[1] and days[0] > days[1]:
+        raise InputError(t["reversed_dates"].format(date_from=days[0], date_to=days[1]))
     return Filters(days[0], days[1], sources=frozenset(sources or ()))
 
 

@@ -55,6 +55,12 @@ def test_a_bad_date_is_said_in_the_page_words(controller):
     assert turns[-1].status == "error" and IT["bad_date"].format(value="5 marzo") in messages[-1]["content"]
 
 
+def test_reversed_dates_are_said_in_the_page_words(controller):
+    messages, panel, turns, _ = ask(controller, "ponte", date_from="2026-03-31", date_to="2026-03-01")
+    said = IT["reversed_dates"].format(date_from="2026-03-31", date_to="2026-03-01")
+    assert turns[-1].status == "error" and said in messages[-1]["content"]
+
+
 def test_documents_list_latest_first_and_delete(controller):
     rows, choices, sources, examples = controller.catalog("notizie", MODEL)
     assert rows[0] == [
