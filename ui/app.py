@@ -25,6 +25,8 @@ from rag.ui.view import empty_html  # noqa: E402
 from rag.answer.settings import AskSettings  # noqa: E402
 from rag.config import DEFAULT_LLM, FAST_LLM  # noqa: E402
 
+UPLOADS_KEPT = 6 * 3600  # seconds gradio keeps an uploaded file (checked hourly)
+
 # What `rag ui`, `rag serve`, notebooks and tests reach through this module (some defined beside it).
 __all__ = [
     "CSS",
@@ -60,7 +62,8 @@ def build_app(
     t = controller.t
     doc_rows, doc_choices, source_names, examples = controller.catalog(index, model) if preload else ([], [], [], [])
 
-    with gr.Blocks(title=t["page_title"]) as demo:
+    # uploads are indexed when added: gradio's copies older than UPLOADS_KEPT are removed (all at shutdown)
+    with gr.Blocks(title=t["page_title"], delete_cache=(3600, UPLOADS_KEPT)) as demo:
         demo.controller = controller  # for tests and notebooks
         gr.Markdown(f"# {t['page_title']}\n{t['subtitle']}", elem_id="header")
         turns = gr.State([])

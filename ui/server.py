@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from rag.ui import tools
 
+from rag.logins import LoginThrottle, Throttle
+
 if TYPE_CHECKING:
     import gradio as gr
 
@@ -28,18 +30,35 @@ def theme():
     )
 
 
-def launch_app(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, block: bool = True, **kwargs):
-    """Start the server. Requests wait in one queue, so several people chatting at once take turns."""
+def launch_app(
+    demo: gr.Blocks,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    block: bool = True,
+    throttle: Throttle | None = None,
+    **kwargs,
+):
+    """Start the server. Requests wait in one queue, so several people chatting at once take turns. With a
+    login (``auth``), a client that keeps sending wrong ones must wait (``throttle``, a new one by default)."""
+    if kwargs.get("auth"):
+        from starlette.middleware import Middleware
+
+        middleware = [Middleware(LoginThrottle, throttle=throttle or Throttle())]
+        kwargs["app_kwargs"] = {**kwargs.get("app_kwargs", {}), "middleware": middleware}
     return _queued(demo).launch(
         server_name=host, server_port=port, prevent_thread_lock=not block, show_error=True, **_look(), **kwargs
     )
 
 
-def mount_app(app, demo: gr.Blocks, path: str = "/", **kwargs):
+def mount_app(app, demo: gr.Blocks, path: str = "/", throttle: Throttle | None = None, **kwargs):
     """Mount the page on the ASGI ``app`` (``rag serve``: beside the HTTP API), queued and styled as above;
-    ``kwargs`` go to gradio (``auth``, ``max_file_size``), as with ``launch_app``."""
+    ``kwargs`` go to gradio (``auth``, ``max_file_size``), and wrong logins are throttled, as with
+    ``launch_app`` (pass the API's ``throttle`` to share one count)."""
     import gradio as gr
 
+    if kwargs.get("auth"):
+        login = path.rstrip("/") + "/login"
+        app.add_middleware(LoginThrottle, throttle=throttle or Throttle(), paths=(login, login + "/"))
     return gr.mount_gradio_app(app, _queued(demo), path=path, **_look(), **kwargs)
 
 

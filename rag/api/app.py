@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Protocol
@@ -23,6 +22,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from rag.api import schemas
 from rag.errors import InputError, RagError
+from rag.logins import Throttle, client_address, matches, send_too_many
 from rag.types import MODES, Answer, Filters
 
 log = logging.getLogger(__name__)
@@ -43,11 +43,13 @@ def create_app(
     model: str,
     app: FastAPI | None = None,
     logins: Sequence[tuple[str, str]] = (),
+    throttle: Throttle | None = None,
 ) -> FastAPI:
     """The API's routes on ``app`` (a new FastAPI app if none); ``assistant()`` gives the loaded assistant
     (called at the first request that needs it; it should cache). With ``logins`` ((user, password) pairs)
     every API request must carry one: HTTP Basic, or a bearer token ``USER:PASSWORD`` (an OpenAI client's
-    ``api_key``)."""
+    ``api_key``); a client that keeps sending wrong ones must wait (``throttle``: pass the page's to share one
+    count between them)."""
     app = app or FastAPI(title="rag-news API", description="Ask the indexed news; answers cite their sources.")
     loading = threading.Lock()
 
@@ -55,7 +57,7 @@ def create_app(
         with loading:
             return assistant()
 
-    app.add_middleware(_Guard, logins=tuple(logins))
+    app.add_middleware(_Guard, logins=tuple(logins), throttle=throttle or Throttle())
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
@@ -132,30 +134,40 @@ def _sse(payload: dict) -> str:
 
 class _Guard:
     """ASGI middleware on the API's paths only (the page guards its own routes and uploads): a login when one is
-    required, and no body over ``MAX_BODY_BYTES``, refused before it is read. Other paths pass untouched."""
+    required (a client sending wrong ones must wait: ``rag.logins.Throttle``), and no body over
+    ``MAX_BODY_BYTES``, refused before it is read. Other paths pass untouched."""
 
-    def __init__(self, app, logins: tuple[tuple[str, str], ...]):
-        self.app, self.logins = app, logins
+    def __init__(self, app, logins: tuple[tuple[str, str], ...], throttle: Throttle):
+        self.app, self.logins, self.throttle = app, logins, throttle
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["path"].startswith(("/v1/", "/search")):
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-            refusal = self._refusal(scope["method"], headers)
+            if self.logins:
+                client = client_address(scope)
+                wait = self.throttle.wait(client)
+                if wait > 0:
+                    return await send_too_many(send, wait)
+                if not _logged_in(headers.get("authorization", ""), self.logins):
+                    self.throttle.failed(client)
+                    message = "a login is required: send USER:PASSWORD as the API key"
+                    asked = {"WWW-Authenticate": 'Basic realm="rag"'}
+                    return await JSONResponse(schemas.error(message), 401, headers=asked)(scope, receive, send)
+                self.throttle.succeeded(client)
+            refusal = _too_large(scope["method"], headers)
             if refusal is not None:
                 return await refusal(scope, receive, send)
         return await self.app(scope, receive, send)
 
-    def _refusal(self, method: str, headers: dict[str, str]) -> JSONResponse | None:
-        if self.logins and not _logged_in(headers.get("authorization", ""), self.logins):
-            message = "a login is required: send USER:PASSWORD as the API key"
-            return JSONResponse(schemas.error(message), 401, headers={"WWW-Authenticate": 'Basic realm="rag"'})
-        declared = headers.get("content-length")
-        if declared is None and method == "POST":
-            return JSONResponse(schemas.error("send the request with a Content-Length header"), status_code=411)
-        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-            message = f"the request body has {declared} bytes; the API reads at most {MAX_BODY_BYTES}"
-            return JSONResponse(schemas.error(message), status_code=413)
-        return None
+
+def _too_large(method: str, headers: dict[str, str]) -> JSONResponse | None:
+    declared = headers.get("content-length")
+    if declared is None and method == "POST":
+        return JSONResponse(schemas.error("send the request with a Content-Length header"), status_code=411)
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        message = f"the request body has {declared} bytes; the API reads at most {MAX_BODY_BYTES}"
+        return JSONResponse(schemas.error(message), status_code=413)
+    return None
 
 
 def _logged_in(header: str, logins: Sequence[tuple[str, str]]) -> bool:
@@ -169,9 +181,4 @@ def _logged_in(header: str, logins: Sequence[tuple[str, str]]) -> bool:
     elif scheme.lower() != "bearer":
         return False
     user, _, password = value.strip().partition(":")
-    return any(  # compared in constant time, every login tried
-        [
-            secrets.compare_digest(user.encode(), u.encode()) & secrets.compare_digest(password.encode(), p.encode())
-            for u, p in logins
-        ]
-    )
+    return matches(user, password, logins)

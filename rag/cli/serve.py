@@ -35,10 +35,12 @@ def serve(index, host, port, model, ui, lang, auth_pairs, auth_file, max_file_mb
 
     from rag.answer.assistant import Assistant
     from rag.api.app import create_app
+    from rag.logins import Throttle
 
     click.echo(f"loading the index {index!r} and the model {model} …", err=True)
     assistant = Assistant.load(index=index, model=model)
-    app = create_app(lambda: assistant, model=model, logins=credentials)
+    throttle = Throttle()  # one count of wrong logins for the API and the page
+    app = create_app(lambda: assistant, model=model, logins=credentials, throttle=throttle)
     if ui:
         from rag.ui import app as page
         from rag.ui.server import mount_app
@@ -49,7 +51,7 @@ def serve(index, host, port, model, ui, lang, auth_pairs, auth_file, max_file_mb
 
         limits = UploadLimits(file_mb=max_file_mb, batch_mb=max_batch_mb)
         demo = page.build_app(shared, index=index, model=model, lang=lang, limits=limits)
-        app = mount_app(app, demo, auth=credentials or None, max_file_size=int(max_file_mb * MB))
+        app = mount_app(app, demo, throttle=throttle, auth=credentials or None, max_file_size=int(max_file_mb * MB))
     click.echo(
         f"ready: http://{host}:{port}/v1/chat/completions" + (f" and http://{host}:{port}/" if ui else ""), err=True
     )

@@ -144,6 +144,21 @@ def test_with_login_an_unauthenticated_api_call_is_refused(app, factory):
         assert "non esiste; scegline uno dall'elenco (seeds)" in refused and str(SEEDS.parent) not in refused
 
 
+def test_repeated_wrong_logins_must_wait(app, factory):
+    from rag.logins import Throttle
+
+    throttle = Throttle(free=2, first_wait=60)
+    with served(app, factory, auth=[("anna", "segreta")], throttle=throttle) as url:
+        wrong = {"username": "anna", "password": "sbagliata"}
+        assert [requests.post(f"{url}login", data=wrong).status_code for _ in range(3)] == [400, 400, 400]
+        waited = requests.post(f"{url}login", data={"username": "anna", "password": "segreta"})
+        assert waited.status_code == 429 and 55 <= int(waited.headers["Retry-After"]) <= 61, waited.text
+        assert "Too many wrong logins" in waited.json()["detail"]
+        throttle.succeeded("127.0.0.1")  # the wait is over: the right login gets in, and clears the count
+        assert requests.post(f"{url}login", data={"username": "anna", "password": "segreta"}).status_code == 200
+        assert requests.post(f"{url}login", data=wrong).status_code == 400
+
+
 # ---- what a request can choose ------------------------------------------------------------------------------
 def test_only_the_index_folders_indexes_and_offered_models_can_be_chosen(
     app, factory, seed_index, tmp_path, fake_embedder
