@@ -12,8 +12,10 @@ import re
 from pathlib import Path
 
 from rag.config import DEFAULT_EMBEDDER, index_path
+from rag.errors import InputError
 
 log = logging.getLogger(__name__)
+_SQUAD_ID = re.compile(r".+#\d+")  # a SQuAD paragraph's id (rag.index.ingest.squad_doc_id): "Title#3"
 
 
 def default_dataset() -> Path:
@@ -45,14 +47,19 @@ def ensure_squad_index(path: str | os.PathLike, model: str = DEFAULT_EMBEDDER, e
     if (target / "meta.json").exists():
         store = Store.open(target)
         try:
-            same = set(store.doc_ids()) == {d.id for d in docs} and all(
-                store.stored_hash(d.id) == content_hash(d) for d in docs
-            )
+            held = set(store.doc_ids())
+            same = held == {d.id for d in docs} and all(store.stored_hash(d.id) == content_hash(d) for d in docs)
         finally:
             store.close()
         if same:
             log.info("reusing index %s (same %d paragraphs as %s)", target, len(docs), path)
             return target
+        if not all(_SQUAD_ID.fullmatch(doc_id) for doc_id in held):  # e.g. news.json beside an index "news"
+            raise InputError(
+                f"{target} holds other articles than the SQuAD file {path} (it was not built from a SQuAD file), "
+                f"so it is not replaced: rename the SQuAD file (its index is named after it), or build one from it "
+                f"with `rag index build {path} --name NAME` and pass --index NAME"
+            )
         log.warning("index %s does not match %s; rebuilding it", target, path)
     log.info("building index %s from %s (%d paragraphs)", target, path, len(docs))
     report = build_index(docs, target, embedder or load_embedder(model), cache=EmbeddingCache())

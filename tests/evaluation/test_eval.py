@@ -17,6 +17,7 @@ from rag.evaluation.run import EvalReport, QuestionRow, evaluate, summarize
 from rag.evaluation.squad import default_dataset, ensure_squad_index, squad_index_name
 from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
+from rag.index.store import Store
 from rag.types import Answer, Citation, Hit
 
 from tests.conftest import ROOT, RUTTE_DOC, SEEDS, UMEROV_DOC, write
@@ -212,6 +213,19 @@ def test_squad_index_is_built_once_and_rebuilt_when_the_file_changes(tmp_path, f
     _tiny_squad(squad, context_suffix=" Ha tre milioni di abitanti.")
     ensure_squad_index(squad, embedder=fake_embedder)
     assert fake_embedder.calls > calls  # content changed: rebuilt
+
+
+def test_a_squad_file_named_like_a_news_index_does_not_replace_it(tmp_path, fake_embedder):
+    # an audit: `rag eval seeds.json` rebuilt index/seeds from the SQuAD file, losing its articles
+    build_index(load_documents([SEEDS]), tmp_path / "index" / "seeds", fake_embedder)
+    squad = _tiny_squad(tmp_path / "seeds.json.gz")
+    with pytest.raises(InputError, match="holds other articles than the SQuAD file"):
+        ensure_squad_index(squad, embedder=fake_embedder)
+    store = Store.open(tmp_path / "index" / "seeds")
+    try:
+        assert sorted(store.doc_ids()) == sorted([RUTTE_DOC, UMEROV_DOC])
+    finally:
+        store.close()
 
 
 # ---- scoring wiring with a scripted assistant ----------------------------------------------------
