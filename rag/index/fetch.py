@@ -60,3 +60,5 @@ class HttpFetcher:
                 )
         except httpx.HTTPError as e:
             raise FetchError(f"{url}: {type(e).__name__}: {e or 'no answer'}") from e
+        except (httpx.InvalidURL, ValueError) as e:  # "http://[::1", a host name idna cannot encode
+            raise FetchError(f"{url}: not a valid web address ({e})") from e

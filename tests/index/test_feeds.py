@@ -228,3 +228,12 @@ def test_items_without_a_link_and_a_cut_feed_are_reported(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         items = read_feed(cut, fetcher=None).items
     assert [i.link for i in items][:1] == ["http://x/a"] and "the feed is malformed" in caplog.text
+
+
+def test_an_item_with_a_broken_address_is_skipped_and_the_others_added(site, seed_index, fake_embedder):
+    # an audit: one link like "http://[::1/bad" stopped the whole add with a traceback (httpx.InvalidURL)
+    broken = NEW_ITEM.replace("http://notizie.example/news/regioni/fiera-libro-bari.htm", "http://[::1/bad")
+    report = add_feeds([site.write_feed(extra=broken)], seed_index, embedder=fake_embedder)
+    assert len(report.index.added) == 2
+    assert [link for link, _ in report.failed][-1] == "http://[::1/bad"
+    assert "not a valid web address" in report.failed[-1][1]
