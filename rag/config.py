@@ -4,6 +4,9 @@
 - ``RAG_MODEL_DIR``: assembled models (default ``$RAG_CACHE_DIR/models``)
 - ``RAG_INDEX_DIR``: where ``--name NAME`` indexes live (default ``./index``)
 - ``RAG_THREADS``: CPU threads for the answer model (default: the cores, at most 4)
+- ``RAG_DRAFT_TOKENS``: tokens llama.cpp drafts from the prompt per decode step (default 6; 0: none)
+
+A variable set to something unusable is an ``InputError`` naming it, read when it is first needed.
 """
 
 from __future__ import annotations
@@ -18,16 +21,24 @@ DEFAULT_LLM = "qwen2.5-1.5b-instruct"
 FAST_LLM = "qwen2.5-0.5b-instruct"
 
 
+def _folder(name: str, default: Path | str) -> Path:
+    """The folder named by environment variable ``name`` (else ``default``); one that is a file is an error."""
+    path = Path(os.environ.get(name) or default).expanduser()
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{name}: {path} is a file, not a folder; point {name} at a folder (or unset it)")
+    return path
+
+
 def cache_dir() -> Path:
-    return Path(os.environ.get("RAG_CACHE_DIR", Path.home() / ".cache" / "rag-news")).expanduser()
+    return _folder("RAG_CACHE_DIR", Path.home() / ".cache" / "rag-news")
 
 
 def model_dir() -> Path:
-    return Path(os.environ.get("RAG_MODEL_DIR", cache_dir() / "models")).expanduser()
+    return _folder("RAG_MODEL_DIR", cache_dir() / "models")
 
 
 def index_root() -> Path:
-    return Path(os.environ.get("RAG_INDEX_DIR", "index")).expanduser()
+    return _folder("RAG_INDEX_DIR", "index")
 
 
 def index_path(name_or_path: str | os.PathLike) -> Path:
@@ -43,10 +54,27 @@ def index_path(name_or_path: str | os.PathLike) -> Path:
     return index_root() / text
 
 
+def env_number(name: str, default: float, low: float, high: float, whole: bool = True) -> float:
+    """The number in environment variable ``name`` (``default`` when unset or blank), between ``low`` and
+    ``high``; anything else is an ``InputError`` that names the variable and the range."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    kind = "a whole number" if whole else "a number"
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:  # also NaN and inf
+        raise InputError(f"{name}={raw!r}: give {kind} from {low:g} to {high:g}, or unset it for the default")
+    return value
+
+
 def threads() -> int:
-    return int(os.environ.get("RAG_THREADS", min(os.cpu_count() or 2, 4)))
+    cores = os.cpu_count() or 2
+    return int(env_number("RAG_THREADS", min(cores, 4), 1, 4 * cores))
 
 
 def draft_tokens() -> int:
     """Tokens drafted from the prompt per decode step with llama.cpp (0: no speculative decoding)."""
-    return int(os.environ.get("RAG_DRAFT_TOKENS", 6))
+    return int(env_number("RAG_DRAFT_TOKENS", 6, 0, 64))

@@ -22,6 +22,8 @@ from rag.cli.serve import serve
 from rag.cli.ui import ui
 from rag.errors import RagError
 
+log = logging.getLogger(__name__)
+
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
@@ -71,6 +73,10 @@ def main() -> None:
         sys.exit(2)
     except RagError as e:
         click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except OSError as e:  # a folder that cannot be written (read-only, full disk), a path that is a file
+        log.debug("OS error", exc_info=True)
+        click.echo(f"error: {e}; check that path and its permissions (`rag -v …` shows where it happened)", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import os
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
+from rag.config import env_number
 from rag.errors import InputError
 from rag.index.dateline import parse_dateline
 from rag.index.decode import NotText, decode_bytes
@@ -47,11 +47,7 @@ def kind_of(path: Path) -> str | None:
 
 def max_article_bytes() -> int:
     """The size limit of one article's text: ``$RAG_MAX_ARTICLE_MB`` megabytes (default 2, far above news)."""
-    raw = os.environ.get("RAG_MAX_ARTICLE_MB", "2")
-    try:
-        return int(float(raw) * 1_000_000)
-    except ValueError as e:
-        raise InputError(f"RAG_MAX_ARTICLE_MB={raw!r} is not a number of megabytes") from e
+    return int(env_number("RAG_MAX_ARTICLE_MB", 2, 0.001, 10_000, whole=False) * 1_000_000)
 
 
 def check_size(source: object, doc: Document, limit: int) -> None:
@@ -163,8 +159,9 @@ def derive_title(body: str, markdown: bool = False) -> str:
 
 def jsonl_objects(path: Path, text: str, expected: str) -> Iterator[tuple[int, dict]]:
     """(line number, object) for each non-blank line; a line that is not a JSON object is an InputError
-    naming ``path:line`` (``expected`` says what the object should hold)."""
-    for number, line in enumerate(text.splitlines(), 1):
+    naming ``path:line`` (``expected`` says what the object should hold). Lines end at "\n" only: U+2028 and
+    U+0085, legal inside JSON strings (and common in scraped text), do not cut a line."""
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:

@@ -29,6 +29,16 @@ def test_jsonl_articles(tmp_path):
     assert docs["2"].date == "2026-02-02" and docs["2"].title.startswith("Testo due")
 
 
+def test_jsonl_strings_may_hold_unicode_line_separators(tmp_path):
+    # an audit: a raw U+2028 or U+0085 inside a string (legal JSON, common in scraped text) split the line
+    body = " Il consiglio comunale ha approvato il bilancio." * 5
+    rows = [{"id": "a", "text": f"Prima riga.\u2028Seconda riga.{body}"}, {"id": "b", "text": f"Uno.\u0085Due.{body}"}]
+    text = "\r\n".join(json.dumps(r, ensure_ascii=False) for r in rows)
+    assert "\u2028" in text and "\u0085" in text
+    docs = {d.id: d for d in load_documents([write(tmp_path / "a.jsonl", text)])}
+    assert set(docs) == {"a", "b"} and "Seconda riga" in docs["a"].text
+
+
 def test_malformed_jsonl_line_is_named(tmp_path):
     path = write(tmp_path / "bad.jsonl", '{"id": "a", "text": "ok"}\n{"id": "b", "text": \n')
     with pytest.raises(InputError, match=r"bad.jsonl:2: not valid JSON"):
