@@ -242,6 +242,10 @@ def index_examples(questions, name, clear) -> None:
     from rag.index.catalog import examples_for, write_examples
     from rag.index.stores import open_store
 
+    if clear and questions:
+        raise click.UsageError("--clear takes no questions: give either questions or --clear")
+    if questions and not any(q.strip() for q in questions):
+        raise click.UsageError("the questions given are blank; to forget the written ones use --clear")
     store = open_store(index_path(name))
     if questions or clear:
         write_examples(store.path, questions)

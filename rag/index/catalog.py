@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.index.stores import ChunkStore
+from rag.text import valid_text
 
 EXAMPLES_FILE = "examples.txt"  # in the index folder, one question a line; kept by every edit and rebuild
 _ASK_ABOUT = {"it": "Che cosa sappiamo di «{title}»?", "en": "What do we know about “{title}”?"}
@@ -54,7 +55,7 @@ def examples_for(store: ChunkStore, language: str = "it", count: int = 3) -> lis
 def write_examples(folder: Path, questions: Sequence[str]) -> None:
     """Set the index's example questions (none: remove them, so they are made from titles again)."""
     path = Path(folder) / EXAMPLES_FILE
-    lines = [" ".join(q.split()) for q in questions if q.strip()]
+    lines = [" ".join(valid_text(q).split()) for q in questions if valid_text(q).strip()]
     if not lines:
         path.unlink(missing_ok=True)
         return

@@ -18,6 +18,7 @@ from rag.index.embed_cache import EmbeddingCache
 from rag.index.index_meta import IndexMeta, content_hash
 from rag.index.ingest import keep_unique, load_documents
 from rag.index.stores import ChunkStore, edit_store, parse_store
+from rag.text import valid_text
 from rag.types import Document
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,10 @@ def add_to_index(
 def remove_from_index(doc_ids: Iterable[str], path: Path) -> IndexReport:
     started = time.perf_counter()
     report = IndexReport(path)
+    doc_ids = list(dict.fromkeys(doc_ids))  # "A A" removes A once
+    for doc_id in doc_ids:
+        if valid_text(doc_id) != doc_id:  # not valid UTF-8 (a name in another encoding): no stored id is
+            raise InputError(f"no document {doc_id!r} in {path}: that id is not valid UTF-8; `rag index info --docs`")
     with edit_store(path) as store:
         for doc_id in doc_ids:
             if store.stored_hash(doc_id) is None:

@@ -9,6 +9,7 @@ Bad input raises ``InputError`` naming the file (and line or field) and what to 
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import logging
@@ -23,6 +24,7 @@ from rag.index.dateline import parse_dateline
 from rag.index.decode import NotText, decode_bytes
 from rag.index.feed_read import FEED_SUFFIXES
 from rag.index.html import HTML_SUFFIXES, extract_page
+from rag.text import valid_text
 from rag.types import Document
 
 log = logging.getLogger(__name__)
@@ -67,9 +69,22 @@ def load_documents(paths: Iterable[str | Path]) -> list[Document]:
     limit = max_article_bytes()
     for raw in paths:
         for doc in _read_path(Path(raw)):
+            doc = _encodable(doc, raw)
             check_size(raw, doc, limit)
             keep_unique(docs, doc, raw)
     return list(docs.values())
+
+
+def _encodable(doc: Document, source: str | Path) -> Document:
+    """``doc`` with text that UTF-8 can store: an id that is not (a file name in another encoding, a JSONL id
+    with a lone surrogate) is an ``InputError``; lone surrogates in the text or title are dropped."""
+    try:
+        doc.id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            f"{source}: the name {doc.id!r} is not valid UTF-8 (a file name in another encoding?); rename it"
+        ) from None
+    return dataclasses.replace(doc, text=valid_text(doc.text), title=valid_text(doc.title))
 
 
 def keep_unique(docs: dict[str, Document], doc: Document, source: str | Path) -> None:

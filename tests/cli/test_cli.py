@@ -28,6 +28,8 @@ def rag(*args, cwd=None):
         (["index", "build", str(SEEDS), "--name", "x", "--chunk-tokens", "8"], "--chunk-tokens must be at least 16"),
         (["index", "build", str(SEEDS), "--name", "x", "--chunk-tokens", "100000"], "reads at most 512 tokens"),
         (["search", "x", "--date-from", "2027-01-01", "--date-to", "2020-01-01"], "date_from 2027-01-01 is after"),
+        (["index", "examples", "--name", "seeds", "  "], "the questions given are blank; to forget"),
+        (["index", "examples", "--name", "seeds", "--clear", "Chi?"], "--clear takes no questions"),
     ],
 )
 def test_user_errors_exit_2_without_traceback(args, message):

@@ -1,5 +1,6 @@
 """Index build/update/remove, atomic writes, filters and the lexical side, with a fake embedder."""
 
+import os
 import shutil
 
 import pytest
@@ -82,6 +83,19 @@ def test_remove_by_id_and_lexical_survives_reload(seed_index, fake_embedder):
 def test_remove_unknown_id_is_a_clear_error(seed_index):
     with pytest.raises(InputError, match="no document 'nope.txt'"):
         remove_from_index(["nope.txt"], seed_index)
+
+
+def test_names_in_another_encoding_are_refused_and_an_id_given_twice_is_removed_once(seed_index, tmp_path):
+    # an audit: a file named b"caf\xe9.txt" (Latin-1) and such an id to remove were tracebacks in SQLite;
+    # "remove A A" said "no document A" after removing it
+    folder = tmp_path / "latin1"
+    folder.mkdir()
+    (folder / os.fsdecode(b"caf\xe9.txt")).write_text("Roma, 3 dicembre 2025 – Il bar ha riaperto.", encoding="utf-8")
+    with pytest.raises(InputError, match="is not valid UTF-8 .* rename it"):
+        load_documents([folder])
+    with pytest.raises(InputError, match="not valid UTF-8"):
+        remove_from_index([os.fsdecode(b"caf\xe9.txt")], seed_index)
+    assert remove_from_index([UMEROV_DOC, UMEROV_DOC], seed_index).removed == [UMEROV_DOC]
 
 
 def test_filters_exclude_what_they_should(seed_index, fake_embedder):
