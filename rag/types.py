@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from typing import Literal
 
@@ -101,6 +101,9 @@ class Filters:
     def __post_init__(self) -> None:
         for name in ("date_from", "date_to"):
             value = getattr(self, name)
+            if isinstance(value, date):  # a datetime.date given in a notebook
+                value = value.isoformat()[:10]
+                object.__setattr__(self, name, value)
             if value is not None:
                 try:
                     date.fromisoformat(value)
@@ -109,7 +112,26 @@ class Filters:
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise InputError(f"date_from {self.date_from} is after date_to {self.date_to}; swap them")
         for name in ("doc_ids", "sources", "exclude_doc_ids"):  # a list or a set given by hand is fine too
-            object.__setattr__(self, name, frozenset(getattr(self, name)))
+            value = getattr(self, name)
+            if isinstance(value, str):  # one id or source, not its characters
+                value = (value,)
+            try:
+                object.__setattr__(self, name, frozenset(value or ()))
+            except TypeError as e:
+                raise InputError(f"{name} must be a list of strings, got {value!r}") from e
+
+    @classmethod
+    def of(cls, value: Filters | dict | None) -> Filters:
+        """``value`` as ``Filters``: itself, one made from a dict of its fields, or none (no filter)."""
+        if value is None or isinstance(value, Filters):
+            return value or cls()
+        if isinstance(value, dict):
+            unknown = set(value) - {f.name for f in fields(cls)}
+            if unknown:
+                known = ", ".join(f.name for f in fields(cls))
+                raise InputError(f"unknown filter(s) {', '.join(sorted(unknown))}; use {known}")
+            return cls(**value)
+        raise InputError(f"filters must be a Filters or a dict of its fields, got {type(value).__name__}")
 
     def accepts(self, chunk: Chunk) -> bool:
         if self.doc_ids and chunk.doc_id not in self.doc_ids:

@@ -113,11 +113,10 @@ class Assistant:
         started = time.perf_counter()
         question = self._check_question(question)
         k = self.settings.k if k is None else k
-        if k < 1:
-            raise InputError(f"k must be at least 1, got {k}")
         max_tokens = self.settings.max_tokens if max_tokens is None else max_tokens
-        if max_tokens < 1:
-            raise InputError(f"max_tokens must be at least 1, got {max_tokens}")
+        for name, value in (("k", k), ("max_tokens", max_tokens)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(f"{name} must be a whole number of at least 1, got {value!r}")
         language = detect_language(question)
         history = [(valid_text(q), valid_text(strip_markers(a))) for q, a in history if q and a]
         query, context = self.rewrite(question, history)

@@ -66,14 +66,16 @@ class Retriever:
     def load(
         cls,
         index: str | os.PathLike = "seeds",
-        embedder: Embedder | None = None,
+        embedder: Embedder | str | os.PathLike | None = None,
         settings: SearchSettings = SearchSettings(),
     ) -> Retriever:
-        """Open ``index/<name>`` (or a path). The embedder that built it is loaded unless one is given,
-        in which case it must match the index's model and dimension."""
+        """Open ``index/<name>`` (or a path). The embedder that built it is loaded unless one is given (an
+        ``Embedder``, or a model name or folder to load), which must match the index's model and dimension."""
         store = open_store(index_path(index))
         if embedder is None:
             embedder = load_embedder(store.meta.embedder)
+        elif isinstance(embedder, str | os.PathLike):
+            embedder = load_embedder(str(embedder))
         store.check_embedder(embedder)
         return cls(store, embedder, settings)
 
@@ -87,17 +89,21 @@ class Retriever:
         store.check_embedder(self.embedder)
         self.store = store
 
-    def search(self, query: str, k: int = 5, filters: Filters | None = None, mode: Mode | None = None) -> Hits:
-        """The ``k`` best distinct chunks for ``query``; ``score`` is cosine (dense), BM25 (lexical) or RRF (hybrid)."""
-        query = valid_text(query) if isinstance(query, str) else ""
+    def search(self, query: str, k: int = 5, filters: Filters | dict | None = None, mode: Mode | None = None) -> Hits:
+        """The ``k`` best distinct chunks for ``query``; ``score`` is cosine (dense), BM25 (lexical) or RRF (hybrid).
+
+        ``filters``: a ``Filters``, or a dict of its fields (``{"date_from": "2026-01-01"}``)."""
+        if query is not None and not isinstance(query, str):
+            raise InputError(f"the query must be text (str), got {type(query).__name__}")
+        query = valid_text(query or "")
         if not query.strip():
             raise InputError("the query is empty; type a question or some keywords")
-        if k < 1:
-            raise InputError(f"k must be at least 1, got {k}")
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise InputError(f"k must be a whole number of at least 1, got {k!r}")
         mode = mode or self.settings.mode
         if mode not in MODES:
             raise InputError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
-        filters = filters or Filters()
+        filters = Filters.of(filters)
         store = self.store  # one version of the index for the whole search, whatever reload does meanwhile
         depth = max(self.settings.depth, 4 * k)
         timings: dict[str, float] = {}

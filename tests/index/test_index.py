@@ -98,6 +98,37 @@ def test_names_in_another_encoding_are_refused_and_an_id_given_twice_is_removed_
     assert remove_from_index([UMEROV_DOC, UMEROV_DOC], seed_index).removed == [UMEROV_DOC]
 
 
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ({"query": b"NATO"}, "the query must be text"),
+        ({"query": 123}, "the query must be text"),
+        ({"k": "5"}, "k must be a whole number"),
+        ({"k": 2.5}, "k must be a whole number"),
+        ({"k": None}, "k must be a whole number"),
+        ({"filters": {"date": "2026-01-01"}}, "unknown filter"),
+        ({"filters": ["x"]}, "filters must be a Filters or a dict"),
+        ({"filters": {"doc_ids": 5}}, "doc_ids must be a list of strings"),
+    ],
+)
+def test_a_notebook_call_of_the_wrong_kind_is_said_plainly(seed_index, fake_embedder, call, message):
+    # an audit: these were TypeErrors and AttributeErrors from deep inside the store
+    retriever = Retriever.load(seed_index, embedder=fake_embedder)
+    with pytest.raises(InputError, match=message):
+        retriever.search(**{"query": "Rutte", **call})
+
+
+def test_filters_as_a_dict_one_id_as_a_string_and_a_date_object(seed_index, fake_embedder):
+    import datetime
+
+    retriever = Retriever.load(seed_index, embedder=fake_embedder)
+    late = retriever.search("Umerov Rutte Kiev", k=10, filters={"date_from": datetime.date(2026, 1, 1)})
+    assert {h.doc_id for h in late} == {RUTTE_DOC}
+    only = retriever.search("Umerov Rutte Kiev", k=10, filters=Filters(doc_ids=UMEROV_DOC))  # not its characters
+    assert {h.doc_id for h in only} == {UMEROV_DOC}
+    assert Filters(doc_ids=None) == Filters()
+
+
 def test_filters_exclude_what_they_should(seed_index, fake_embedder):
     retriever = Retriever.load(seed_index, embedder=fake_embedder)
     for mode in ("dense", "lexical", "hybrid"):
@@ -145,7 +176,7 @@ def test_bad_queries(seed_index, fake_embedder):
     retriever = Retriever.load(seed_index, embedder=fake_embedder)
     with pytest.raises(InputError, match="query is empty"):
         retriever.search("   ")
-    with pytest.raises(InputError, match="k must be at least 1"):
+    with pytest.raises(InputError, match="k must be a whole number of at least 1"):
         retriever.search("Rutte", k=0)
     with pytest.raises(InputError, match="unknown search mode"):
         retriever.search("Rutte", mode="magic")
