@@ -36,8 +36,16 @@ def bench() -> None:
     help="Embedder setting to measure (repeatable), e.g. multilingual-e5-small, embeddinggemma-300m@float32, "
     "embeddinggemma-300m:256. Default: the default embedder, precision auto.",
 )
-@click.option("--limit", type=int, default=None, help="Use only the first N paragraphs (and their questions).")
-@click.option("--latency-questions", default=200, show_default=True, help="Questions searched one by one for p50.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Use only the first N paragraphs (and their questions)."
+)
+@click.option(
+    "--latency-questions",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Questions searched one by one for p50.",
+)
 @click.option(
     "--markdown",
     type=click.Path(path_type=Path),
@@ -47,7 +55,7 @@ def bench() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write the figures as JSON here.")
 @click.option(
     "--paired-speed",
-    type=int,
+    type=click.IntRange(min=0),
     default=0,
     metavar="N",
     help="Instead: indexing speed only, the settings taking turns on the same batches of N paragraphs.",
@@ -85,8 +93,10 @@ def bench_retrieval(
 
         try:
             sizes = [int(n.replace("_", "")) for n in scale.split(",")]
+            if any(n < 1 for n in sizes):
+                raise ValueError("a size below 1")
         except ValueError as e:
-            message = f"{scale!r}: give sizes as numbers, like 100000,1000000"
+            message = f"{scale!r}: give sizes as whole numbers of at least 1, like 100000,1000000"
             raise click.BadParameter(message, param_hint="--scale") from e
         click.echo(scale_table(run_scale(sizes, ann=ann, milvus=not no_milvus, dataset=dataset)))
         click.echo(benchmark.machine_note())
@@ -121,7 +131,9 @@ def bench_retrieval(
     show_default=True,
     help="JSONL gold set (id, question, answers, doc_ids).",
 )
-@click.option("--repeat", default=1, show_default=True, help="Ask each question this many times (timings).")
+@click.option(
+    "--repeat", type=click.IntRange(min=1), default=1, show_default=True, help="Ask each question this many times."
+)
 @passage_tokens_option
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the figures as JSON here.")
 def bench_answers(index, models, backend, gold, repeat, passage_tokens, out) -> None:
@@ -159,12 +171,20 @@ def bench_answers(index, models, backend, gold, repeat, passage_tokens, out) -> 
 @bench.command("context")
 @click.argument("gold", required=False, type=click.Path(dir_okay=False))
 @index_option(default=None, help="Index to search (default: as rag eval picks it).")
-@click.option("--sample", default=300, show_default=True, help="Questions drawn at random (seed 0).")
-@click.option("--budget", "budgets", multiple=True, type=int, help="Passage budgets in tokens (default 200 and 100).")
+@click.option(
+    "--sample", type=click.IntRange(min=1), default=300, show_default=True, help="Questions drawn at random (seed 0)."
+)
+@click.option(
+    "--budget",
+    "budgets",
+    multiple=True,
+    type=click.IntRange(min=20),
+    help="Passage budgets in tokens (default 200 and 100).",
+)
 @click.option(
     "--model", "-m", default=DEFAULT_LLM, show_default=True, help="Answer model whose tokenizer counts tokens."
 )
-@click.option("-k", default=None, type=int, help="Passages retrieved (default: the assistant's).")
+@click.option("-k", default=None, type=click.IntRange(min=1), help="Passages retrieved (default: the assistant's).")
 def bench_context(gold, index, sample, budgets, model, k) -> None:
     """Context recall: the share of answerable questions whose prompt sentences contain a gold answer,
     per passage budget, with sentences ranked by shared words alone and with embedding similarity added.
@@ -202,15 +222,25 @@ def bench_context(gold, index, sample, budgets, model, k) -> None:
 @index_option(default="squad-it-dev", help="Index built from that dataset.")
 @click.option("--model", "-m", default=DEFAULT_LLM, show_default=True, help="Answer model.")
 @click.option(
-    "--limit", default=40, show_default=True, help="Questions (each asked twice: with and without its article)."
+    "--limit",
+    type=click.IntRange(min=1),
+    default=40,
+    show_default=True,
+    help="Questions (each asked twice: with and without its article).",
 )
 @click.option(
     "--out", type=click.Path(dir_okay=False), default=None, help="Write the per-question measurements (JSONL)."
 )
 @click.option(
-    "--retrieval-limit", default=200, show_default=True, help="Questions for the retrieval-only check (fast)."
+    "--retrieval-limit",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Questions for the retrieval-only check (fast).",
 )
-@click.option("--max-tokens", default=48, show_default=True, help="Answer length cap during calibration.")
+@click.option(
+    "--max-tokens", type=click.IntRange(min=1), default=48, show_default=True, help="Answer length cap (calibration)."
+)
 @click.option(
     "--near-miss",
     is_flag=True,

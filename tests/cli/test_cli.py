@@ -29,6 +29,8 @@ def rag(*args, cwd=None):
         (["index", "build", str(SEEDS), "--name", "x", "--chunk-tokens", "100000"], "reads at most 512 tokens"),
         (["search", "x", "--date-from", "2027-01-01", "--date-to", "2020-01-01"], "date_from 2027-01-01 is after"),
         (["index", "examples", "--name", "seeds", "  "], "the questions given are blank; to forget"),
+        (["bench", "retrieval", "--scale", "0"], "give sizes as whole numbers of at least 1"),
+        (["bench", "answers", "--repeat", "0"], "0 is not in the range x>=1"),
         (["index", "examples", "--name", "seeds", "--clear", "Chi?"], "--clear takes no questions"),
     ],
 )
