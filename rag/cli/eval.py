@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from rag.cli.options import index_option, llm_option
+from rag.cli.options import index_option, llm_option, writable_folder
 
 
 @click.command("eval")
@@ -35,6 +35,7 @@ from rag.cli.options import index_option, llm_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
+    callback=writable_folder,
     default=None,
     help="Folder for report.json, report.md and plots. Default: eval/runs/<gold stem>-<mode>.",
 )

@@ -3,10 +3,33 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import click
 
 from rag.config import DEFAULT_LLM
+
+
+def _writable(folder: bool):
+    def check(ctx: click.Context, param: click.Parameter, value):
+        """The folder (or a file's folder) that the option names is created now, so that a path that cannot be
+        written is said before any work, not after a long run whose results it would lose."""
+        if value is None:
+            return value
+        path = Path(value)
+        try:
+            (path if folder else path.parent).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise click.BadParameter(f"{path}: cannot be written there ({e.strerror or e})") from e
+        if not folder and path.is_dir():
+            raise click.BadParameter(f"{path} is a folder; give a file name")
+        return value
+
+    return check
+
+
+writable_file = _writable(folder=False)  # callback= of an option naming a file to write
+writable_folder = _writable(folder=True)  # callback= of an option naming a folder to write into
 
 
 def listen_options(port: int):

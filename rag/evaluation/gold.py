@@ -84,12 +84,16 @@ def load_gold(
     if not path.is_file():
         raise InputError(f"{path}: no such gold file; give a JSONL gold set or a SQuAD v1.1 JSON(.gz)")
     questions = _load_squad(path) if is_squad(path) else _load_jsonl(path)
+    if limit is not None and sample is not None:
+        raise InputError("give either limit (the first N questions) or sample (N drawn at random), not both")
+    if not questions:
+        raise InputError(f"{path}: no questions in this gold file")
     if half is not None:
         if half not in HALVES:
             raise InputError(f"unknown half {half!r}; use one of {', '.join(HALVES)}")
         questions = [q for q in questions if half_of(q) == half]
-    if not questions:
-        raise InputError(f"{path}: no questions in this gold file")
+        if not questions:
+            raise InputError(f"{path}: none of its questions is in the {half} half (their articles are in the other)")
     if sample is not None and sample < len(questions):
         chosen = set(random.Random(0).sample(range(len(questions)), sample))
     else:
@@ -110,9 +114,13 @@ def _load_squad(path: Path) -> list[GoldQuestion]:
             for q, qa in enumerate(para.get("qas", [])):
                 if not isinstance(qa, dict) or not isinstance(qa.get("question"), str):
                     raise InputError(f"{path}: data[{i}].paragraphs[{j}].qas[{q}].question is missing")
-                answers = tuple(
-                    dict.fromkeys(a["text"] for a in qa.get("answers", []) if isinstance(a, dict) and a.get("text"))
-                )
+                where = f"{path}: data[{i}].paragraphs[{j}].qas[{q}].answers"
+                given = qa.get("answers", [])
+                if not isinstance(given, list) or not all(
+                    isinstance(a, dict) and isinstance(a.get("text", ""), str) for a in given
+                ):
+                    raise InputError(f'{where} must be a list of {{"text": "…", "answer_start": N}} objects')
+                answers = tuple(dict.fromkeys(a["text"] for a in given if a.get("text", "").strip()))
                 question = GoldQuestion(
                     str(qa.get("id", f"{i}-{j}-{q}")),
                     qa["question"],

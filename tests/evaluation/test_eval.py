@@ -202,6 +202,23 @@ def test_squad_gold_uses_paragraph_documents(tmp_path):
     assert [q.id for q in load_gold(tmp_path / "mini_squad-dev.json.gz", limit=2)] == ["q1", "q2"]
 
 
+@pytest.mark.parametrize("answers", ["Rutte", [{"text": 5}], ["Rutte"]])
+def test_squad_answers_of_the_wrong_shape_are_named(tmp_path, answers):
+    # an audit: answers given as a string made the question silently unanswerable; {"text": 5} broke scoring mid-run
+    data = {"data": [{"title": "T", "paragraphs": [{"context": "Rutte è a Kiev.", "qas": [
+        {"id": "q1", "question": "Chi è a Kiev?", "answers": answers}]}]}]}  # fmt: skip
+    path = write(tmp_path / "mini.json", json.dumps(data))
+    with pytest.raises(InputError, match=r"data\[0\].paragraphs\[0\].qas\[0\].answers must be a list"):
+        load_gold(path)
+
+
+def test_a_half_without_questions_says_so(tmp_path):
+    questions = load_gold(_tiny_squad(tmp_path / "mini_squad-dev.json.gz"))
+    empty = next(h for h in ("tune", "test") if all(q.tags != (f"half-{h}",) for q in questions))
+    with pytest.raises(InputError, match=f"none of its questions is in the {empty} half"):
+        load_gold(tmp_path / "mini_squad-dev.json.gz", half=empty)
+
+
 def test_squad_index_is_built_once_and_rebuilt_when_the_file_changes(tmp_path, fake_embedder):
     squad = _tiny_squad(tmp_path / "mini_squad-dev.json.gz")
     assert squad_index_name(squad) == "mini-squad-dev"
