@@ -17,7 +17,9 @@ from rag.types import MODES
 @click.command()
 @click.option("--model", "models", multiple=True, help="Only this model (repeatable). Default: all built-in models.")
 @click.option("--force", is_flag=True, help="Fetch and assemble again even if present.")
-@click.option("--verify", is_flag=True, help="Re-hash the assembled files and report which are intact.")
+@click.option(
+    "--verify", is_flag=True, help="Re-hash the assembled files and report which are intact (exit 2 if any is not)."
+)
 @click.option(
     "--onnx/--no-onnx",
     default=None,
@@ -43,6 +45,7 @@ def setup(models: tuple[str, ...], force: bool, verify: bool, onnx: bool | None)
         onnx = not cpu_has_fast_bfloat16()
 
     names = models or tuple(MODELS)
+    broken = []
     for name in names:
         if name not in MODELS:
             raise RagError(f"unknown model {name!r}; built-in models are {', '.join(MODELS)}")
@@ -50,6 +53,7 @@ def setup(models: tuple[str, ...], force: bool, verify: bool, onnx: bool | None)
         if verify:
             ok = check(spec)
             click.echo(f"{name}: {'ok' if ok else 'MISSING OR CORRUPT: run `rag setup --force --model ' + name + '`'}")
+            broken += [] if ok else [name]
             continue
         path = provision(spec, force=force)
         click.echo(f"{name}: {path} ({spec.licence})")
@@ -57,6 +61,8 @@ def setup(models: tuple[str, ...], force: bool, verify: bool, onnx: bool | None)
             check_llama_cpp_runs(path)
         if onnx and name in EMBEDDERS:
             click.echo(f"{name}: ONNX int8 export at {ensure_export(name, force=force, repair=True)}")
+    if broken:  # a script checking the models must see it in the exit code
+        raise RagError(f"{len(broken)} model(s) missing or corrupt: {', '.join(broken)}")
 
 
 @click.group()

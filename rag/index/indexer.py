@@ -144,7 +144,10 @@ def add_to_index(
     """
     remove = list(remove)
     if not docs and not remove and also is None:  # a feed sync with nothing new still records its visit
-        raise InputError("no articles to add: the files given are empty; give .txt/.md/.jsonl/SQuAD files with text")
+        raise InputError(
+            "no articles to add: the files given are empty or of types that are skipped (see the warnings); "
+            "give .txt/.md/.html/.jsonl/SQuAD files with text"
+        )
     started = time.perf_counter()
     report = IndexReport(path)
     with edit_store(path) as store:

@@ -97,6 +97,8 @@ def keep_unique(docs: dict[str, Document], doc: Document, source: str | Path) ->
 def _read_path(path: Path) -> Iterator[Document]:
     if not path.exists():
         raise InputError(f"{path}: no such file or folder; check the path")
+    if not path.is_dir() and not path.is_file():  # reading a pipe or a device would wait forever
+        raise InputError(f"{path}: not a regular file (a pipe or a device?); give article files or folders")
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
         for file in files:

@@ -44,6 +44,13 @@ def test_user_errors_exit_2_without_traceback(args, message):
     assert "Traceback" not in result.stderr
 
 
+def test_setup_verify_fails_when_a_model_is_missing(tmp_path, monkeypatch):
+    # an audit: `rag setup --verify` exited 0 with every model missing, so a script could not tell
+    monkeypatch.setenv("RAG_MODEL_DIR", str(tmp_path / "no-models"))
+    done = rag("setup", "--verify", "--model", "qwen2.5-0.5b-instruct")
+    assert done.returncode == 2 and "MISSING OR CORRUPT" in done.stdout and "1 model(s) missing" in done.stderr
+
+
 def test_bad_jsonl_line_is_reported_before_loading_a_model(tmp_path):
     path = write(tmp_path / "a.jsonl", '{"id": 1, "text": "ok"}\nnot json\n')
     result = rag("index", "build", str(path), "--name", "t")

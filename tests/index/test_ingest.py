@@ -39,6 +39,16 @@ def test_jsonl_strings_may_hold_unicode_line_separators(tmp_path):
     assert set(docs) == {"a", "b"} and "Seconda riga" in docs["a"].text
 
 
+def test_a_pipe_given_as_an_article_is_refused_not_waited_on(tmp_path):
+    # an audit: `rag index add notes.txt` where notes.txt is a FIFO hung forever
+    import os
+
+    fifo = tmp_path / "fifo.txt"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        load_documents([fifo])
+
+
 def test_malformed_jsonl_line_is_named(tmp_path):
     path = write(tmp_path / "bad.jsonl", '{"id": "a", "text": "ok"}\n{"id": "b", "text": \n')
     with pytest.raises(InputError, match=r"bad.jsonl:2: not valid JSON"):
