@@ -177,8 +177,14 @@ def evaluate(
     Returns the report; after Ctrl-C, the partial report of the questions done (``meta["interrupted"]``).
     """
     for name, value in (("limit", limit), ("sample", sample)):
-        if value is not None and value < 1:
-            raise InputError(f"{name} must be at least 1, got {value}")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InputError(f"{name} must be a whole number of at least 1, got {value!r}")
+    if not isinstance(gold, str | os.PathLike):
+        raise InputError(f"gold must be the path of a gold file, got {type(gold).__name__}")
+    if isinstance(retriever, str | os.PathLike):  # an index name given as the retriever
+        from rag.index.retriever import Retriever
+
+        retriever = Retriever.load(retriever)
     gold_path = Path(gold)
     questions = load_gold(gold_path, limit=limit, sample=sample, half=half)
     if index is None:

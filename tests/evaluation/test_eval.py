@@ -219,6 +219,20 @@ def test_a_half_without_questions_says_so(tmp_path):
         load_gold(tmp_path / "mini_squad-dev.json.gz", half=empty)
 
 
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ({"gold": None}, "gold must be the path of a gold file"),
+        ({"limit": "2"}, "limit must be a whole number"),
+        ({"sample": 1.5}, "sample must be a whole number"),
+    ],
+)
+def test_evaluate_called_with_the_wrong_kind_says_so(fake_retriever, call, message):
+    # an audit: these were TypeErrors from inside the run
+    with pytest.raises(InputError, match=message):
+        evaluate(**{"gold": ROOT / "eval" / "seeds.jsonl", "retriever": fake_retriever, "retrieval_only": True, **call})
+
+
 def test_squad_index_is_built_once_and_rebuilt_when_the_file_changes(tmp_path, fake_embedder):
     squad = _tiny_squad(tmp_path / "mini_squad-dev.json.gz")
     assert squad_index_name(squad) == "mini-squad-dev"
