@@ -60,9 +60,11 @@ def sentence_spans(text: str, language: str = "it") -> list[Span]:
 
 
 def _split_long(text: str, span: Span, count: TokenCounter, max_tokens: int) -> list[Span]:
-    """Cut one over-long sentence at word boundaries into pieces of at most ``max_tokens``."""
+    """Cut one over-long sentence at word boundaries into pieces of at most ``max_tokens``; a "word" longer
+    than ``max_tokens`` characters (a pasted blob with no spaces) is cut every ``max_tokens`` characters."""
     words = [
-        Span(span.start + m.start(), span.start + m.end()) for m in re.finditer(r"\S+", text[span.start : span.end])
+        Span(span.start + m.start(), span.start + m.end())
+        for m in re.finditer(rf"\S{{1,{max_tokens}}}", text[span.start : span.end])
     ]
     pieces: list[Span] = []
     first = 0

@@ -40,6 +40,14 @@ def test_over_long_sentence_is_cut_at_words():
     assert len(chunks) == 4 and all(words(c.text) <= 30 for c in chunks)
 
 
+def test_a_blob_without_spaces_is_cut_too():
+    # an audit: one 200 KB "word" (a pasted base64 image) became a single chunk far above the token limit
+    doc = text_document("d", "Roma, 3 marzo 2026 – Foto: " + "QUJD" * 2_000 + ". Fine.")
+    chunks = chunk_document(doc, len, ChunkSettings(max_tokens=100, overlap_tokens=0))  # one token a character
+    assert len(chunks) > 70 and all(len(c.text) <= 100 for c in chunks)
+    assert "".join(c.text for c in chunks).replace(" ", "") == doc.text.replace(" ", "")
+
+
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="overlap_tokens"):
         ChunkSettings(max_tokens=100, overlap_tokens=60)
