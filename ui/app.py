@@ -60,7 +60,9 @@ def build_app(
         assistants.get(index, model)
     controller = ChatController(assistants, lang, limits)
     t = controller.t
-    doc_rows, doc_choices, source_names, examples = controller.catalog(index, model) if preload else ([], [], [], [])
+    # Choices of inputs (documents, sources, indexes) are filled when a visitor's page loads, not here: gradio
+    # describes its API, with each input's choices, on the page it shows before the login.
+    doc_rows, _, _, examples = controller.catalog(index, model) if preload else ([], [], [], [])
 
     # uploads are indexed when added: gradio's copies older than UPLOADS_KEPT are removed (all at shutdown)
     with gr.Blocks(title=t["page_title"], delete_cache=(3600, UPLOADS_KEPT)) as demo:
@@ -104,7 +106,7 @@ def build_app(
                         date_from = gr.Textbox(label=t["date_from"], placeholder="2026-01-01", elem_id="date-from")
                         date_to = gr.Textbox(label=t["date_to"], placeholder="2026-12-31", elem_id="date-to")
                     source_box = gr.Dropdown(
-                        source_names, value=[], multiselect=True, label=t["source_filter"], elem_id="source-filter"
+                        [], value=[], multiselect=True, label=t["source_filter"], elem_id="source-filter"
                     )
             with gr.Column(scale=2, min_width=300):
                 gr.Markdown(f"### {t['sources']}\n{t['sources_hint']}", elem_id="sources-title")
@@ -113,9 +115,7 @@ def build_app(
             with gr.Column(scale=3, min_width=320):
                 with gr.Accordion(t["settings"], open=False, elem_id="settings"):
                     with gr.Row():
-                        index_box = gr.Dropdown(
-                            available_indexes(index), value=index, label=t["index"], allow_custom_value=True
-                        )
+                        index_box = gr.Dropdown([], value=index, label=t["index"], allow_custom_value=True)
                         model_box = gr.Radio(
                             [(t["model_large"], DEFAULT_LLM), (t["model_small"], FAST_LLM)]
                             if model in (DEFAULT_LLM, FAST_LLM)
@@ -148,9 +148,7 @@ def build_app(
                         wrap=True,
                         elem_id="docs-table",
                     )
-                    docs_pick = gr.Dropdown(
-                        doc_choices, value=[], multiselect=True, label=t["docs_pick"], elem_id="docs-pick"
-                    )
+                    docs_pick = gr.Dropdown([], value=[], multiselect=True, label=t["docs_pick"], elem_id="docs-pick")
                     docs_delete = gr.Button(t["docs_delete"], variant="stop", size="sm", elem_id="docs-delete")
                     docs_status = gr.Markdown(elem_id="docs-status")
 
@@ -193,6 +191,11 @@ def build_app(
             concurrency_id="assistant",
         ).then(refresh_catalog, [index_box, model_box], catalog_outputs, api_visibility="private")
         index_box.change(refresh_catalog, [index_box, model_box], catalog_outputs, api_visibility="private")
+
+        def fill_choices(index_name, model_name):  # on each page load, after the login
+            return gr.update(choices=available_indexes(index)), *refresh_catalog(index_name, model_name)
+
+        demo.load(fill_choices, [index_box, model_box], [index_box, *catalog_outputs], api_visibility="private")
 
         def pick_example(evt: gr.SelectData):
             value = evt.value

@@ -21,7 +21,7 @@ from rag.index.indexer import build_index
 from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
 
-from tests.conftest import SEEDS, FakeEmbedder, write
+from tests.conftest import RUTTE_DOC, SEEDS, FakeEmbedder, write
 from tests.ui.test_ui import FakeAssistant
 
 pytestmark = pytest.mark.reliability
@@ -142,6 +142,15 @@ def test_with_login_an_unauthenticated_api_call_is_refused(app, factory):
         messages, _, _ = client.predict(QUESTION, str(SEEDS.parent), 4, LARGE, "short", api_name="/ask")
         refused = messages[-1]["content"][0]["text"]
         assert "non esiste; scegline uno dall'elenco (seeds)" in refused and str(SEEDS.parent) not in refused
+
+
+def test_the_page_before_the_login_names_no_document_or_other_index(app, factory, seed_index):
+    # an audit: gradio describes its API on the page it shows before the login, with each input's choices:
+    # the documents to delete, the sources and the indexes were listed there for anyone to read
+    shutil.copytree(seed_index, seed_index.parent / "riservato")
+    with served(app, factory, auth=[("anna", "segreta")]) as url:
+        page = requests.get(url).text
+        assert "gradio_api_info" in page and RUTTE_DOC not in page and "riservato" not in page
 
 
 def test_repeated_wrong_logins_must_wait(app, factory):
