@@ -148,8 +148,10 @@ class _Guard:
                 wait = self.throttle.wait(client)
                 if wait > 0:
                     return await send_too_many(send, wait)
-                if not _logged_in(headers.get("authorization", ""), self.logins):
-                    self.throttle.failed(client)
+                given = headers.get("authorization", "")
+                if not _logged_in(given, self.logins):
+                    if given:  # only a login that was tried counts: not a probe or a CORS preflight without one
+                        self.throttle.failed(client)
                     message = "a login is required: send USER:PASSWORD as the API key"
                     asked = {"WWW-Authenticate": 'Basic realm="rag"'}
                     return await JSONResponse(schemas.error(message), 401, headers=asked)(scope, receive, send)

@@ -211,3 +211,17 @@ def test_with_logins_every_api_request_needs_one(fake):
         client.api_key = "anna:segreta"  # the login as an OpenAI client's key
         reply = client.chat.completions.create(model="x", messages=[{"role": "user", "content": QUESTION}])
         assert "Hnatov" in reply.choices[0].message.content
+
+
+def test_wrong_logins_wait_but_requests_without_one_do_not_count(fake):
+    from rag.logins import Throttle
+
+    throttle = Throttle(free=2, first_wait=60)
+    with serving(create_app(lambda: fake, model="fake-llm", logins=[("anna", "segreta")], throttle=throttle)) as url:
+        for _ in range(5):  # probes and CORS preflights carry no login: refused, not counted
+            assert httpx.options(f"{url}/v1/chat/completions").status_code == 401
+        assert httpx.get(f"{url}/v1/models", auth=("anna", "segreta")).status_code == 200
+        wrong = [httpx.get(f"{url}/v1/models", auth=("anna", "x")).status_code for _ in range(4)]
+        assert wrong == [401, 401, 401, 429]  # the third wrong one starts a wait; even the right login waits
+        waited = httpx.get(f"{url}/v1/models", auth=("anna", "segreta"))
+        assert waited.status_code == 429 and int(waited.headers["Retry-After"]) > 50
