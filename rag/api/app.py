@@ -132,6 +132,10 @@ def _sse(payload: dict) -> str:
     return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
 
+# The API's paths, and its description (/docs, /redoc, /openapi.json: a browser asks for the login itself).
+GUARDED = ("/v1/", "/search", "/docs", "/redoc", "/openapi.json")
+
+
 class _Guard:
     """ASGI middleware on the API's paths only (the page guards its own routes and uploads): a login when one is
     required (a client sending wrong ones must wait: ``rag.logins.Throttle``), and no body over
@@ -141,7 +145,7 @@ class _Guard:
         self.app, self.logins, self.throttle = app, logins, throttle
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["path"].startswith(("/v1/", "/search")):
+        if scope["type"] == "http" and scope["path"].startswith(GUARDED):
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
             if self.logins:
                 client = client_address(scope)
@@ -182,5 +186,5 @@ def _logged_in(header: str, logins: Sequence[tuple[str, str]]) -> bool:
             return False
     elif scheme.lower() != "bearer":
         return False
-    user, _, password = value.strip().partition(":")
+    user, _, password = value.partition(":")  # exactly as given: "segreta\n" is not "segreta"
     return matches(user, password, logins)

@@ -207,6 +207,9 @@ def test_with_logins_every_api_request_needs_one(fake):
         assert httpx.get(f"{url}/v1/models", headers={"Authorization": "Bearer anna:sbagliata"}).status_code == 401
         assert httpx.get(f"{url}/v1/models", auth=("anna", "segreta")).status_code == 200
         assert httpx.get(f"{url}/search", params={"q": "Rutte"}, auth=("anna", "segreta")).status_code == 200
+        assert httpx.get(f"{url}/openapi.json").status_code == 401  # its description too
+        assert httpx.get(f"{url}/openapi.json", auth=("anna", "segreta")).status_code == 200
+        assert httpx.get(f"{url}/v1/models", auth=("anna", "segreta\n")).status_code == 401  # exactly as given
         client = openai_client(url)
         client.api_key = "anna:segreta"  # the login as an OpenAI client's key
         reply = client.chat.completions.create(model="x", messages=[{"role": "user", "content": QUESTION}])
