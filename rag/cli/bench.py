@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from rag.cli.options import backend_option, index_option, passage_tokens_option, writable_file
+from rag.cli.options import backend_option, index_option, out_file_option, passage_tokens_option, writable_file
 from rag.config import DEFAULT_EMBEDDER, DEFAULT_LLM
 
 
@@ -53,13 +53,7 @@ def bench() -> None:
     default=None,
     help="Also write the table, this command and a machine note here (notes below the marker are kept).",
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    callback=writable_file,
-    default=None,
-    help="Also write the figures as JSON here.",
-)
+@out_file_option("Also write the figures as JSON here.")
 @click.option(
     "--paired-speed",
     type=click.IntRange(min=0),
@@ -142,13 +136,7 @@ def bench_retrieval(
     "--repeat", type=click.IntRange(min=1), default=1, show_default=True, help="Ask each question this many times."
 )
 @passage_tokens_option
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False),
-    callback=writable_file,
-    default=None,
-    help="Also write the figures as JSON here.",
-)
+@out_file_option("Also write the figures as JSON here.")
 def bench_answers(index, models, backend, gold, repeat, passage_tokens, out) -> None:
     """Time to first token, total time (p50/p95) and accuracy on gold questions, per model.
 
@@ -241,13 +229,7 @@ def bench_context(gold, index, sample, budgets, model, k) -> None:
     show_default=True,
     help="Questions (each asked twice: with and without its article).",
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False),
-    callback=writable_file,
-    default=None,
-    help="Write the per-question measurements (JSONL).",
-)
+@out_file_option("Write the per-question measurements (JSONL).")
 @click.option(
     "--retrieval-limit",
     type=click.IntRange(min=1),

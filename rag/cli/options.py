@@ -32,6 +32,11 @@ writable_file = _writable(folder=False)  # callback= of an option naming a file 
 writable_folder = _writable(folder=True)  # callback= of an option naming a folder to write into
 
 
+def out_file_option(help: str):
+    """``--out FILE``: a file to write, checked before any work (``writable_file``)."""
+    return click.option("--out", type=click.Path(path_type=Path), callback=writable_file, default=None, help=help)
+
+
 def listen_options(port: int):
     """``--host`` and ``--port`` of a server command, checked before any model loads: a port out of range or
     already taken is said in one line, not after a minute of loading."""
