@@ -1,11 +1,13 @@
 """Logins of a server shared beyond this machine (``rag ui``, ``rag serve``): whether a USER:PASSWORD pair is
 one of them (``matches``, in constant time), and a brake on guessing them (``Throttle``, ``LoginThrottle``).
 
-A client address that sends ``Throttle.free`` wrong logins in a row must then wait before its next try, 1 s
+A client address that sends ``Throttle.free`` wrong logins must then wait before its next try, 1 s
 after the next wrong one, then 2, 4, ... up to ``max_wait``; any try during the wait is refused (HTTP 429 with
 ``Retry-After``) without being checked, so a guesser gets a few hundred tries a day instead of thousands a
-second. A right login clears the count; so do ``forget_after`` seconds without a wrong one. The brake is by
-address: behind a reverse proxy every client shares the proxy's address, so there the proxy should limit.
+second. Only ``forget_after`` seconds without a wrong login clear the count, not a right login: otherwise the
+holder of one login could guess another's password for ever, clearing the count with their own every few tries.
+The brake is by address: behind a reverse proxy every client shares the proxy's address, so there the proxy
+should limit.
 """
 
 from __future__ import annotations
@@ -71,11 +73,6 @@ class Throttle:
             while len(self._records) > self.max_clients:
                 self._records.popitem(last=False)
 
-    def succeeded(self, client: str) -> None:
-        """``client`` sent a right login: their count starts again."""
-        with self._lock:
-            self._records.pop(client, None)
-
 
 def client_address(scope) -> str:
     """The address an ASGI request comes from ("" when the server does not say)."""
@@ -95,8 +92,8 @@ async def send_too_many(send, wait: float) -> None:
 
 class LoginThrottle:
     """ASGI middleware for the chat page's login form (gradio's ``POST /login``): a client that must wait is
-    answered 429 before its login is checked; the page's reply tells a wrong login (400) from a right one (2xx,
-    3xx). Other requests pass untouched."""
+    answered 429 before its login is checked; the page's reply tells a wrong login (400, 401, 403), which counts.
+    Other requests pass untouched."""
 
     def __init__(self, app, throttle: Throttle, paths: tuple[str, ...] = ("/login", "/login/")):
         self.app, self.throttle, self.paths = app, throttle, paths
@@ -111,11 +108,8 @@ class LoginThrottle:
 
         async def watch(message):
             if message["type"] == "http.response.start":
-                status = message["status"]
-                if status in (400, 401, 403):
+                if message["status"] in (400, 401, 403):
                     self.throttle.failed(client)
-                elif status < 400:
-                    self.throttle.succeeded(client)
             await send(message)
 
         return await self.app(scope, receive, watch)

@@ -34,17 +34,18 @@ def test_wrong_logins_past_the_free_ones_wait_longer_each_time_up_to_the_cap():
     assert throttle.wait("10.0.0.9") == 3
 
 
-def test_a_right_login_or_a_quiet_spell_clears_the_count():
+def test_only_a_quiet_spell_clears_the_count():
     clock = Clock()
     throttle = Throttle(free=1, first_wait=10, forget_after=60, clock=clock)
     throttle.failed("a")
     throttle.failed("a")
     assert throttle.wait("a") == 10
-    throttle.succeeded("a")
-    assert throttle.wait("a") == 0
-    throttle.failed("a")
+    assert not hasattr(throttle, "succeeded")  # a right login (another user's, say) does not clear it
+    clock.now += 59
+    throttle.failed("a")  # within forget_after of the last: the count goes on
+    assert throttle.wait("a") == 20
     clock.now += 61
-    throttle.failed("a")  # the earlier one is forgotten: still within the free ones
+    throttle.failed("a")  # the earlier ones are forgotten: within the free ones again
     assert throttle.wait("a") == 0
 
 

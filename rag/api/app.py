@@ -159,7 +159,6 @@ class _Guard:
                     message = "a login is required: send USER:PASSWORD as the API key"
                     asked = {"WWW-Authenticate": 'Basic realm="rag"'}
                     return await JSONResponse(schemas.error(message), 401, headers=asked)(scope, receive, send)
-                self.throttle.succeeded(client)
             refusal = _too_large(scope["method"], headers)
             if refusal is not None:
                 return await refusal(scope, receive, send)

@@ -216,6 +216,21 @@ def test_with_logins_every_api_request_needs_one(fake):
         assert "Hnatov" in reply.choices[0].message.content
 
 
+@pytest.mark.parametrize("trusted", [None, ""])
+def test_forwarded_for_names_the_client_only_when_the_proxy_is_trusted(fake, monkeypatch, trusted):
+    """uvicorn trusts X-Forwarded-For from 127.0.0.1 by default (a proxy on this machine); FORWARDED_ALLOW_IPS=
+    (empty), as the README says, makes every local client count as itself, whatever address it names."""
+    from rag.logins import Throttle
+
+    if trusted is not None:
+        monkeypatch.setenv("FORWARDED_ALLOW_IPS", trusted)
+    throttle = Throttle(free=1, first_wait=60)
+    with serving(create_app(lambda: fake, model="fake-llm", logins=[("anna", "segreta")], throttle=throttle)) as url:
+        for n in range(3):
+            httpx.get(f"{url}/v1/models", auth=("anna", "x"), headers={"X-Forwarded-For": f"10.9.9.{n}"})
+    assert sorted(throttle._records) == (["127.0.0.1"] if trusted == "" else ["10.9.9.0", "10.9.9.1", "10.9.9.2"])
+
+
 def test_wrong_logins_wait_but_requests_without_one_do_not_count(fake):
     from rag.logins import Throttle
 
@@ -224,7 +239,10 @@ def test_wrong_logins_wait_but_requests_without_one_do_not_count(fake):
         for _ in range(5):  # probes and CORS preflights carry no login: refused, not counted
             assert httpx.options(f"{url}/v1/chat/completions").status_code == 401
         assert httpx.get(f"{url}/v1/models", auth=("anna", "segreta")).status_code == 200
-        wrong = [httpx.get(f"{url}/v1/models", auth=("anna", "x")).status_code for _ in range(4)]
-        assert wrong == [401, 401, 401, 429]  # the third wrong one starts a wait; even the right login waits
+        tries = [("anna", "x"), ("anna", "segreta")] * 2 + [("anna", "x")] * 2
+        statuses = [httpx.get(f"{url}/v1/models", auth=login).status_code for login in tries]
+        # right logins in between do not clear the count (else one login's holder could guess another's
+        # password for ever); the third wrong one starts a wait, and even the right login waits
+        assert statuses == [401, 200, 401, 200, 401, 429]
         waited = httpx.get(f"{url}/v1/models", auth=("anna", "segreta"))
         assert waited.status_code == 429 and int(waited.headers["Retry-After"]) > 50

@@ -163,9 +163,11 @@ def test_repeated_wrong_logins_must_wait(app, factory):
         waited = requests.post(f"{url}login", data={"username": "anna", "password": "segreta"})
         assert waited.status_code == 429 and 55 <= int(waited.headers["Retry-After"]) <= 61, waited.text
         assert "Too many wrong logins" in waited.json()["detail"]
-        throttle.succeeded("127.0.0.1")  # the wait is over: the right login gets in, and clears the count
+        throttle._records["127.0.0.1"].until = 0  # the wait is over: the right login gets in
         assert requests.post(f"{url}login", data={"username": "anna", "password": "segreta"}).status_code == 200
+        # and does not clear the count: a login's holder cannot go on guessing another user's password
         assert requests.post(f"{url}login", data=wrong).status_code == 400
+        assert requests.post(f"{url}login", data={"username": "anna", "password": "segreta"}).status_code == 429
 
 
 # ---- what a request can choose ------------------------------------------------------------------------------
