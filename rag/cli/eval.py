@@ -14,8 +14,8 @@ from rag.cli.options import index_option, llm_option, writable_folder
 @click.argument("gold", type=click.Path(path_type=Path))
 @index_option(
     default=None,
-    help="Index to search (name under ./index or a path). Default: seeds for a JSONL gold set; for SQuAD, "
-    "an index built once from the same file (index/<file stem>).",
+    help="Index to search (name under ./index or $RAG_INDEX_DIR, or a path). Default: seeds for a JSONL gold "
+    "set; for SQuAD, an index built once from the same file (index/<file stem>).",
 )
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N questions.")
 @click.option(
@@ -37,7 +37,7 @@ from rag.cli.options import index_option, llm_option, writable_folder
     type=click.Path(path_type=Path, file_okay=False),
     callback=writable_folder,
     default=None,
-    help="Folder for report.json, report.md and plots. Default: eval/runs/<gold stem>-<mode>.",
+    help="Folder for report.json, report.md and plots. Default: eval/runs/<gold stem>-<mode>[-<half>].",
 )
 def eval_command(gold: Path, index, limit, sample, half, retrieval_only, model, out) -> None:
     """Evaluate on GOLD: a JSONL gold set (see eval/README.md) or a SQuAD v1.1 JSON(.gz).

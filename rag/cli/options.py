@@ -74,7 +74,9 @@ def listen_options(port: int):
     return decorate
 
 
-def index_option(default: str | None = "seeds", help: str = "Index name under ./index (or a path).") -> callable:
+def index_option(
+    default: str | None = "seeds", help: str = "Index name under ./index or $RAG_INDEX_DIR (or a path)."
+) -> callable:
     return click.option("--index", "-i", "index", default=default, show_default=default is not None, help=help)
 
 
