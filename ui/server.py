@@ -1,7 +1,8 @@
 """How the page is served: its look (``theme``, the stylesheet ``CSS``), and one queue, whether on its own
-server (``launch_app``, ``rag ui``) or mounted beside the HTTP API (``mount_app``, ``rag serve``). Gradio is
-imported only when called: it is already loaded by then (``rag.ui.app`` builds the page and turns its
-telemetry off first).
+server (``launch_app``, ``rag ui``) or mounted beside the HTTP API (``mount_app``, ``rag serve``). With a login,
+wrong ones are throttled (``rag.logins.LoginThrottle``) and gradio's one route that answered without it is
+guarded (``SessionRequired``). Gradio is imported only when called: it is already loaded by then
+(``rag.ui.app`` builds the page and turns its telemetry off first).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def launch_app(
     if kwargs.get("auth"):
         from starlette.middleware import Middleware
 
-        middleware = [Middleware(LoginThrottle, throttle=throttle or Throttle())]
+        middleware = [Middleware(LoginThrottle, throttle=throttle or Throttle()), Middleware(SessionRequired)]
         kwargs["app_kwargs"] = {**kwargs.get("app_kwargs", {}), "middleware": middleware}
     return _queued(demo).launch(
         server_name=host, server_port=port, prevent_thread_lock=not block, show_error=True, **_look(), **kwargs
@@ -59,6 +60,7 @@ def mount_app(app, demo: gr.Blocks, path: str = "/", throttle: Throttle | None =
     if kwargs.get("auth"):
         login = path.rstrip("/") + "/login"
         app.add_middleware(LoginThrottle, throttle=throttle or Throttle(), paths=(login, login + "/"))
+        app.add_middleware(SessionRequired, prefix=path.rstrip("/"))
     return gr.mount_gradio_app(app, _queued(demo), path=path, **_look(), **kwargs)
 
 
@@ -70,3 +72,38 @@ def _queued(demo: gr.Blocks) -> gr.Blocks:
 def _look() -> dict:
     """The theme, stylesheet and script, as ``Blocks.launch`` and ``mount_gradio_app`` both take them."""
     return {"theme": theme(), "css": CSS, "js": tools.SCROLL_JS, "footer_links": []}
+
+
+class SessionRequired:
+    """ASGI middleware for a page with a login: gradio answers its ``heartbeat`` route (a stream held open as long
+    as the client likes) without one, so anyone could hold connections open. Such a request is answered 401
+    unless gradio's own ``login_check`` accepts its cookies. Other requests pass untouched."""
+
+    def __init__(self, app, prefix: str = ""):
+        self.app = app
+        self.heartbeat = f"{prefix}/gradio_api/heartbeat/"
+        self.login_check = f"{prefix}/gradio_api/login_check"
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith(self.heartbeat) and not await self._logged_in(scope):
+            from starlette.responses import JSONResponse
+
+            refused = JSONResponse({"detail": {"error": "Not authenticated"}}, status_code=401)
+            return await refused(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+    async def _logged_in(self, scope) -> bool:
+        """Whether gradio's ``login_check`` answers 200 to a GET with this request's headers (its cookies)."""
+        path = self.login_check
+        check = {**scope, "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b""}
+        status = []
+
+        async def nothing():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def read(message):
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        await self.app(check, nothing, read)
+        return status == [200]

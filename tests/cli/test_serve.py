@@ -65,3 +65,6 @@ def test_rag_serve_with_a_login_guards_the_api_and_the_page(tmp_path, real_embed
             f"{base}/gradio_api/upload", files={"files": ("big.txt", b"a" * 50_000)}, cookies=login.cookies, timeout=30
         )
         assert upload.status_code == 413  # --max-file-mb reaches gradio's own upload route
+        assert httpx.get(f"{base}/gradio_api/heartbeat/abc", timeout=30).status_code == 401
+        with httpx.stream("GET", f"{base}/gradio_api/heartbeat/abc", cookies=login.cookies, timeout=30) as beat:
+            assert beat.status_code == 200

@@ -170,6 +170,15 @@ def test_repeated_wrong_logins_must_wait(app, factory):
         assert requests.post(f"{url}login", data={"username": "anna", "password": "segreta"}).status_code == 429
 
 
+def test_the_heartbeat_route_asks_for_the_login(app, factory):
+    # an audit: gradio's heartbeat stream answered without a login, so anyone could hold connections open
+    with served(app, factory, auth=[("anna", "segreta")]) as url:
+        assert requests.get(f"{url}gradio_api/heartbeat/abc", timeout=10).status_code == 401
+        login = requests.post(f"{url}login", data={"username": "anna", "password": "segreta"})
+        with requests.get(f"{url}gradio_api/heartbeat/abc", cookies=login.cookies, stream=True, timeout=10) as beat:
+            assert beat.status_code == 200 and next(beat.iter_content(64)).startswith(b"data: ALIVE")
+
+
 # ---- what a request can choose ------------------------------------------------------------------------------
 def test_only_the_index_folders_indexes_and_offered_models_can_be_chosen(
     app, factory, seed_index, tmp_path, fake_embedder
