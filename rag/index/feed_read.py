@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from urllib.parse import urljoin
 
 from rag.errors import InputError
 from rag.index.fetch import HttpFetcher
@@ -54,6 +55,7 @@ class Feed:
     etag: str | None = None
     modified: str | None = None
     not_modified: bool = False  # the server said nothing changed since the last read
+    partial: bool = False  # malformed: only the items before the fault were read (nothing may be pruned)
 
 
 def read_feed(source: str | Path, fetcher: HttpFetcher, etag: str | None = None, modified: str | None = None) -> Feed:
@@ -71,17 +73,24 @@ def read_feed(source: str | Path, fetcher: HttpFetcher, etag: str | None = None,
         if not Path(source).is_file():
             raise InputError(f"{source}: no such feed file; check the path")
         body = Path(source).read_bytes()
-    parsed = feedparser.parse(body)
+    try:
+        parsed = feedparser.parse(body)
+    except Exception as e:  # feedparser's own failures ("&#xD800;" raised UnicodeEncodeError from inside it)
+        raise InputError(f"{source}: the feed cannot be read ({type(e).__name__}: {e})") from e
     if not parsed.version:
         web = feed.source.startswith("http")
         raise NotAFeed(f"{source}: not an RSS or Atom feed; give a feed's file or address", body if web else None)
     feed.title = parsed.feed.get("title") or None
-    if parsed.get("bozo") and parsed.entries:  # read as far as it goes: what came before the fault is kept
+    feed.partial = bool(parsed.get("bozo"))
+    if feed.partial and parsed.entries:  # read as far as it goes: what came before the fault is kept
         log.warning("%s: the feed is malformed (%s); read the %d items before the fault", source,
                     parsed.get("bozo_exception"), len(parsed.entries))  # fmt: skip
+    # A link is resolved against the feed's own address ("/news/a.htm" in a feed of https://x.it): a relative
+    # one must not become a bare id such as "a.txt", which could replace the index's own file of that name.
+    base = feed.source if feed.source.startswith("http") else Path(feed.source).as_uri()
     unlinked = 0
     for entry in parsed.entries:
-        item = _item(entry)
+        item = _item(entry, base)
         if item is None:
             unlinked += 1
         else:
@@ -91,10 +100,11 @@ def read_feed(source: str | Path, fetcher: HttpFetcher, etag: str | None = None,
     return feed
 
 
-def _item(entry) -> FeedItem | None:
-    link = entry.get("link") or entry.get("id")
+def _item(entry, base: str) -> FeedItem | None:
+    link = (entry.get("link") or entry.get("id") or "").strip()
     if not link:
         return None
+    link = urljoin(base, link) if "://" not in link and not link.startswith(("urn:", "tag:")) else link
     content = " ".join(part.get("value", "") for part in entry.get("content", []))
     text = _plain(content or entry.get("summary", ""))
     updated = entry["updated"] if "updated" in entry else None  # .get() warns: it falls back to "published"
@@ -121,5 +131,8 @@ def _date(raw: str | None, parsed) -> str | None:
             except (TypeError, ValueError, IndexError):
                 continue
     if parsed:
-        return date(*parsed[:3]).isoformat()
+        try:
+            return date(*parsed[:3]).isoformat()
+        except (TypeError, ValueError):  # "0000-00-00": no such day
+            return None
     return None

@@ -6,8 +6,9 @@ An item is identified by its link (the document id); its fingerprint is a hash o
 it (title, date, summary, content). On a sync an item whose fingerprint is unchanged and whose document is
 still in the index is not fetched again; a fetched page whose text did not change is skipped by content
 hash like any other document. Nothing is removed unless ``prune=True`` (then the documents of items gone
-from their feed are). A page that cannot be fetched or holds no article is reported and skipped, and is
-tried again at the next sync.
+from their feed are; never those of a malformed feed, read only up to its fault). A page that cannot be
+fetched, holds no article or is larger than an article may be (``max_article_bytes``) is reported and
+skipped, and is tried again at the next sync. An item in several feeds (or twice in one) is indexed once.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rag.errors import InputError
+from rag.index.decode import NotText, decode_bytes
 from rag.index.embed import Embedder
 from rag.index.embed_cache import EmbeddingCache
 from rag.index.feed_read import Feed, FeedItem, NotAFeed, read_feed
 from rag.index.fetch import FetchError, HttpFetcher
 from rag.index.html import extract_page
 from rag.index.indexer import IndexReport, add_to_index
-from rag.index.ingest import text_document
+from rag.index.ingest import check_size, max_article_bytes, text_document
 from rag.index.store import Store
 from rag.types import Document
 
@@ -64,11 +66,13 @@ def item_document(item: FeedItem, feed: Feed, fetcher: HttpFetcher | None) -> Do
     if fetcher is None:
         if not item.text:
             raise InputError("the feed carries no text for this item")
-        return text_document(item.link, item.text, title=item.title, date=item.date, source=feed.title, url=item.link)
-    page = extract_page(fetcher.get(item.link).body, url=item.link)
+        doc = text_document(item.link, item.text, title=item.title, date=item.date, source=feed.title, url=item.link)
+        check_size(item.link, doc, max_article_bytes())
+        return doc
+    page = extract_page(_markup(fetcher.get(item.link).body), url=item.link)
     if page is None:
         raise InputError("no article text in the page")
-    return text_document(
+    doc = text_document(
         item.link,
         page.text,
         title=item.title or page.title,
@@ -76,18 +80,33 @@ def item_document(item: FeedItem, feed: Feed, fetcher: HttpFetcher | None) -> Do
         source=page.site or feed.title or page.author,
         url=page.url or item.link,
     )
+    check_size(item.link, doc, max_article_bytes())
+    return doc
 
 
 def _page_document(url: str, markup: bytes) -> Document:
-    page = extract_page(markup, url=url)
+    page = extract_page(_markup(markup), url=url)
     if page is None:
         raise InputError(f"{url}: neither an RSS/Atom feed nor a page with an article; check the address")
-    return text_document(url, page.text, title=page.title, **page.metadata())
+    doc = text_document(url, page.text, title=page.title, **page.metadata())
+    check_size(url, doc, max_article_bytes())
+    return doc
+
+
+def _markup(body: bytes) -> str | bytes:
+    """A fetched page's text, decoded as a page file is (valid UTF-8, else its likeliest single-byte code page),
+    whatever charset the server declares: CP1252 bytes served as UTF-8 read "Perché", not "Perch\ufffd"."""
+    try:
+        return decode_bytes(body)[0]
+    except NotText:  # let the extractor say there is no article
+        return body
 
 
 def _collect(feed: Feed, fetcher: HttpFetcher | None, known: dict[str, str], in_index: set[str], report) -> list:
     docs = []
     for item in feed.items:
+        if item.link in report.fetched or any(link == item.link for link, _ in report.failed):
+            continue  # already read from another feed (a paper's "home" and "cronaca"), or twice in this one
         if known.get(item.link) == item.fingerprint and item.link in in_index:
             report.unchanged.append(item.link)
             continue
@@ -134,6 +153,8 @@ def add_feeds(
         except NotAFeed as e:  # a web page's address: the page itself is added (and not followed)
             if e.markup is None:
                 raise
+            if str(source) in report.fetched:  # the same address given twice
+                continue
             found.append(_page_document(str(source), e.markup))
             report.fetched.append(str(source))
     for feed in feeds:
@@ -187,36 +208,53 @@ def _update(
     prune: bool,
     feed_text: bool | None = None,
 ) -> IndexReport:
-    """Index ``docs`` and record ``feeds`` in one atomic edit; with ``prune``, drop items gone from their feed."""
-    records = recorded_feeds(index)
-    landed = {d.id for d in docs} | set(report.unchanged)
+    """Index ``docs`` and record ``feeds`` in one atomic edit; with ``prune``, drop items gone from their feed.
+
+    The feed list is merged into the one the locked edit carries over, not into one read before it, so that
+    an add running beside a sync does not drop the other's feeds. A feed with a failed item is recorded
+    without its ETag/Last-Modified, so the next sync reads it whole and tries that item again."""
+    unique: dict[str, Document] = {}
+    for doc in docs:  # the same page given twice ("rag index add URL URL"): once
+        unique.setdefault(doc.id, doc)
+    landed = set(unique) | set(report.unchanged)
+    failed = {link for link, _ in report.failed}
     remove = []
-    for feed in feeds:
-        old = records.get(feed.source, {})
-        if feed.not_modified:
-            records[feed.source] = {**old, "synced": _now()}
-            continue
-        current = {item.link: item.fingerprint for item in feed.items}
-        items = {link: fp for link, fp in current.items() if link in landed}
-        gone = [link for link in old.get("items", {}) if link not in current]
-        if prune:
-            remove.extend(gone)
-        else:  # still in the index: keep following them
-            items.update({link: old["items"][link] for link in gone})
-        records[feed.source] = {
-            "title": feed.title,
-            "feed_text": old.get("feed_text", False) if feed_text is None else feed_text,
-            "etag": feed.etag,
-            "modified": feed.modified,
-            "synced": _now(),
-            "items": items,
-        }
+    if prune:
+        before = recorded_feeds(index)
+        for feed in feeds:
+            if feed.partial:
+                log.warning("%s: malformed, read only in part: nothing of it is pruned", feed.source)
+            elif not feed.not_modified:
+                current = {item.link for item in feed.items}
+                remove += [link for link in before.get(feed.source, {}).get("items", {}) if link not in current]
 
     def write(folder: Path) -> None:
+        records = recorded_feeds(folder)  # the list as it is now, under the index's lock
+        for feed in feeds:
+            old = records.get(feed.source, {})
+            if feed.not_modified:
+                records[feed.source] = {**old, "synced": _now()}
+                continue
+            current = {item.link: item.fingerprint for item in feed.items}
+            items = {link: fp for link, fp in current.items() if link in landed}
+            gone = {link: fp for link, fp in old.get("items", {}).items() if link not in current}
+            if not prune or feed.partial:  # still in the index: keep following them
+                items.update(gone)
+            retry = any(link in failed for link in current)
+            records[feed.source] = {
+                "title": feed.title,
+                "feed_text": old.get("feed_text", False) if feed_text is None else feed_text,
+                "etag": None if retry else feed.etag,
+                "modified": None if retry else feed.modified,
+                "synced": _now(),
+                "items": items,
+            }
         text = json.dumps({"feeds": records}, indent=2, ensure_ascii=False) + "\n"
         (folder / FEEDS_FILE).write_text(text, encoding="utf-8")
 
-    return add_to_index(list(docs), index, embedder=embedder, cache=EmbeddingCache(), remove=remove, also=write)
+    return add_to_index(
+        list(unique.values()), index, embedder=embedder, cache=EmbeddingCache(), remove=remove, also=write
+    )
 
 
 def _doc_ids(index: Path) -> set[str]:

@@ -7,6 +7,7 @@ the address, for the caller to report and skip.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from rag.errors import RagError
@@ -29,11 +30,13 @@ class Response:
 
 
 class HttpFetcher:
-    """GET with redirects followed, ``timeout`` seconds per request and at most ``max_bytes`` of body."""
+    """GET with redirects followed, ``timeout`` seconds for each read, ``deadline`` seconds for the whole
+    body (a server dripping a byte every few seconds never trips a read timeout), and at most ``max_bytes``."""
 
-    def __init__(self, timeout: float = 20.0, max_bytes: int = 20_000_000):
+    def __init__(self, timeout: float = 20.0, max_bytes: int = 20_000_000, deadline: float = 120.0):
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.deadline = deadline
 
     def get(self, url: str, etag: str | None = None, modified: str | None = None) -> Response:
         import httpx
@@ -49,11 +52,13 @@ class HttpFetcher:
                     return Response(304, etag=etag, modified=modified)
                 if reply.status_code >= 400:
                     raise FetchError(f"{url}: HTTP {reply.status_code} {reply.reason_phrase}")
-                body = bytearray()
+                body, ends = bytearray(), time.monotonic() + self.deadline
                 for piece in reply.iter_bytes():
                     body += piece
                     if len(body) > self.max_bytes:
                         raise FetchError(f"{url}: larger than {self.max_bytes // 1_000_000} MB, not fetched")
+                    if time.monotonic() > ends:
+                        raise FetchError(f"{url}: still arriving after {self.deadline:g} s, not fetched")
                 log.debug("fetched %s (%d bytes)", url, len(body))
                 return Response(
                     reply.status_code, bytes(body), reply.headers.get("etag"), reply.headers.get("last-modified")

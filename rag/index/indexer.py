@@ -139,7 +139,8 @@ def add_to_index(
 
     In the same atomic edit, ``remove`` drops those documents (ids not in the index are ignored) and
     ``also(folder)`` may write its own files into the new index folder before it is swapped in. If
-    nothing is new, changed or removed, the index on disk is left as it is (not rewritten). ``progress``
+    nothing is new, changed or removed, the index on disk is not rewritten, but the kept files ``also``
+    changed (``index_meta.KEPT_FILES``: a feed sync's record) are still put in place. ``progress``
     and ``cancel`` as in ``_upsert``: a cancelled add leaves the index unchanged.
     """
     remove = list(remove)

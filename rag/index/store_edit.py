@@ -78,8 +78,9 @@ def _edit_in(work: Path, path: Path, meta: IndexMeta | None, fresh: bool) -> Ite
             vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(meta.embedder.dim))
             store = Store(work, meta, vectors, db)
         yield store
-        if not (fresh or store.changed):  # nothing added or removed: the index on disk stays as it is
+        if not (fresh or store.changed):  # nothing added or removed: the index on disk stays as it is,
             store.close()
+            _keep_side_files(work, path)  # but a feed sync's record of its visit is kept
             shutil.rmtree(work, ignore_errors=True)
             return
         _save(store)
@@ -106,3 +107,12 @@ def _save(store: Store) -> None:
         store.path / "lexical"
     )
     (store.path / "meta.json").write_text(store.meta.to_json())
+
+
+def _keep_side_files(work: Path, path: Path) -> None:
+    """Move the working copy's ``KEPT_FILES`` that differ from the index's into it, each by one atomic rename
+    (the working copy sits beside the index, on the same file system; the caller holds the index's lock)."""
+    for name in KEPT_FILES:
+        new, current = work / name, path / name
+        if new.is_file() and (not current.is_file() or new.read_bytes() != current.read_bytes()):
+            os.replace(new, current)

@@ -237,3 +237,159 @@ def test_an_item_with_a_broken_address_is_skipped_and_the_others_added(site, see
     assert len(report.index.added) == 2
     assert [link for link, _ in report.failed][-1] == "http://[::1/bad"
     assert "not a valid web address" in report.failed[-1][1]
+
+
+# ---- a hostile-input audit of feeds and pages (round 5) ------------------------------------------------------
+def rss(*items: str, title: str = "Prova") -> str:
+    head = f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{title}</title>'
+    return head + "".join(items) + "</channel></rss>"
+
+
+def item(
+    link: str,
+    text: str = "Un articolo di prova con abbastanza parole per essere indicizzato.",
+    day: str = "Mon, 27 Apr 2026 18:05:00 +0200",
+) -> str:
+    return (
+        f"<item><title>Titolo {link}</title><link>{link}</link><pubDate>{day}</pubDate>"
+        f"<description>{text}</description></item>"
+    )
+
+
+def test_an_item_in_two_feeds_or_twice_in_one_is_indexed_once(site, seed_index, fake_embedder):
+    # an audit: a paper's "home" and "cronaca" feeds sharing an item crashed every add and sync (UNIQUE constraint)
+    home = site.write_feed()
+    (site.root / "cronaca.rss").write_text((site.root / "notizie.rss").read_text(encoding="utf-8"), encoding="utf-8")
+    cronaca = f"{site.base}/cronaca.rss"
+    report = add_feeds([home, cronaca, home], seed_index, embedder=fake_embedder)
+    assert len(report.index.added) == 2 and set(recorded_feeds(seed_index)) == {home, cronaca}
+    site.write_feed(extra=NEW_ITEM + NEW_ITEM.replace("</channel>", "") + "</channel>")  # new, and twice
+    (site.root / "cronaca.rss").write_text((site.root / "notizie.rss").read_text(encoding="utf-8"), encoding="utf-8")
+    again = sync_feeds(seed_index, embedder=fake_embedder)
+    assert again.index.added == [f"{site.base}/news/regioni/fiera-libro-bari.htm"]
+    page = f"{site.base}/news/ponte-ticino.html"
+    assert add_feeds([page, page], seed_index, embedder=fake_embedder).index.replaced == []  # a page twice: once
+
+
+def test_an_unreadable_item_or_feed_does_not_stop_the_other_feeds(tmp_path, seed_index, fake_embedder):
+    # an audit: a "0000-00-00" date (ValueError) or "&#xD800;" (UnicodeEncodeError inside feedparser) in one
+    # feed stopped every sync
+    good, bad = tmp_path / "good.rss", tmp_path / "bad.rss"
+    good.write_text(rss(item("http://a.example/1")), encoding="utf-8")
+    bad.write_text(rss(item("http://b.example/1", day="0000-00-00T00:00:00Z")), encoding="utf-8")
+    report = add_feeds([good, bad], seed_index, embedder=fake_embedder, feed_text=True)
+    assert len(report.index.added) == 2 and documents(seed_index)["http://b.example/1"].date is None
+    good.write_text(rss(item("http://a.example/1"), item("http://a.example/2")), encoding="utf-8")
+    bad.write_text(rss(item("http://b.example/1", text="rotto &#xD800; qui")), encoding="utf-8")
+    synced = sync_feeds(seed_index, embedder=fake_embedder)
+    assert synced.index.added == ["http://a.example/2"]
+    assert [source for source, _ in synced.failed] == [str(bad.resolve())] and "cannot be read" in synced.failed[0][1]
+
+
+def test_a_malformed_feed_prunes_nothing(tmp_path, seed_index, fake_embedder):
+    # an audit: a feed cut short read as "items gone", and `sync --prune` deleted their documents
+    feed = tmp_path / "cut.rss"
+    items = [item(f"http://c.example/{n}") for n in range(4)]
+    feed.write_text(rss(*items), encoding="utf-8")
+    add_feeds([feed], seed_index, embedder=fake_embedder, feed_text=True)
+    feed.write_text(rss(*items)[: len(rss(*items[:2])) - len("</channel></rss>") + 20], encoding="utf-8")
+    assert sync_feeds(seed_index, embedder=fake_embedder, prune=True).index.removed == []
+    assert all(f"http://c.example/{n}" in documents(seed_index) for n in range(4))
+
+
+def test_relative_links_are_resolved_against_the_feed(site, tmp_path, seed_index, fake_embedder):
+    # an audit: <link>a.txt</link> replaced the index's own a.txt; "/news/x.html" in a web feed was not fetched
+    (site.root / "rel.rss").write_text(rss(item("/news/ponte-ticino.html")), encoding="utf-8")
+    report = add_feeds([f"{site.base}/rel.rss"], seed_index, embedder=fake_embedder)
+    assert report.index.added == [f"{site.base}/news/ponte-ticino.html"]
+    seed = sorted(documents(seed_index))[0]
+    local = tmp_path / "locale.rss"
+    local.write_text(rss(item(seed)), encoding="utf-8")
+    report = add_feeds([local], seed_index, embedder=fake_embedder, feed_text=True)
+    assert report.index.replaced == [] and report.index.added == [(tmp_path / seed).as_uri()]
+
+
+def test_a_visit_is_recorded_and_a_failed_page_tried_again_even_when_nothing_changed(site, seed_index, fake_embedder):
+    # an audit: with no document changed, the feed list was not written: a feed whose pages all failed was
+    # not followed, and a failed page was never asked again while the feed answered "304 not modified"
+    (site.root / "uno.rss").write_text(rss(item(f"{site.base}/news/tardi.html")), encoding="utf-8")
+    url = f"{site.base}/uno.rss"
+    report = add_feeds([url], seed_index, embedder=fake_embedder)
+    assert report.index.added == [] and len(report.failed) == 1 and list(recorded_feeds(seed_index)) == [url]
+    first = recorded_feeds(seed_index)[url]["synced"]
+    shutil.copy(site.root / "news" / "ponte-ticino.html", site.root / "news" / "tardi.html")  # the page is back
+    time.sleep(1.1)
+    synced = sync_feeds(seed_index, embedder=fake_embedder)
+    assert synced.index.added == [f"{site.base}/news/tardi.html"]
+    assert recorded_feeds(seed_index)[url]["synced"] > first
+
+
+def test_pages_above_the_article_limit_are_skipped_and_any_charset_is_read(
+    site, seed_index, fake_embedder, monkeypatch
+):
+    # an audit: RAG_MAX_ARTICLE_MB held only for files; CP1252 pages served as UTF-8 read "Perch\ufffd"
+    text = "Perché la città è già pronta: " + "parola " * 60
+    (site.root / "news" / "cp.html").write_bytes(
+        f"<html><body><article><p>{text}</p></article></body></html>".encode("cp1252")
+    )
+    (site.root / "two.rss").write_text(rss(item(f"{site.base}/news/cp.html")), encoding="utf-8")
+    report = add_feeds([f"{site.base}/two.rss"], seed_index, embedder=fake_embedder)
+    assert "Perché la città è già pronta" in documents(seed_index)[f"{site.base}/news/cp.html"].text
+    monkeypatch.setenv("RAG_MAX_ARTICLE_MB", "0.001")  # 1,000 bytes
+    big = f"<html><body><article><p>{'Una parola dopo l altra. ' * 80}</p></article></body></html>"
+    (site.root / "news" / "big.html").write_text(big, encoding="utf-8")
+    (site.root / "three.rss").write_text(rss(item(f"{site.base}/news/big.html")), encoding="utf-8")
+    report = add_feeds([f"{site.base}/three.rss"], seed_index, embedder=fake_embedder)
+    assert report.index.added == [] and "above the" in report.failed[0][1]
+
+
+def test_a_body_that_drips_is_given_up_at_the_deadline():
+    # an audit: a page sending a byte every 2 s never tripped the 20 s read timeout: an add hung for days
+    from http.server import BaseHTTPRequestHandler
+
+    from rag.index.fetch import FetchError, HttpFetcher
+
+    class Drip(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            for _ in range(1000):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.05)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(FetchError, match="still arriving after 1 s"):
+            HttpFetcher(timeout=5, deadline=1).get(f"http://127.0.0.1:{server.server_address[1]}/")
+        assert time.monotonic() - started < 5
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_add_waiting_for_the_lock_keeps_the_feeds_another_writer_recorded(tmp_path, seed_index, fake_embedder):
+    # an audit: an add read feeds.json before taking the index's lock, and wrote back a list without the feed
+    # that a sync running at the same time had recorded
+    from rag.index.atomic import locked
+
+    first, second = tmp_path / "primo.rss", tmp_path / "secondo.rss"
+    first.write_text(rss(item("http://p.example/1")), encoding="utf-8")
+    second.write_text(rss(item("http://s.example/1")), encoding="utf-8")
+    with locked(seed_index):  # another writer holds the index
+        adding = threading.Thread(
+            target=add_feeds, args=([second], seed_index, ()), kwargs={"embedder": fake_embedder, "feed_text": True}
+        )
+        adding.start()
+        time.sleep(1.0)  # the add has read its feed and waits for the lock
+        (seed_index / FEEDS_FILE).write_text(
+            json.dumps({"feeds": {str(first.resolve()): {"items": {}}}}), encoding="utf-8"
+        )
+    adding.join(timeout=60)
+    assert set(recorded_feeds(seed_index)) == {str(first.resolve()), str(second.resolve())}
