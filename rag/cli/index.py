@@ -185,11 +185,17 @@ def index_sync(name, prune) -> None:
     """Re-read the feeds recorded in an index and add what is new or changed.
 
     Items the feed describes as before are not fetched again; a fetched page whose text is unchanged is
-    skipped. Nothing is removed unless --prune is given. Run it from cron or a systemd timer to keep up.
+    skipped. Nothing is removed unless --prune is given. Run it from cron or a systemd timer to keep up:
+    it exits with 1 when a feed could not be read (the others are still read), so that cron reports it.
     """
     from rag.index.feeds import sync_feeds
 
-    click.echo(sync_feeds(index_path(name), prune=prune).summary())
+    report = sync_feeds(index_path(name), prune=prune)
+    click.echo(report.summary())
+    unread = [source for source, _ in report.failed if source in report.feeds]
+    if unread:
+        click.echo(f"error: {len(unread)} feed(s) could not be read: {', '.join(unread)}", err=True)
+        raise SystemExit(1)
 
 
 @index.command("remove")

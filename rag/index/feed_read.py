@@ -35,7 +35,15 @@ class NotAFeed(InputError):
 def is_feed(source: str | Path) -> bool:
     """A web address, or a file named like a feed (``.rss``, ``.atom``, ``.xml``)."""
     text = str(source)
-    return text.startswith(("http://", "https://")) or text.lower().endswith(FEED_SUFFIXES)
+    return web_address(text) is not None or text.lower().endswith(FEED_SUFFIXES)
+
+
+def web_address(text: str) -> str | None:
+    """``text`` as an http(s) address with its scheme in lower case ("HTTP://x" is one too), else None."""
+    scheme, colon, rest = text.partition(":")
+    if colon and scheme.lower() in ("http", "https") and rest.startswith("//"):
+        return f"{scheme.lower()}:{rest}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -62,9 +70,9 @@ def read_feed(source: str | Path, fetcher: HttpFetcher, etag: str | None = None,
     """Parse the feed at ``source`` (a URL or a file); ``InputError`` if it is not an RSS/Atom feed."""
     import feedparser
 
-    text = str(source)
-    feed = Feed(source=text if text.startswith(("http://", "https://")) else str(Path(source).resolve()))
-    if feed.source.startswith("http"):
+    address = web_address(str(source))
+    feed = Feed(source=address or str(Path(source).resolve()))
+    if address:
         response = fetcher.get(feed.source, etag=etag, modified=modified)
         if response.status == 304:
             return Feed(source=feed.source, etag=etag, modified=modified, not_modified=True)
@@ -78,8 +86,7 @@ def read_feed(source: str | Path, fetcher: HttpFetcher, etag: str | None = None,
     except Exception as e:  # feedparser's own failures ("&#xD800;" raised UnicodeEncodeError from inside it)
         raise InputError(f"{source}: the feed cannot be read ({type(e).__name__}: {e})") from e
     if not parsed.version:
-        web = feed.source.startswith("http")
-        raise NotAFeed(f"{source}: not an RSS or Atom feed; give a feed's file or address", body if web else None)
+        raise NotAFeed(f"{source}: not an RSS or Atom feed; give a feed's file or address", body if address else None)
     feed.title = parsed.feed.get("title") or None
     feed.partial = bool(parsed.get("bozo"))
     if feed.partial and parsed.entries:  # read as far as it goes: what came before the fault is kept
@@ -87,7 +94,7 @@ def read_feed(source: str | Path, fetcher: HttpFetcher, etag: str | None = None,
                     parsed.get("bozo_exception"), len(parsed.entries))  # fmt: skip
     # A link is resolved against the feed's own address ("/news/a.htm" in a feed of https://x.it): a relative
     # one must not become a bare id such as "a.txt", which could replace the index's own file of that name.
-    base = feed.source if feed.source.startswith("http") else Path(feed.source).as_uri()
+    base = feed.source if address else Path(feed.source).as_uri()
     unlinked = 0
     for entry in parsed.entries:
         item = _item(entry, base)

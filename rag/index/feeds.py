@@ -155,6 +155,7 @@ def add_feeds(
                 raise
             if str(source) in report.fetched:  # the same address given twice
                 continue
+            log.info("%s: a web page, not a feed: added once, not followed by sync", source)
             found.append(_page_document(str(source), e.markup))
             report.fetched.append(str(source))
     for feed in feeds:

@@ -16,7 +16,7 @@ def test_pages_then_a_feed_then_a_sync(tmp_path):
     assert built.returncode == 0 and "3 added" in built.stdout, built.stderr
     with serve(tmp_path) as site:
         url = site.write_feed()
-        added = rag("index", "add", url, "--name", "notizie")
+        added = rag("index", "add", url.replace("http://", "HTTP://"), "--name", "notizie")  # any case of scheme
         assert added.returncode == 0, added.stderr
         assert "2 pages fetched" in added.stdout and "1 failed" in added.stdout and "2 added" in added.stdout
         assert f"skipped {site.base}/news/cadorna-chiusa.html: " in added.stdout
@@ -27,5 +27,8 @@ def test_pages_then_a_feed_then_a_sync(tmp_path):
         info = json.loads(rag("index", "info", "--name", "notizie", "--json", "--docs").stdout)
         assert info["documents"] == 6 and list(info["feeds"]) == [url]
         assert f"{site.base}/news/regioni/fiera-libro-bari.htm" in info["doc_ids"]
+        (site.root / "notizie.rss").unlink()  # the feed is gone: cron must hear of it
+        failed = rag("index", "sync", "--name", "notizie")
+        assert failed.returncode == 1 and f"1 feed(s) could not be read: {url}" in failed.stderr, failed.stderr
     none = rag("index", "sync", "--name", "nope")
     assert none.returncode == 2 and "no index at" in none.stderr and "Traceback" not in none.stderr
