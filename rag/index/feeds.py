@@ -19,13 +19,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from rag.errors import InputError
 from rag.index.decode import NotText, decode_bytes
 from rag.index.embed import Embedder
 from rag.index.embed_cache import EmbeddingCache
-from rag.index.feed_read import Feed, FeedItem, NotAFeed, read_feed
-from rag.index.fetch import FetchError, HttpFetcher
+from rag.index.feed_read import Feed, FeedItem, NotAFeed, read_feed, web_address
+from rag.index.fetch import FetchError, HttpFetcher, is_inside
 from rag.index.html import extract_page
 from rag.index.indexer import IndexReport, add_to_index
 from rag.index.ingest import check_size, max_article_bytes, text_document
@@ -60,6 +61,7 @@ class FeedReport:
 # ---- items to documents -----------------------------------------------------------------------
 def item_document(item: FeedItem, feed: Feed, fetcher: HttpFetcher | None) -> Document:
     """The item's article: its page fetched and extracted, or with ``fetcher=None`` the feed's own text.
+    The items of a feed from the internet may not point at this machine or its private network.
 
     Raises ``FetchError`` (the page could not be fetched) or ``InputError`` (no article in it).
     """
@@ -69,7 +71,7 @@ def item_document(item: FeedItem, feed: Feed, fetcher: HttpFetcher | None) -> Do
         doc = text_document(item.link, item.text, title=item.title, date=item.date, source=feed.title, url=item.link)
         check_size(item.link, doc, max_article_bytes())
         return doc
-    page = extract_page(_markup(fetcher.get(item.link).body), url=item.link)
+    page = extract_page(_markup(fetcher.get(item.link, inside=_inside(feed)).body), url=item.link)
     if page is None:
         raise InputError("no article text in the page")
     doc = text_document(
@@ -91,6 +93,12 @@ def _page_document(url: str, markup: bytes) -> Document:
     doc = text_document(url, page.text, title=page.title, **page.metadata())
     check_size(url, doc, max_article_bytes())
     return doc
+
+
+def _inside(feed: Feed) -> bool:
+    """Whether the feed's items may point inside this machine's network: a feed file, or a feed served there."""
+    address = web_address(feed.source)
+    return address is None or is_inside(urlsplit(address).hostname or "")
 
 
 def _markup(body: bytes) -> str | bytes:

@@ -6,6 +6,7 @@ the address, for the caller to report and skip.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -38,7 +39,9 @@ class HttpFetcher:
         self.max_bytes = max_bytes
         self.deadline = deadline
 
-    def get(self, url: str, etag: str | None = None, modified: str | None = None) -> Response:
+    def get(self, url: str, etag: str | None = None, modified: str | None = None, inside: bool = True) -> Response:
+        """``inside=False`` refuses an address on this machine or its private network, redirects included
+        (for the items of a feed from the internet, which must not make us read the local services)."""
         import httpx
 
         headers = {"User-Agent": USER_AGENT}
@@ -46,8 +49,14 @@ class HttpFetcher:
             headers["If-None-Match"] = etag
         if modified:
             headers["If-Modified-Since"] = modified
+
+        def check(request) -> None:
+            if not inside and is_inside(request.url.host):
+                raise FetchError(f"{url}: {request.url.host} is on this machine or its private network; not fetched")
+
+        client = httpx.Client(timeout=self.timeout, follow_redirects=True, event_hooks={"request": [check]})
         try:
-            with httpx.stream("GET", url, headers=headers, timeout=self.timeout, follow_redirects=True) as reply:
+            with client, client.stream("GET", url, headers=headers) as reply:
                 if reply.status_code == 304:
                     return Response(304, etag=etag, modified=modified)
                 if reply.status_code >= 400:
@@ -67,3 +76,21 @@ class HttpFetcher:
             raise FetchError(f"{url}: {type(e).__name__}: {e or 'no answer'}") from e
         except (httpx.InvalidURL, ValueError) as e:  # "http://[::1", a host name idna cannot encode
             raise FetchError(f"{url}: not a valid web address ({e})") from e
+
+
+@functools.lru_cache(maxsize=1024)
+def is_inside(host: str) -> bool:
+    """Whether ``host`` names this machine or an address of a private, link-local or reserved network (by
+    any of the addresses it resolves to). A name that does not resolve is not inside: fetching it fails."""
+    import ipaddress
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False
+    for *_, address in infos:
+        ip = ipaddress.ip_address(str(address[0]).split("%")[0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_unspecified:
+            return True
+    return False

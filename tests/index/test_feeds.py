@@ -393,3 +393,24 @@ def test_an_add_waiting_for_the_lock_keeps_the_feeds_another_writer_recorded(tmp
         )
     adding.join(timeout=60)
     assert set(recorded_feeds(seed_index)) == {str(first.resolve()), str(second.resolve())}
+
+
+def test_the_items_of_a_feed_from_the_internet_may_not_point_inside_this_network(
+    site, seed_index, fake_embedder, monkeypatch
+):
+    # an audit: a remote feed's item linking to 127.0.0.1:<port> made the tool read and index a local service
+    from rag.index import feeds
+    from rag.index.feed_read import Feed
+    from rag.index.fetch import FetchError, HttpFetcher, is_inside
+
+    assert [is_inside(h) for h in ("127.0.0.1", "10.1.2.3", "169.254.169.254", "::1", "8.8.8.8")] == [
+        True, True, True, True, False,
+    ]  # fmt: skip
+    assert feeds._inside(Feed(source=f"{site.base}/notizie.rss")) and feeds._inside(Feed(source="/tmp/x.rss"))
+    assert not feeds._inside(Feed(source="http://8.8.8.8/feed.rss"))
+    with pytest.raises(FetchError, match="on this machine or its private network"):
+        HttpFetcher().get(f"{site.base}/news/ponte-ticino.html", inside=False)
+    url = site.write_feed()
+    monkeypatch.setattr(feeds, "_inside", lambda feed: False)  # as if the feed came from the internet
+    report = add_feeds([url], seed_index, embedder=fake_embedder)
+    assert report.index.added == [] and all("private network" in why for _, why in report.failed)
