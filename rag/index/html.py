@@ -58,6 +58,8 @@ def extract_page(markup: str | bytes, url: str | None = None) -> Page | None:
     """
     import trafilatura
 
+    # trafilatura logs "ERROR empty HTML tree" for a page it cannot parse: that is our None, said by the caller
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     found = trafilatura.bare_extraction(
         markup,
         url=url,
@@ -67,8 +69,8 @@ def extract_page(markup: str | bytes, url: str | None = None) -> Page | None:
         date_extraction_params=_DATE_PARAMS,
     )
     text = (found.text or "").strip() if found is not None else ""
-    if len(text.split()) < MIN_WORDS:
-        return None
+    if len(text.split()) < MIN_WORDS or not any(mark in text for mark in ".!?…"):
+        return None  # a menu's links run together ("Sezione 0Sezione 1…") have words but no sentence
     title = " ".join((found.title or "").split()) or None
     return Page(
         text=_without_heading(text, title),

@@ -328,7 +328,7 @@ def test_pages_above_the_article_limit_are_skipped_and_any_charset_is_read(
     site, seed_index, fake_embedder, monkeypatch
 ):
     # an audit: RAG_MAX_ARTICLE_MB held only for files; CP1252 pages served as UTF-8 read "Perch\ufffd"
-    text = "Perché la città è già pronta: " + "parola " * 60
+    text = "Perché la città è già pronta: " + "parola " * 60 + "."
     (site.root / "news" / "cp.html").write_bytes(
         f"<html><body><article><p>{text}</p></article></body></html>".encode("cp1252")
     )
