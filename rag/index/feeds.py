@@ -103,7 +103,7 @@ def _inside(feed: Feed) -> bool:
 
 def _markup(body: bytes) -> str | bytes:
     """A fetched page's text, decoded as a page file is (valid UTF-8, else its likeliest single-byte code page),
-    whatever charset the server declares: CP1252 bytes served as UTF-8 read "Perché", not "Perch\ufffd"."""
+    whatever charset the server declares: CP1252 bytes served as UTF-8 read "già", not "giŕ"."""
     try:
         return decode_bytes(body)[0]
     except NotText:  # let the extractor say there is no article

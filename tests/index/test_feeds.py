@@ -327,7 +327,7 @@ def test_a_visit_is_recorded_and_a_failed_page_tried_again_even_when_nothing_cha
 def test_pages_above_the_article_limit_are_skipped_and_any_charset_is_read(
     site, seed_index, fake_embedder, monkeypatch
 ):
-    # an audit: RAG_MAX_ARTICLE_MB held only for files; CP1252 pages served as UTF-8 read "Perch\ufffd"
+    # an audit: RAG_MAX_ARTICLE_MB held only for files; CP1252 pages served as UTF-8 were misread ("giŕ" for "già")
     text = "Perché la città è già pronta: " + "parola " * 60 + "."
     (site.root / "news" / "cp.html").write_bytes(
         f"<html><body><article><p>{text}</p></article></body></html>".encode("cp1252")
