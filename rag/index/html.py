@@ -69,8 +69,8 @@ def extract_page(markup: str | bytes, url: str | None = None) -> Page | None:
         date_extraction_params=_DATE_PARAMS,
     )
     text = (found.text or "").strip() if found is not None else ""
-    if len(text.split()) < MIN_WORDS or not any(mark in text for mark in ".!?…"):
-        return None  # a menu's links run together ("Sezione 0Sezione 1…") have words but no sentence
+    if len(text.split()) < MIN_WORDS:
+        return None
     title = " ".join((found.title or "").split()) or None
     return Page(
         text=_without_heading(text, title),

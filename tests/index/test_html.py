@@ -65,10 +65,3 @@ def test_page_url_is_kept_when_the_page_names_no_canonical_one():
     )
     assert page.url == "http://127.0.0.1:8000/bilancio.html" and page.date is None and page.title is None
 
-
-def test_a_menu_of_links_is_not_an_article():
-    # an audit: a page of <nav> links only was indexed as "Sezione 0Sezione 1Sezione 2…", enough "words"
-    links = "".join(f"<li><a href='/s{n}'>Sezione {n}</a></li>" for n in range(40))
-    assert extract_page(f"<html><body><nav><ul>{links}</ul></nav></body></html>") is None
-    article = (NEWS / "ponte-ticino.html").read_text(encoding="utf-8")
-    assert extract_page(article) is not None
