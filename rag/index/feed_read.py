@@ -108,10 +108,16 @@ def read_feed(source: str | Path, fetcher: HttpFetcher, etag: str | None = None,
 
 
 def _item(entry, base: str) -> FeedItem | None:
-    link = (entry.get("link") or entry.get("id") or "").strip()
+    link = (entry.get("link") or "").strip()
+    if link:  # an address: a relative one is read against the feed's
+        try:
+            link = urljoin(base, link)
+        except ValueError:  # "http://[::1/bad": kept as written, for the fetch to report
+            pass
+    else:  # a guid: an id as the feed gives it ("urn:uuid:…", "12345"), not an address to make up
+        link = (entry.get("id") or "").strip()
     if not link:
         return None
-    link = urljoin(base, link) if "://" not in link and not link.startswith(("urn:", "tag:")) else link
     content = " ".join(part.get("value", "") for part in entry.get("content", []))
     text = _plain(content or entry.get("summary", ""))
     updated = entry["updated"] if "updated" in entry else None  # .get() warns: it falls back to "published"

@@ -161,11 +161,12 @@ def add_feeds(
         except NotAFeed as e:  # a web page's address: the page itself is added (and not followed)
             if e.markup is None:
                 raise
-            if str(source) in report.fetched:  # the same address given twice
+            address = web_address(str(source)) or str(source)  # "HTTP://x" is "http://x"
+            if address in report.fetched:  # the same address given twice
                 continue
-            log.info("%s: a web page, not a feed: added once, not followed by sync", source)
-            found.append(_page_document(str(source), e.markup))
-            report.fetched.append(str(source))
+            log.info("%s: a web page, not a feed: added once, not followed by sync", address)
+            found.append(_page_document(address, e.markup))
+            report.fetched.append(address)
     for feed in feeds:
         report.feeds.append(feed.source)
         known = recorded_feeds(index).get(feed.source, {}).get("items", {})
@@ -246,6 +247,9 @@ def _update(
                 continue
             current = {item.link: item.fingerprint for item in feed.items}
             items = {link: fp for link, fp in current.items() if link in landed}
+            # an indexed item whose new version failed keeps its old fingerprint: still followed (and pruned
+            # when gone), and fetched again next time since the feed's fingerprint differs
+            items.update({link: fp for link, fp in old.get("items", {}).items() if link in current and link in failed})
             gone = {link: fp for link, fp in old.get("items", {}).items() if link not in current}
             if not prune or feed.partial:  # still in the index: keep following them
                 items.update(gone)

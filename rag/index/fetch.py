@@ -93,4 +93,6 @@ def is_inside(host: str) -> bool:
         ip = ipaddress.ip_address(str(address[0]).split("%")[0])
         if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_unspecified:
             return True
+        if ip.version == 4 and ip in ipaddress.ip_network("100.64.0.0/10"):  # carrier-grade NAT: not "private"
+            return True
     return False

@@ -57,7 +57,7 @@ def check_size(source: object, doc: Document, limit: int) -> None:
     size = len(doc.text.encode("utf-8"))
     if size > limit:
         raise InputError(
-            f"{source}: article {doc.id!r} is {size / 1e6:.1f} MB of text, above the {limit / 1e6:g} MB limit "
+            f"{source}: article {doc.id!r} is {size / 1e6:.3g} MB of text, above the {limit / 1e6:g} MB limit "
             "per article; split it into articles, or raise the limit with RAG_MAX_ARTICLE_MB"
         )
 

@@ -403,8 +403,8 @@ def test_the_items_of_a_feed_from_the_internet_may_not_point_inside_this_network
     from rag.index.feed_read import Feed
     from rag.index.fetch import FetchError, HttpFetcher, is_inside
 
-    assert [is_inside(h) for h in ("127.0.0.1", "10.1.2.3", "169.254.169.254", "::1", "8.8.8.8")] == [
-        True, True, True, True, False,
+    assert [is_inside(h) for h in ("127.0.0.1", "10.1.2.3", "169.254.169.254", "::1", "100.64.0.1", "8.8.8.8")] == [
+        True, True, True, True, True, False,
     ]  # fmt: skip
     assert feeds._inside(Feed(source=f"{site.base}/notizie.rss")) and feeds._inside(Feed(source="/tmp/x.rss"))
     assert not feeds._inside(Feed(source="http://8.8.8.8/feed.rss"))
@@ -414,3 +414,35 @@ def test_the_items_of_a_feed_from_the_internet_may_not_point_inside_this_network
     monkeypatch.setattr(feeds, "_inside", lambda feed: False)  # as if the feed came from the internet
     report = add_feeds([url], seed_index, embedder=fake_embedder)
     assert report.index.added == [] and all("private network" in why for _, why in report.failed)
+
+
+def test_a_guid_stays_an_id_and_a_page_address_in_capitals_is_one_document(site, tmp_path, seed_index, fake_embedder):
+    # a re-check of the fixes: "<guid>12345</guid>" was resolved into a made-up address on the feed's host, and
+    # "HTTP://x/page" beside "http://x/page" gave two documents
+    feed = tmp_path / "guid.rss"
+    body = "Un articolo con il suo testo intero nel feed, abbastanza lungo da essere indicizzato."
+    feed.write_text(
+        rss(
+            f'<item><title>Solo guid</title><guid isPermaLink="false">12345</guid><description>{body}</description>'
+            "</item>"
+        ),
+        encoding="utf-8",
+    )
+    assert add_feeds([feed], seed_index, embedder=fake_embedder, feed_text=True).index.added == ["12345"]
+    page = f"{site.base}/news/ponte-ticino.html"
+    report = add_feeds([page.replace("http://", "HTTP://"), page], seed_index, embedder=fake_embedder)
+    assert report.index.added == [page]
+
+
+def test_an_item_whose_new_version_failed_is_still_followed_and_pruned_when_gone(site, seed_index, fake_embedder):
+    # a re-check of the fixes: a failed re-fetch dropped the item from the feed's record, so --prune never removed it
+    url = site.write_feed()
+    add_feeds([url], seed_index, embedder=fake_embedder)
+    pavia = f"{site.base}/news/ponte-ticino.html"
+    feed = site.root / "notizie.rss"
+    feed.write_text(feed.read_text(encoding="utf-8").replace("180 metri", "185 metri"), encoding="utf-8")
+    (site.root / "news" / "ponte-ticino.html").rename(site.root / "news" / "via.html")  # its new version fails
+    report = sync_feeds(seed_index, embedder=fake_embedder)
+    assert pavia in dict(report.failed) and pavia in recorded_feeds(seed_index)[url]["items"]
+    site.write_feed(drop="ponte-ticino.html")
+    assert pavia in sync_feeds(seed_index, embedder=fake_embedder, prune=True).index.removed

@@ -64,4 +64,3 @@ def test_page_url_is_kept_when_the_page_names_no_canonical_one():
         url="http://127.0.0.1:8000/bilancio.html",
     )
     assert page.url == "http://127.0.0.1:8000/bilancio.html" and page.date is None and page.title is None
-
