@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -32,7 +33,8 @@ class Response:
 
 class HttpFetcher:
     """GET with redirects followed, ``timeout`` seconds for each read, ``deadline`` seconds for the whole
-    body (a server dripping a byte every few seconds never trips a read timeout), and at most ``max_bytes``."""
+    request (a server dripping a byte every few seconds, headers or body, never trips a read timeout), and at
+    most ``max_bytes``."""
 
     def __init__(self, timeout: float = 20.0, max_bytes: int = 20_000_000, deadline: float = 120.0):
         self.timeout = timeout
@@ -41,7 +43,28 @@ class HttpFetcher:
 
     def get(self, url: str, etag: str | None = None, modified: str | None = None, inside: bool = True) -> Response:
         """``inside=False`` refuses an address on this machine or its private network, redirects included
-        (for the items of a feed from the internet, which must not make us read the local services)."""
+        (for the items of a feed from the internet, which must not make us read the local services).
+
+        The request runs in a thread that is given up at ``deadline``; one stuck in a dripping body stops at
+        its next byte, one stuck in dripping headers at httpx's header size limit."""
+        outcome: list = []
+
+        def run() -> None:
+            try:
+                outcome.append(self._get(url, etag, modified, inside))
+            except BaseException as e:  # handed to the caller below
+                outcome.append(e)
+
+        worker = threading.Thread(target=run, name="rag-fetch", daemon=True)
+        worker.start()
+        worker.join(self.deadline + 1)
+        if not outcome:
+            raise FetchError(f"{url}: still arriving after {self.deadline:g} s, not fetched")
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    def _get(self, url: str, etag: str | None, modified: str | None, inside: bool) -> Response:
         import httpx
 
         headers = {"User-Agent": USER_AGENT}

@@ -446,3 +446,33 @@ def test_an_item_whose_new_version_failed_is_still_followed_and_pruned_when_gone
     assert pavia in dict(report.failed) and pavia in recorded_feeds(seed_index)[url]["items"]
     site.write_feed(drop="ponte-ticino.html")
     assert pavia in sync_feeds(seed_index, embedder=fake_embedder, prune=True).index.removed
+
+
+def test_headers_that_drip_are_given_up_at_the_deadline():
+    # a re-check: a server sending one header line every few seconds was not cut by the body's deadline
+    import socket
+
+    from rag.index.fetch import FetchError, HttpFetcher
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def drip():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(4096)
+            connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            for n in range(60):
+                try:
+                    connection.sendall(f"X-Drip-{n}: x\r\n".encode())
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+    threading.Thread(target=drip, daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="still arriving after 1 s"):
+        HttpFetcher(timeout=5, deadline=1).get(f"http://127.0.0.1:{listener.getsockname()[1]}/")
+    assert time.monotonic() - started < 4
+    listener.close()
