@@ -15,3 +15,11 @@ class ModelError(RagError):
 
 class StoreError(RagError):
     """An index is missing, damaged, or was built differently from what is asked."""
+
+
+def check_counts(*named: tuple[str, object], kinds: tuple[type, ...] = (int,)) -> None:
+    """Raise ``InputError`` unless every ``(name, value)`` given is a whole number of at least 1 (of ``kinds``;
+    ``True`` is not one)."""
+    for name, value in named:
+        if isinstance(value, bool) or not isinstance(value, kinds) or value < 1:
+            raise InputError(f"{name} must be a whole number of at least 1, got {value!r}")

@@ -30,7 +30,7 @@ from rag.answer.refusal import DENSE_FLOORS, REFUSAL, absent_names, coverage
 from rag.answer.reply import parse
 from rag.answer.settings import AskSettings, make_settings, split_settings
 from rag.config import DEFAULT_LLM
-from rag.errors import InputError
+from rag.errors import InputError, check_counts
 from rag.index.retriever import Retriever
 from rag.text import all_stopwords, detect_language, keys, valid_text
 from rag.types import Answer, Evidence, Filters, Hit
@@ -114,9 +114,7 @@ class Assistant:
         question = self._check_question(question)
         k = self.settings.k if k is None else k
         max_tokens = self.settings.max_tokens if max_tokens is None else max_tokens
-        for name, value in (("k", k), ("max_tokens", max_tokens)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(f"{name} must be a whole number of at least 1, got {value!r}")
+        check_counts(("k", k), ("max_tokens", max_tokens))
         language = detect_language(question)
         history = [(valid_text(q), valid_text(strip_markers(a))) for q, a in history if q and a]
         query, context = self.rewrite(question, history)

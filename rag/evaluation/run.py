@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rag.config import DEFAULT_LLM
-from rag.errors import InputError, RagError
+from rag.errors import InputError, RagError, check_counts
 from rag.evaluation import metrics as m
 from rag.evaluation.gold import GoldQuestion, conversation, is_squad, load_gold
 from rag.evaluation.records import EvalReport, QuestionRow
@@ -176,9 +176,7 @@ def evaluate(
 
     Returns the report; after Ctrl-C, the partial report of the questions done (``meta["interrupted"]``).
     """
-    for name, value in (("limit", limit), ("sample", sample)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise InputError(f"{name} must be a whole number of at least 1, got {value!r}")
+    check_counts(*[(name, value) for name, value in (("limit", limit), ("sample", sample)) if value is not None])
     if not isinstance(gold, str | os.PathLike):
         raise InputError(f"gold must be the path of a gold file, got {type(gold).__name__}")
     if isinstance(retriever, str | os.PathLike):  # an index name given as the retriever

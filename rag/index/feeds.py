@@ -69,19 +69,18 @@ def item_document(item: FeedItem, feed: Feed, fetcher: HttpFetcher | None) -> Do
         if not item.text:
             raise InputError("the feed carries no text for this item")
         doc = text_document(item.link, item.text, title=item.title, date=item.date, source=feed.title, url=item.link)
-        check_size(item.link, doc, max_article_bytes())
-        return doc
-    page = extract_page(_markup(fetcher.get(item.link, inside=_inside(feed)).body), url=item.link)
-    if page is None:
-        raise InputError("no article text in the page")
-    doc = text_document(
-        item.link,
-        page.text,
-        title=item.title or page.title,
-        date=item.date or page.date,
-        source=page.site or feed.title or page.author,
-        url=page.url or item.link,
-    )
+    else:
+        page = extract_page(_markup(fetcher.get(item.link, inside=_inside(feed)).body), url=item.link)
+        if page is None:
+            raise InputError("no article text in the page")
+        doc = text_document(
+            item.link,
+            page.text,
+            title=item.title or page.title,
+            date=item.date or page.date,
+            source=page.site or feed.title or page.author,
+            url=page.url or item.link,
+        )
     check_size(item.link, doc, max_article_bytes())
     return doc
 
@@ -112,9 +111,11 @@ def _markup(body: bytes) -> str | bytes:
 
 def _collect(feed: Feed, fetcher: HttpFetcher | None, known: dict[str, str], in_index: set[str], report) -> list:
     docs = []
+    seen = set(report.fetched) | {link for link, _ in report.failed}
     for item in feed.items:
-        if item.link in report.fetched or any(link == item.link for link, _ in report.failed):
+        if item.link in seen:
             continue  # already read from another feed (a paper's "home" and "cronaca"), or twice in this one
+        seen.add(item.link)
         if known.get(item.link) == item.fingerprint and item.link in in_index:
             report.unchanged.append(item.link)
             continue

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.config import index_path
-from rag.errors import InputError
+from rag.errors import InputError, check_counts
 from rag.index.embed import Embedder, load_embedder
 from rag.index.fusion import rrf
 from rag.index.stores import ChunkStore, open_store
@@ -98,8 +98,7 @@ class Retriever:
         query = valid_text(query or "")
         if not query.strip():
             raise InputError("the query is empty; type a question or some keywords")
-        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-            raise InputError(f"k must be a whole number of at least 1, got {k!r}")
+        check_counts(("k", k), kinds=(int, np.integer))
         mode = mode or self.settings.mode
         if mode not in MODES:
             raise InputError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
