@@ -14,7 +14,7 @@ GGML_X86 := -DGGML_NATIVE=OFF $(call has,avx512bw,$(call has,avx512vl,-DGGML_AVX
 	$(call has,avx512vbmi,-DGGML_AVX512_VBMI=ON) $(call has,avx512_vnni,-DGGML_AVX512_VNNI=ON) \
 	$(call has,avx512_bf16,-DGGML_AVX512_BF16=ON) $(call has,avx_vnni,-DGGML_AVX_VNNI=ON)
 export CMAKE_ARGS ?= $(strip $(if $(X86_FLAGS),$(GGML_X86),-DGGML_NATIVE=ON))
-LLAMA_CPP := $(shell grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml)
+LLAMA_CPP := $(shell grep -o 'llama-cpp-python[^=]*==[0-9.]*' pyproject.toml | sed 's/\[.*\]//')
 CPU_KEY := $(shell (grep -m1 -E '^(flags|Features)' /proc/cpuinfo; echo "$(CMAKE_ARGS)") | md5sum | cut -c1-12)
 LLAMA_WHEELS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rag-news/wheels/$(CPU_KEY)
 export HF_HUB_OFFLINE := 1

@@ -9,8 +9,10 @@ and the language of a question.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
@@ -174,3 +176,63 @@ def spelled_numbers(text: str, language: str = "it") -> str:
             return match.group()
 
     return re.sub(r"(?<![\d.,])\d+(?!\d|[.,]\d)", spell, text)
+
+
+STEMMER_LANGUAGES = {"it": "italian", "en": "english", "fr": "french", "de": "german", "es": "spanish"}
+
+
+@lru_cache(maxsize=1)
+def bm25s_module():
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)  # bm25s sets DEBUG on import; follow the app's config
+    return bm25s
+
+
+@lru_cache(maxsize=4)
+def stemmer(language: str):
+    import Stemmer
+
+    return Stemmer.Stemmer(STEMMER_LANGUAGES.get(language, "italian"))
+
+
+def tokenize(texts: list[str], language: str = "it") -> list[list[str]]:
+    """Lower-case word tokens, stopwords removed, stemmed.
+
+    >>> tokenize(["Chi accompagnava Umerov a Bruxelles?"])
+    [['accompagn', 'umerov', 'bruxelles']]
+    """
+    return bm25s_module().tokenize(
+        texts, stopwords=language, stemmer=stemmer(language), return_ids=False, show_progress=False
+    )
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+def sentence_spans(text: str, language: str = "it") -> list[Span]:
+    """Sentences as character spans, never crossing a line break, whitespace trimmed."""
+    spans: list[Span] = []
+    for line in re.finditer(r"[^\n]+", text):
+        if not line.group().strip():
+            continue
+        for piece in _sentencex().get_sentence_boundaries(language, line.group()):
+            start = line.start() + piece["start_index"]
+            end = line.start() + piece["end_index"]
+            while start < end and text[start].isspace():
+                start += 1
+            while end > start and text[end - 1].isspace():
+                end -= 1
+            if end > start:
+                spans.append(Span(start, end))
+    return spans
+
+
+@lru_cache(maxsize=1)
+def _sentencex():
+    import sentencex
+
+    return sentencex

@@ -10,6 +10,22 @@ from rag.errors import InputError
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")  # search modes; the first is the default
+Ranked = list[tuple[int, float]]  # (chunk row, score), best first: what a store's search returns
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    """How articles are cut into chunks: at most ``max_tokens`` of the embedder's tokens, overlapping."""
+
+    max_tokens: int = 200
+    overlap_tokens: int = 40
+    language: str = "it"
+
+    def __post_init__(self):
+        if self.max_tokens < 16:
+            raise ValueError(f"max_tokens must be at least 16, got {self.max_tokens}")
+        if not 0 <= self.overlap_tokens < self.max_tokens // 2:
+            raise ValueError(f"overlap_tokens must be in [0, max_tokens/2), got {self.overlap_tokens}")
 
 
 @dataclass(frozen=True)
@@ -200,7 +216,12 @@ class Evidence:
 
 @dataclass
 class Answer:
-    """The result of asking a question. While streaming, ``done`` is False and only ``text`` grows."""
+    """The result of asking a question. While streaming, ``done`` is False and only ``text`` grows.
+
+    Every ``Answer`` an assistant yields holds only text that has passed its checks: a stream may show
+    ``text`` as it grows and ``status`` (what is being done, "Leggo 3 articoli…") while it waits, and never
+    needs to take anything back.
+    """
 
     question: str
     text: str
@@ -214,6 +235,7 @@ class Answer:
     evidence: Evidence | None = None  # what the refusal decision was based on
     short: str = ""  # the words that answer, as the sources write them when they do ("Andrii Hnatov")
     done: bool = True
+    status: str = ""  # while streaming: what is being done, in the question's language (never an answer)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.index.embed import Embedder
-from rag.index.embed_info import EmbedderInfo
+from rag.models.embed import Embedder
+from rag.models.embed_info import EmbedderInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -53,8 +53,8 @@ def fake_embedder():
 
 
 def _built_in_embedder(name: str, precision: str):
-    from rag.index.embed import load_embedder
-    from rag.index.provision import MODELS, is_ready
+    from rag.models.embed import load_embedder
+    from rag.models.provision import MODELS, is_ready
 
     os.environ.setdefault("RAG_MODEL_DIR", str(REAL_MODEL_DIR))
     if not is_ready(MODELS[name]):

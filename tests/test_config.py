@@ -10,7 +10,7 @@ import pytest
 
 from rag import config
 from rag.errors import InputError
-from rag.index.ingest import max_article_bytes
+from rag.sources.ingest import max_article_bytes
 
 from tests.conftest import ROOT
 

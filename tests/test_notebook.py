@@ -96,7 +96,7 @@ def test_the_notebook_runs_top_to_bottom_on_a_fresh_seeds_index(tmp_path):
 @pytest.mark.slow
 def test_the_readme_notebook_snippet_runs(tmp_path, real_embedder, monkeypatch, capsys):
     from rag.index.indexer import build_index
-    from rag.index.ingest import load_documents
+    from rag.sources.ingest import load_documents
 
     build_index(load_documents([SEEDS]), tmp_path / "index" / "seeds", real_embedder)  # RAG_INDEX_DIR's seeds
     monkeypatch.chdir(ROOT)  # the snippet reads eval/seeds.jsonl

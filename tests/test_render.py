@@ -10,9 +10,9 @@ from rag.ui.strings import STRINGS
 from rag.ui.view import sources_html
 
 from rag.index.indexer import build_index
-from rag.index.ingest import load_documents
 from rag.index.retriever import Hits, Retriever
 from rag.render import LABELS, citation_card, highlight
+from rag.sources.ingest import load_documents
 from rag.types import Answer, Citation, Evidence, Hit
 
 from tests.conftest import SEEDS, UMEROV_DOC

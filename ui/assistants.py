@@ -20,7 +20,7 @@ from rag.ui.strings import strings
 
 from rag.config import index_root
 from rag.errors import InputError
-from rag.index.index_meta import index_names
+from rag.stores.meta import index_names
 
 log = logging.getLogger("rag.ui")
 

@@ -18,7 +18,7 @@ from rag.ui.view import Turn, conversation_markdown
 from rag.errors import InputError
 from rag.index import catalog
 from rag.index.indexer import remove_from_index
-from rag.index.store import Store
+from rag.stores.folder import Store
 from rag.types import Filters
 
 # Clicking an [n] marker in the chat scrolls the sources panel to card n and flashes it (the links point

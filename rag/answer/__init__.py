@@ -1,4 +1,5 @@
-"""Answering: settings -> prompt -> generate -> citations -> refusal, run by ``Assistant``.
+"""Answering: settings -> prompt -> generate -> citations -> checks, run by ``Assistant``.
 
-Imports ``rag.index`` (to search), never ``rag.evaluation``, ``rag.ui`` or ``rag.cli``.
+Imports ``rag.index`` (to search) and ``rag.models`` (to generate), never ``rag.evaluation``, ``rag.ui``
+or ``rag.cli``.
 """

@@ -22,9 +22,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from rag.answer.citations import strip_markers
-from rag.answer.generate import load_generator
 from rag.answer.judge import judge
-from rag.answer.llm import FirstToken, Generator
 from rag.answer.prompt import DONT_KNOW, SHORT_LABEL, SYSTEM, Prompt, build_prompt, document_hit, labels
 from rag.answer.refusal import DENSE_FLOORS, REFUSAL, absent_names, coverage
 from rag.answer.reply import parse
@@ -32,6 +30,8 @@ from rag.answer.settings import AskSettings, make_settings, split_settings
 from rag.config import DEFAULT_LLM
 from rag.errors import InputError, check_counts
 from rag.index.retriever import Retriever
+from rag.models.generate import load_generator
+from rag.models.llm import FirstToken, Generator
 from rag.text import all_stopwords, detect_language, keys, valid_text
 from rag.types import Answer, Evidence, Filters, Hit
 

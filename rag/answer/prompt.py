@@ -88,7 +88,7 @@ class Prompt:
 
 
 def sentence_spans(text: str, language: str = "it") -> list[tuple[int, int]]:
-    from rag.index.chunk import sentence_spans as spans
+    from rag.text import sentence_spans as spans
 
     return [(s.start, s.end) for s in spans(text, language)]
 

@@ -83,7 +83,7 @@ def _counts_something_else(question: str, answer: str) -> bool:
     >>> _counts_something_else("Quante formazioni ci sono?", "2\nCi sono due formazioni geomorfologiche.")
     False
     """
-    from rag.index.lexical import tokenize
+    from rag.text import tokenize
 
     match = _COUNTED_RE.search(question)
     if not match:

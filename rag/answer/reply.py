@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from rag.answer.asks import MONTH_WORDS, NUMBER_WORDS, asks_for
 from rag.answer.citations import strip_markers
 from rag.answer.prompt import ANSWER_LABEL, DONT_KNOW
-from rag.index.lexical import tokenize
-from rag.text import all_stopwords, fold, keys
+from rag.text import all_stopwords, fold, keys, tokenize
 
 _DONT_KNOW_RE = re.compile(
     r"^\W*(?:non lo so|non (?:si )?(?:sa|è noto|e' noto|è indicat\w|è specificat\w|è dett\w)|nessuna|"

@@ -192,12 +192,12 @@ def bench_context(gold, index, sample, budgets, model, k) -> None:
 
     GOLD defaults to the SQuAD-it dev slice (../shared/datasets/squad-it/squad_it-dev.json.gz).
     """
-    from rag.answer.generate import load_generator
     from rag.answer.settings import AskSettings
     from rag.evaluation.context import context_recall
     from rag.evaluation.gold import is_squad, load_gold
     from rag.evaluation.squad import default_dataset, ensure_squad_index
     from rag.index.retriever import Retriever
+    from rag.models.generate import load_generator
 
     gold = Path(gold) if gold else default_dataset()
     if index is None:

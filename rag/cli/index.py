@@ -35,11 +35,11 @@ def setup(models: tuple[str, ...], force: bool, verify: bool, onnx: bool | None)
     Each answer model then decodes one token in a child process, so a llama.cpp build this CPU cannot
     run is reported here, with the fix, not as a crash of the chat page.
     """
-    from rag.answer.generate import check_llama_cpp_runs
-    from rag.index.embed import cpu_has_fast_bfloat16
-    from rag.index.onnx_embed import ensure_export
-    from rag.index.provision import EMBEDDERS, MODELS, provision
-    from rag.index.provision import verify as check
+    from rag.models.embed import cpu_has_fast_bfloat16
+    from rag.models.generate import check_llama_cpp_runs
+    from rag.models.onnx_embed import ensure_export
+    from rag.models.provision import EMBEDDERS, MODELS, provision
+    from rag.models.provision import verify as check
 
     if onnx is None:
         onnx = not cpu_has_fast_bfloat16()
@@ -122,11 +122,11 @@ def index_build(paths, name, model, dim, precision, chunk_tokens, overlap, store
     Unchanged text is not embedded again (vectors are cached by content hash); a stopped build is
     resumed by running it again.
     """
-    from rag.index.chunk import ChunkSettings
-    from rag.index.embed import load_embedder
-    from rag.index.embed_cache import EmbeddingCache
     from rag.index.indexer import build_index
-    from rag.index.ingest import load_documents
+    from rag.models.embed import load_embedder
+    from rag.models.embed_cache import EmbeddingCache
+    from rag.sources.ingest import load_documents
+    from rag.types import ChunkSettings
 
     docs = load_documents(paths)
     try:
@@ -164,11 +164,11 @@ def index_add(sources, name, feed_text) -> None:
     feed's dates; a page that cannot be fetched is reported and skipped. The feeds are recorded in the
     index: `rag index sync` re-reads them.
     """
-    from rag.index.embed_cache import EmbeddingCache
-    from rag.index.feed_read import is_feed
     from rag.index.feeds import add_feeds
     from rag.index.indexer import add_to_index
-    from rag.index.ingest import load_documents
+    from rag.models.embed_cache import EmbeddingCache
+    from rag.sources.feed_read import is_feed
+    from rag.sources.ingest import load_documents
 
     feeds = [s for s in sources if is_feed(s)]
     docs = load_documents([s for s in sources if not is_feed(s)])
@@ -217,7 +217,7 @@ def index_info(name, docs, as_json) -> None:
     from dataclasses import asdict
 
     from rag.index.feeds import recorded_feeds
-    from rag.index.stores import open_store
+    from rag.stores.registry import open_store
 
     store = open_store(index_path(name))
     meta = asdict(store.meta)
@@ -254,7 +254,7 @@ def index_examples(questions, name, clear) -> None:
     without, the current ones are printed: those written, else questions made from the latest titles.
     """
     from rag.index.catalog import examples_for, write_examples
-    from rag.index.stores import open_store
+    from rag.stores.registry import open_store
 
     if clear and questions:
         raise click.UsageError("--clear takes no questions: give either questions or --clear")
@@ -275,7 +275,7 @@ def index_check(name) -> None:
     Reads every part and compares their counts and chunk ids; prints what is wrong, exit code 2 if anything is.
     """
     from rag.errors import StoreError
-    from rag.index.check import check_index
+    from rag.stores.check import check_index
 
     report = check_index(index_path(name))
     for problem in report.problems:

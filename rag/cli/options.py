@@ -91,12 +91,12 @@ def llm_option(func):
 
 
 def backend_option(func):
-    from rag.answer.generate import BACKENDS  # imports no model library (llama_cpp, torch, transformers)
+    from rag.backends import REGISTRY  # imports no model library (llama_cpp, torch, transformers)
 
     return click.option(
         "--backend",
-        type=click.Choice(list(BACKENDS)),
-        default=next(iter(BACKENDS)),
+        type=click.Choice(list(REGISTRY["generator"])),
+        default=next(iter(REGISTRY["generator"])),
         show_default=True,
         help="How the answer model runs.",
     )(func)

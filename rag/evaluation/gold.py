@@ -11,7 +11,7 @@ An optional ``follows`` names the id of an earlier line: the question is a follo
 ("E davanti a chi parlerà?" after "In che giorno Rutte sarà a Kiev?"), asked with the assistant's own
 earlier answers as history (``conversation``); such a line is tagged ``follow-up``.
 In SQuAD the gold document of a question is its paragraph, ``<title>#<paragraph index>``, as
-``rag.index.ingest`` names it.
+``rag.sources.ingest`` names it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import InputError
-from rag.index.ingest import jsonl_objects, read_squad_json, read_text, squad_doc_id
+from rag.sources.ingest import jsonl_objects, read_squad_json, read_text, squad_doc_id
 
 FIELDS = ("id", "question", "answers", "doc_ids")
 

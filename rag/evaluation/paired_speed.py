@@ -14,9 +14,10 @@ from pathlib import Path
 from rag.evaluation.gold import load_gold
 from rag.evaluation.metrics import percentile
 from rag.evaluation.retrieval_bench import EmbedderSetting, cpu_seconds
-from rag.index.chunk import ChunkSettings, chunk_document
-from rag.index.embed import load_embedder
-from rag.index.ingest import read_squad
+from rag.index.chunk import chunk_document
+from rag.models.embed import load_embedder
+from rag.sources.ingest import read_squad
+from rag.types import ChunkSettings
 
 
 @dataclass

@@ -35,12 +35,13 @@ from rag.config import DEFAULT_EMBEDDER
 from rag.errors import InputError
 from rag.evaluation.gold import load_gold
 from rag.evaluation.metrics import first_relevant_rank, mrr_at, percentile, recall_at
-from rag.index.chunk import ChunkSettings, chunk_document
-from rag.index.embed import PRECISIONS, Embedder, load_embedder
+from rag.index.chunk import chunk_document
 from rag.index.indexer import build_index
-from rag.index.ingest import read_squad
-from rag.index.lexical import LexicalIndex
 from rag.index.retriever import Retriever
+from rag.models.embed import PRECISIONS, Embedder, load_embedder
+from rag.sources.ingest import read_squad
+from rag.stores.lexical import LexicalIndex
+from rag.types import ChunkSettings
 
 
 @dataclass(frozen=True)

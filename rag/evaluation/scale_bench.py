@@ -131,7 +131,7 @@ def bench_faiss(kind: str, data: np.ndarray, queries: np.ndarray, exact: np.ndar
 def bench_milvus(data: np.ndarray, queries: np.ndarray, exact: np.ndarray, folder: Path) -> ScaleRow:
     from pymilvus import DataType
 
-    from rag.index.milvus_schema import client as connect
+    from rag.stores.milvus_schema import client as connect
 
     gc.collect()
     before, started = _rss_mb(), time.perf_counter()
@@ -164,9 +164,9 @@ def bench_milvus(data: np.ndarray, queries: np.ndarray, exact: np.ndarray, folde
 
 def bench_bm25(n: int, dataset: Path) -> ScaleRow:
     from rag.evaluation.gold import load_gold
-    from rag.index.chunk import sentence_spans
-    from rag.index.ingest import read_squad
-    from rag.index.lexical import LexicalIndex
+    from rag.sources.ingest import read_squad
+    from rag.stores.lexical import LexicalIndex
+    from rag.text import sentence_spans
 
     sentences = [d.text[s.start : s.end] for d in read_squad(dataset) for s in sentence_spans(d.text)]
     rng = random.Random(0)

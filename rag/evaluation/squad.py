@@ -15,7 +15,7 @@ from rag.config import DEFAULT_EMBEDDER, index_path
 from rag.errors import InputError
 
 log = logging.getLogger(__name__)
-_SQUAD_ID = re.compile(r".+#\d+")  # a SQuAD paragraph's id (rag.index.ingest.squad_doc_id): "Title#3"
+_SQUAD_ID = re.compile(r".+#\d+")  # a SQuAD paragraph's id (rag.sources.ingest.squad_doc_id): "Title#3"
 
 
 def default_dataset() -> Path:
@@ -36,11 +36,11 @@ def ensure_squad_index(path: str | os.PathLike, model: str = DEFAULT_EMBEDDER, e
     """Return ``index/<squad_index_name>``, built from the SQuAD file unless it already holds exactly
     that file's paragraphs (checked by content hash). Vectors come from the embedding cache when present.
     ``embedder``: use this one instead of loading ``model`` (only needed when building)."""
-    from rag.index.embed import load_embedder
-    from rag.index.embed_cache import EmbeddingCache
     from rag.index.indexer import build_index
-    from rag.index.ingest import load_documents
-    from rag.index.store import Store, content_hash
+    from rag.models.embed import load_embedder
+    from rag.models.embed_cache import EmbeddingCache
+    from rag.sources.ingest import load_documents
+    from rag.stores.folder import Store, content_hash
 
     target = index_path(squad_index_name(path))
     docs = load_documents([path])

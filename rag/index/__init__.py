@@ -1,4 +1,3 @@
-"""Indexing and search: ingest -> chunk -> embed -> store (FAISS + BM25 + SQLite) -> ``Retriever``.
-
-Imports nothing from ``rag.answer``, ``rag.evaluation``, ``rag.ui`` or ``rag.cli``.
+"""Indexes: sources -> chunk -> embed -> store (``indexer``), followed feeds, what an index holds
+(``catalog``), and search (``Retriever``). Imports ``rag.models``, ``rag.sources`` and ``rag.stores``.
 """

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.index.stores import ChunkStore
+from rag.stores.registry import ChunkStore
 from rag.text import valid_text
 
 EXAMPLES_FILE = "examples.txt"  # in the index folder, one question a line; kept by every edit and rebuild

@@ -10,53 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
-import sentencex
-
-from rag.types import Chunk, Document
+from rag.text import Span, sentence_spans
+from rag.types import Chunk, ChunkSettings, Document
 
 TokenCounter = Callable[[str], int]
 
 
-@dataclass(frozen=True)
-class ChunkSettings:
-    max_tokens: int = 200
-    overlap_tokens: int = 40
-    language: str = "it"
-
-    def __post_init__(self):
-        if self.max_tokens < 16:
-            raise ValueError(f"max_tokens must be at least 16, got {self.max_tokens}")
-        if not 0 <= self.overlap_tokens < self.max_tokens // 2:
-            raise ValueError(f"overlap_tokens must be in [0, max_tokens/2), got {self.overlap_tokens}")
-
-
 DEFAULT_CHUNKING = ChunkSettings()
-
-
-@dataclass(frozen=True)
-class Span:
-    start: int
-    end: int
-
-
-def sentence_spans(text: str, language: str = "it") -> list[Span]:
-    """Sentences as character spans, never crossing a line break, whitespace trimmed."""
-    spans: list[Span] = []
-    for line in re.finditer(r"[^\n]+", text):
-        if not line.group().strip():
-            continue
-        for piece in sentencex.get_sentence_boundaries(language, line.group()):
-            start = line.start() + piece["start_index"]
-            end = line.start() + piece["end_index"]
-            while start < end and text[start].isspace():
-                start += 1
-            while end > start and text[end - 1].isspace():
-                end -= 1
-            if end > start:
-                spans.append(Span(start, end))
-    return spans
 
 
 def _split_long(text: str, span: Span, count: TokenCounter, max_tokens: int) -> list[Span]:

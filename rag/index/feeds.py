@@ -22,15 +22,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from rag.errors import InputError
-from rag.index.decode import NotText, decode_bytes
-from rag.index.embed import Embedder
-from rag.index.embed_cache import EmbeddingCache
-from rag.index.feed_read import Feed, FeedItem, NotAFeed, read_feed, web_address
-from rag.index.fetch import FetchError, HttpFetcher, is_inside
-from rag.index.html import extract_page
 from rag.index.indexer import IndexReport, add_to_index
-from rag.index.ingest import check_size, max_article_bytes, text_document
-from rag.index.store import Store
+from rag.models.embed import Embedder
+from rag.models.embed_cache import EmbeddingCache
+from rag.sources.decode import NotText, decode_bytes
+from rag.sources.feed_read import Feed, FeedItem, NotAFeed, read_feed, web_address
+from rag.sources.fetch import FetchError, HttpFetcher, is_inside
+from rag.sources.html import extract_page
+from rag.sources.ingest import check_size, max_article_bytes, text_document
+from rag.stores.folder import Store
 from rag.types import Document
 
 log = logging.getLogger(__name__)

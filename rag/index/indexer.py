@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import InputError, RagError
-from rag.index.chunk import DEFAULT_CHUNKING, ChunkSettings, chunk_document
-from rag.index.embed import Embedder, load_embedder
-from rag.index.embed_cache import EmbeddingCache
-from rag.index.index_meta import IndexMeta, content_hash
-from rag.index.ingest import keep_unique, load_documents
-from rag.index.stores import ChunkStore, edit_store, parse_store
+from rag.index.chunk import DEFAULT_CHUNKING, chunk_document
+from rag.models.embed import Embedder, load_embedder
+from rag.models.embed_cache import EmbeddingCache
+from rag.sources.ingest import keep_unique, load_documents
+from rag.stores.meta import IndexMeta, content_hash
+from rag.stores.registry import ChunkStore, edit_store, parse_store
 from rag.text import valid_text
-from rag.types import Document
+from rag.types import ChunkSettings, Document
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +102,10 @@ def build_index(
     cache: EmbeddingCache | None = None,
     store: str | None = None,
 ) -> IndexReport:
-    """(Re)build the index at ``path`` from documents (see ``rag.index.ingest.load_documents``).
+    """(Re)build the index at ``path`` from documents (see ``rag.sources.ingest.load_documents``).
 
     The old index stays in place, untouched, until the new one is complete. ``store`` says where the
-    chunks go (``rag.index.stores.parse_store``: ``faiss``, the default, or a Milvus URI).
+    chunks go (``rag.stores.registry.parse_store``: ``faiss``, the default, or a Milvus URI).
     """
     started = time.perf_counter()
     if not docs:

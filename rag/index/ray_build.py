@@ -20,14 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import RagError
-from rag.index.chunk import DEFAULT_CHUNKING, ChunkSettings, chunk_document
-from rag.index.embed import Embedder, load_embedder
-from rag.index.embed_cache import EmbeddingCache, cache_key
-from rag.index.embed_info import EmbedderInfo
-from rag.index.index_meta import IndexMeta, content_hash
+from rag.index.chunk import DEFAULT_CHUNKING, chunk_document
 from rag.index.indexer import IndexReport, prune
-from rag.index.stores import edit_store, parse_store
-from rag.types import Document
+from rag.models.embed import Embedder, load_embedder
+from rag.models.embed_cache import EmbeddingCache, cache_key
+from rag.models.embed_info import EmbedderInfo
+from rag.stores.meta import IndexMeta, content_hash
+from rag.stores.registry import edit_store, parse_store
+from rag.types import ChunkSettings, Document
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ import numpy as np
 
 from rag.config import index_path
 from rag.errors import InputError, check_counts
-from rag.index.embed import Embedder, load_embedder
 from rag.index.fusion import rrf
-from rag.index.stores import ChunkStore, open_store
+from rag.models.embed import Embedder, load_embedder
+from rag.stores.registry import ChunkStore, open_store
 from rag.text import valid_text
 from rag.types import MODES, Chunk, Filters, Hit, Mode
 

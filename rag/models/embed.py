@@ -1,17 +1,17 @@
-"""Embedders behind one small interface; document vectors are cached by ``rag.index.embed_cache``.
+"""Embedders behind one small interface; document vectors are cached by ``rag.models.embed_cache``.
 
 A backend implements ``encode(texts) -> float32 array of unit vectors``; query/document prompts,
-token counting and caching are built on top of it. Backends are picked by name from ``BACKENDS``:
+token counting and caching are built on top of it. Backends are picked by name from ``rag.backends.REGISTRY``:
 
 - ``sentence-transformers``: any sentence-transformers model by path (or hub name, where a hub is
   reachable), in ``float32`` or ``bfloat16``. bfloat16 is the fast route on CPUs with AMX or
   AVX512-BF16; elsewhere PyTorch emulates it and is slower than float32.
 - ``onnxruntime``: the same models with int8 weights on ONNX Runtime (``precision="int8"``, exported
-  once by ``rag.index.onnx_embed``), the fast route on CPUs without native bfloat16.
+  once by ``rag.models.onnx_embed``), the fast route on CPUs without native bfloat16.
 
 ``precision="auto"`` picks bfloat16 where the CPU multiplies it natively, else int8
 (eval/retrieval-figures.md has the speeds, the cosines to float32 and the recall of each).
-Everything that built an index's vectors is kept in ``EmbedderInfo`` (``rag.index.embed_info``; saved in
+Everything that built an index's vectors is kept in ``EmbedderInfo`` (``rag.models.embed_info``; saved in
 ``meta.json``), and ``load_embedder(info)`` rebuilds the same backend, so queries are embedded by the
 model that embedded the documents.
 """
@@ -28,9 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.backends import REGISTRY, backend_class
 from rag.errors import InputError, ModelError
-from rag.index.embed_cache import EmbeddingCache, cache_key
-from rag.index.embed_info import EmbedderInfo
+from rag.models.embed_cache import EmbeddingCache, cache_key
+from rag.models.embed_info import EmbedderInfo
 from rag.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -195,7 +196,7 @@ class SentenceTransformerEmbedder(Embedder):
         batch_size: int = 16,
         precision: str = "float32",
     ):
-        from rag.index.provision import resolve
+        from rag.models.provision import resolve
 
         precision = resolve_precision(precision)
         if precision not in ("float32", "bfloat16"):
@@ -255,13 +256,13 @@ class SentenceTransformerEmbedder(Embedder):
 
 
 class OnnxInt8Embedder(Embedder):
-    """The same model run by ONNX Runtime with int8 weights (``rag.index.onnx_embed`` exports and runs it).
+    """The same model run by ONNX Runtime with int8 weights (``rag.models.onnx_embed`` exports and runs it).
 
     Prompts, titles, token counts, ``dim`` truncation and unit float32 vectors are as above.
     """
 
     def __init__(self, model: str, dim: int | None = None, max_seq_length: int = 512, batch_size: int = 16):
-        from rag.index.onnx_embed import load_export
+        from rag.models.onnx_embed import load_export
 
         self.model = load_export(model, max_seq_length, batch_size)
         dim, max_len = self.model.dim(dim), self.model.max_seq_length
@@ -279,12 +280,6 @@ class OnnxInt8Embedder(Embedder):
         return _unit(self.model.embed(list(texts), show)[:, : self.info.dim])
 
 
-BACKENDS: dict[str, type[Embedder]] = {
-    "sentence-transformers": SentenceTransformerEmbedder,
-    "onnxruntime": OnnxInt8Embedder,
-}
-
-
 def load_embedder(info_or_name: EmbedderInfo | str, dim: int | None = None, precision: str = "auto") -> Embedder:
     """Load the embedder an index was built with (from its saved info), or a new one by model name.
 
@@ -293,12 +288,12 @@ def load_embedder(info_or_name: EmbedderInfo | str, dim: int | None = None, prec
     ONNX Runtime), and ``precision="float32"`` is the slower full-precision setting.
     """
     if isinstance(info_or_name, EmbedderInfo):
-        if info_or_name.backend not in BACKENDS:
+        if info_or_name.backend not in REGISTRY["embedder"]:
             raise ModelError(
                 f"the index was built with embedding backend {info_or_name.backend!r}, unknown to this "
-                f"version (known: {', '.join(BACKENDS)}); rebuild the index with `rag index build`"
+                f"version (known: {', '.join(REGISTRY['embedder'])}); rebuild the index with `rag index build`"
             )
-        return BACKENDS[info_or_name.backend].from_info(info_or_name)
+        return backend_class("embedder", info_or_name.backend).from_info(info_or_name)
     if dim is not None and dim < 1:
         raise InputError(f"dim (--dim) must be a positive size, got {dim}; Matryoshka models take 512, 256 or 128")
     if resolve_precision(precision) == "int8":

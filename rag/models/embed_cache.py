@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.config import cache_dir
-from rag.index.embed_info import EmbedderInfo
+from rag.models.embed_info import EmbedderInfo
 
 
 def cache_key(info: EmbedderInfo, text: str) -> str:

@@ -1,5 +1,5 @@
-"""What built an index's vectors: ``EmbedderInfo``, shared by the embedders (``rag.index.embed``), the
-vector cache (``rag.index.embed_cache``) and the index's ``meta.json`` (``rag.index.index_meta``).
+"""What built an index's vectors: ``EmbedderInfo``, shared by the embedders (``rag.models.embed``), the
+vector cache (``rag.models.embed_cache``) and the index's ``meta.json`` (``rag.stores.meta``).
 """
 
 from __future__ import annotations

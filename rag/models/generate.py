@@ -1,4 +1,4 @@
-"""Text generators behind one small interface (``rag.answer.llm.Generator``): ``stream(messages)`` yields
+"""Text generators behind one small interface (``rag.models.llm.Generator``): ``stream(messages)`` yields
 pieces of the reply.
 
 Everything else (``generate``, token counting) is derived from it. Two backends, chosen by name in
@@ -6,7 +6,7 @@ Everything else (``generate``, token counting) is derived from it. Two backends,
 
 - ``LlamaCppGenerator`` (``llama-cpp``, the default): GGUF files through llama-cpp-python. It keeps
   the key/value cache of the previous prompt, so a fixed prompt prefix is not evaluated twice.
-- ``TransformersGenerator`` (``transformers``, in ``rag.answer.hf_generate``): any Hugging Face causal-LM
+- ``TransformersGenerator`` (``transformers``, in ``rag.models.hf_generate``): any Hugging Face causal-LM
   folder, or a GGUF file (dequantized by transformers). The path for a GPU or an HF checkpoint; slow on a
   small CPU.
 
@@ -24,11 +24,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag import config
-from rag.answer.drafts import PromptLookup, logits_for_drafts_only
-from rag.answer.hf_generate import TransformersGenerator
-from rag.answer.kv_cache import PrefixCache, common_prefix
-from rag.answer.llm import Generator, Message, first_new_token
+from rag.backends import backend_class
 from rag.errors import ModelError
+from rag.models.drafts import PromptLookup, logits_for_drafts_only
+from rag.models.kv_cache import PrefixCache, common_prefix
+from rag.models.llm import Generator, Message, first_new_token
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class LlamaCppGenerator(Generator):
         prompt_cache_mb: int = 256,
         draft_tokens: int | None = None,
     ):
-        from rag.index.provision import resolve
+        from rag.models.provision import resolve
 
         path = resolve(model)
         if not Path(path).is_file():
@@ -134,15 +134,9 @@ class LlamaCppGenerator(Generator):
 
 
 def _builtin() -> str:
-    from rag.index.provision import MODELS
+    from rag.models.provision import MODELS
 
     return ", ".join(name for name, spec in MODELS.items() if spec.kind == "file")
-
-
-BACKENDS: dict[str, type[Generator]] = {
-    "llama-cpp": LlamaCppGenerator,
-    "transformers": TransformersGenerator,
-}
 
 
 _SMOKE = "import sys; from llama_cpp import Llama; Llama(sys.argv[1], n_ctx=64, verbose=False)('Ciao', max_tokens=1)"
@@ -168,7 +162,5 @@ def check_llama_cpp_runs(gguf: Path) -> None:
 
 
 def load_generator(model: str, backend: str = "llama-cpp", **settings) -> Generator:
-    """Load ``model`` (built-in name, GGUF file or HF folder) with ``backend`` (see ``BACKENDS``)."""
-    if backend not in BACKENDS:
-        raise ModelError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
-    return BACKENDS[backend](model, **settings)
+    """Load ``model`` (built-in name, GGUF file or HF folder) with ``backend`` (``rag.backends.REGISTRY``)."""
+    return backend_class("generator", backend)(model, **settings)

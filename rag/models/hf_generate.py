@@ -1,6 +1,6 @@
 """The Hugging Face transformers backend: ``TransformersGenerator`` (``transformers``), any causal-LM
 folder, or a GGUF file (dequantized by transformers). The path for a GPU or an HF checkpoint; slow on a
-small CPU. Chosen by name through ``rag.answer.generate.load_generator``.
+small CPU. Chosen by name through ``rag.models.generate.load_generator``.
 """
 
 from __future__ import annotations
@@ -9,15 +9,15 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from rag.answer.llm import Generator, first_new_token
 from rag.errors import ModelError
+from rag.models.llm import Generator, first_new_token
 
 
 class TransformersGenerator(Generator):
     """A Hugging Face causal LM: a model folder, or a ``.gguf`` file (dequantized; slow on CPU)."""
 
     def __init__(self, model: str, device: str | None = None, dtype: str = "auto", context_tokens: int = 4096):
-        from rag.index.provision import resolve
+        from rag.models.provision import resolve
 
         path = Path(resolve(model))
         try:

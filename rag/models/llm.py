@@ -1,6 +1,6 @@
 """What every answer model is: ``Generator``, whose ``stream(messages)`` yields pieces of the reply.
 
-The backends (``rag.answer.generate``, ``rag.answer.hf_generate``) implement it; ``Message`` is one turn
+The backends (``rag.models.generate``, ``rag.models.hf_generate``) implement it; ``Message`` is one turn
 of the chat, ``FirstToken`` asks a backend how likely the reply was to start with a given text.
 """
 

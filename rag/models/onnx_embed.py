@@ -53,7 +53,7 @@ CHECK_TEXTS = (  # what a new export is checked on against float32 (documents, q
 
 def export_dir(model: str) -> Path:
     """Where the int8 export of ``model`` (a built-in name or a folder) lives in the model folder."""
-    from rag.index.provision import MODELS
+    from rag.models.provision import MODELS
 
     if model in MODELS:
         return model_dir() / f"{model}-onnx-int8"
@@ -62,7 +62,7 @@ def export_dir(model: str) -> Path:
 
 
 def fix_hint(model: str) -> str:
-    from rag.index.provision import MODELS
+    from rag.models.provision import MODELS
 
     if model in MODELS:
         return f"run `rag setup --onnx --model {model}` to build it again"
@@ -99,7 +99,7 @@ def ensure_export(model: str, force: bool = False, repair: bool = False) -> Path
             return target
         if not repair:
             raise ModelError(f"the ONNX int8 export of {model} in {target} is damaged ({problem}): {fix_hint(model)}")
-    from rag.index.provision import resolve
+    from rag.models.provision import resolve
 
     source = resolve(model)
     log.warning(
@@ -232,7 +232,7 @@ def _gemma_masks(padding, window: int) -> dict:
 class OnnxModel:
     """Tokenizer + ONNX session + numpy head of one export folder: texts in, full-size unit vectors out.
 
-    ``rag.index.embed.OnnxInt8Embedder`` wraps it as an ``Embedder`` (prompts, titles, ``dim``).
+    ``rag.models.embed.OnnxInt8Embedder`` wraps it as an ``Embedder`` (prompts, titles, ``dim``).
     """
 
     def __init__(self, folder: Path, max_seq_length: int | None = None, batch_size: int = 16, config=None):

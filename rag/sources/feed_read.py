@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from rag.errors import InputError
-from rag.index.fetch import HttpFetcher
+from rag.sources.fetch import HttpFetcher
 
 log = logging.getLogger(__name__)
 

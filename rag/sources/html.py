@@ -2,7 +2,7 @@
 (menus, cookie banners, asides, footers, comments) and reads the title, date, author, site name and
 canonical URL from the page's meta tags and JSON-LD.
 
-``rag.index.ingest`` turns a ``Page`` into a ``Document`` (an Italian dateline at the start of the text
+``rag.sources.ingest`` turns a ``Page`` into a ``Document`` (an Italian dateline at the start of the text
 still gives the date and place when the page carries no date); ``rag.index.feeds`` does the same for the
 pages a feed links to.
 
@@ -46,7 +46,7 @@ class Page:
         return self.site or self.author
 
     def metadata(self) -> dict[str, str]:
-        """``date``/``source``/``url`` for ``rag.index.ingest.text_document`` (only those the page has)."""
+        """``date``/``source``/``url`` for ``rag.sources.ingest.text_document`` (only those the page has)."""
         found = {"date": self.date, "source": self.source, "url": self.url}
         return {k: v for k, v in found.items() if v}
 

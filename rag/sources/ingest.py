@@ -1,7 +1,7 @@
 """Read articles from disk into ``Document`` records.
 
 Accepted: ``.txt``/``.md`` files and folders of them (recursive), web pages ``.html``/``.htm``
-(``rag.index.html``), JSONL of articles
+(``rag.sources.html``), JSONL of articles
 (``id``, ``text``, optional ``title``, ``date``, ``source``, ``url``), and SQuAD v1.1 JSON or
 ``.json.gz`` (each paragraph one document, id ``<title>#<paragraph index>``).
 Bad input raises ``InputError`` naming the file (and line or field) and what to do.
@@ -20,10 +20,10 @@ from pathlib import Path
 
 from rag.config import env_number
 from rag.errors import InputError
-from rag.index.dateline import parse_dateline
-from rag.index.decode import NotText, decode_bytes
-from rag.index.feed_read import FEED_SUFFIXES
-from rag.index.html import HTML_SUFFIXES, extract_page
+from rag.sources.dateline import parse_dateline
+from rag.sources.decode import NotText, decode_bytes
+from rag.sources.feed_read import FEED_SUFFIXES
+from rag.sources.html import HTML_SUFFIXES, extract_page
 from rag.text import valid_text
 from rag.types import Document
 
@@ -132,7 +132,7 @@ def read_file(path: Path, doc_id: str | None = None) -> Iterator[Document]:
 
 
 def read_text(path: Path) -> str:
-    """Decode by content (byte-order marks, UTF-8, else detected, see ``rag.index.decode``); warn when not
+    """Decode by content (byte-order marks, UTF-8, else detected, see ``rag.sources.decode``); warn when not
     UTF-8; refuse binary files and garbage."""
     try:
         text, encoding = decode_bytes(path.read_bytes())

@@ -1,6 +1,6 @@
 """``rag index check``: verify that the parts of an index agree, and say what is wrong if not.
 
-An index is four parts written together (see ``rag.index.store``): ``meta.json``, ``vectors.faiss``,
+An index is four parts written together (see ``rag.stores.folder``): ``meta.json``, ``vectors.faiss``,
 ``chunks.sqlite`` and ``lexical/``. Each is read on its own (so one damaged part does not hide the
 others), then their counts and chunk ids are compared.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import StoreError
-from rag.index.atomic import recover
-from rag.index.index_meta import IndexMeta
-from rag.index.lexical import LexicalIndex
+from rag.stores.atomic import recover
+from rag.stores.lexical import LexicalIndex
+from rag.stores.meta import IndexMeta
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""The default backend: ``rag.index.store.Store`` (FAISS flat + SQLite, atomic folder swaps by
-``rag.index.store_edit``) and its BM25 index (``rag.index.lexical``), behind the ``ChunkStore`` interface.
+"""The default backend: ``rag.stores.folder.Store`` (FAISS flat + SQLite, atomic folder swaps by
+``rag.stores.folder_edit``) and its BM25 index (``rag.stores.lexical``), behind the ``ChunkStore`` interface.
 Behaviour is the store's as it was."""
 
 from __future__ import annotations
@@ -10,14 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.index.embed import Embedder
-from rag.index.index_meta import IndexMeta
-from rag.index.lexical import LexicalIndex
-from rag.index.store import Store
-from rag.index.store_edit import edit
-from rag.types import Chunk, Document, Filters
-
-Ranked = list[tuple[int, float]]
+from rag.models.embed import Embedder
+from rag.stores.folder import Store
+from rag.stores.folder_edit import edit
+from rag.stores.lexical import LexicalIndex
+from rag.stores.meta import IndexMeta
+from rag.types import Chunk, Document, Filters, Ranked
 
 
 class FaissStore:

@@ -2,15 +2,15 @@
 
 Layout of ``index/<name>/``::
 
-    meta.json        what built it: embedder, chunking, counts, format version, times (``rag.index.index_meta``)
+    meta.json        what built it: embedder, chunking, counts, format version, times (``rag.stores.meta``)
     vectors.faiss    IndexIDMap2(IndexFlatIP) over unit vectors; ids are chunk row ids (stable)
     chunks.sqlite    documents (with content hash) and chunks (text, offsets, metadata)
-    lexical/         BM25 index over the same chunks (see ``rag.index.lexical``)
+    lexical/         BM25 index over the same chunks (see ``rag.stores.lexical``)
     feeds.json       the feeds the index follows (``rag.index.feeds``), if any
     examples.txt     example questions shown on the chat page (``rag.index.catalog``), if any
 
 Reading opens the files of one version of the folder; every change is made in a working copy and
-swapped in by rename (``rag.index.store_edit.edit``), so a build that fails or is killed leaves the
+swapped in by rename (``rag.stores.folder_edit.edit``), so a build that fails or is killed leaves the
 previous index as it was.
 """
 
@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import StoreError
-from rag.index.atomic import recover
-from rag.index.atomic import version as folder_version
-from rag.index.embed import Embedder
-from rag.index.index_meta import IndexMeta, content_hash, damaged
-from rag.index.lexical import LexicalIndex
+from rag.models.embed import Embedder
+from rag.stores.atomic import recover
+from rag.stores.atomic import version as folder_version
+from rag.stores.lexical import LexicalIndex
+from rag.stores.meta import IndexMeta, content_hash, damaged
 from rag.types import Chunk, Document
 
 # One open at a time: numpy reads .npy headers with ``ast``, whose parser is not thread-safe in
@@ -70,7 +70,7 @@ def _broken_file(folder: Path) -> str:
 
 
 class Store:
-    """An opened index folder. Read it with ``Store.open``; change it inside ``rag.index.store_edit.edit``.
+    """An opened index folder. Read it with ``Store.open``; change it inside ``rag.stores.folder_edit.edit``.
 
     Safe to share between threads: every SQLite call holds the store's lock, so ``close`` waits for a
     query in progress instead of pulling the connection from under it (a query after ``close`` raises

@@ -1,5 +1,5 @@
-"""Changing an index folder (``rag.index.store``) atomically: ``edit`` opens a working copy beside it,
-writes it and swaps it in by rename (``rag.index.atomic``).
+"""Changing an index folder (``rag.stores.folder``) atomically: ``edit`` opens a working copy beside it,
+writes it and swaps it in by rename (``rag.stores.atomic``).
 
 Every change is made in a temporary copy beside the index and swapped in by rename, so a build
 that fails or is killed leaves the previous index as it was. The files other modules keep in the
@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rag.errors import StoreError
-from rag.index.atomic import locked, recover_unlocked, remove_stale_temps, swap, working_copy
-from rag.index.index_meta import KEPT_FILES, IndexMeta
-from rag.index.lexical import LexicalIndex
-from rag.index.store import Store
+from rag.stores.atomic import locked, recover_unlocked, remove_stale_temps, swap, working_copy
+from rag.stores.folder import Store
+from rag.stores.lexical import LexicalIndex
+from rag.stores.meta import KEPT_FILES, IndexMeta
 
 # Files other modules keep in the index folder: every edit carries them over, rebuilds too.
 

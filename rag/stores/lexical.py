@@ -7,39 +7,12 @@ per second), saved in ``<index>/lexical/``, and mapped back to chunk rows throug
 from __future__ import annotations
 
 import json
-import logging
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-STEMMER_LANGUAGES = {"it": "italian", "en": "english", "fr": "french", "de": "german", "es": "spanish"}
-
-
-@lru_cache(maxsize=1)
-def _bm25s():
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.NOTSET)  # bm25s sets DEBUG on import; follow the app's config
-    return bm25s
-
-
-@lru_cache(maxsize=4)
-def _stemmer(language: str):
-    import Stemmer
-
-    return Stemmer.Stemmer(STEMMER_LANGUAGES.get(language, "italian"))
-
-
-def tokenize(texts: list[str], language: str = "it") -> list[list[str]]:
-    """Lower-case word tokens, stopwords removed, stemmed.
-
-    >>> tokenize(["Chi accompagnava Umerov a Bruxelles?"])
-    [['accompagn', 'umerov', 'bruxelles']]
-    """
-    return _bm25s().tokenize(
-        texts, stopwords=language, stemmer=_stemmer(language), return_ids=False, show_progress=False
-    )
+from rag.text import bm25s_module as _bm25s
+from rag.text import tokenize
 
 
 class LexicalIndex:

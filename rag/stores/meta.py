@@ -2,7 +2,7 @@
 whether a document changed, the one-line error for a damaged part, and which folders hold an index.
 
 ``index/<name>/meta.json`` says what built the index (embedder, chunking), how much it holds, its format
-version and times, and where its chunks live (``IndexMeta.store``, see ``rag.index.stores``).
+version and times, and where its chunks live (``IndexMeta.store``, see ``rag.stores.registry``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rag.errors import StoreError
-from rag.index.chunk import ChunkSettings
-from rag.index.embed_info import EmbedderInfo
-from rag.types import Document
+from rag.models.embed_info import EmbedderInfo
+from rag.types import ChunkSettings, Document
 
 FORMAT_VERSION = 1
 # Files other modules keep in an index folder (``rag.index.feeds``, ``rag.index.catalog``): every edit and
@@ -33,7 +32,7 @@ class IndexMeta:
     updated: str = ""
     format_version: int = FORMAT_VERSION
     # where the chunks live: {"backend": "faiss"} (this folder) or e.g. {"backend": "milvus", "uri": ..., "collection":
-    # ...} (``rag.index.stores``); never credentials, which come from the environment
+    # ...} (``rag.stores.registry``); never credentials, which come from the environment
     store: dict = field(default_factory=lambda: {"backend": "faiss"})
 
     def to_json(self) -> str:

@@ -1,4 +1,4 @@
-"""The collections of a Milvus index's rebuild (``rag.index.milvus_store``): made new, resumed, switched in, dropped.
+"""The collections of a Milvus index's rebuild (``rag.stores.milvus_store``): made new, resumed, switched in, dropped.
 
 A rebuild writes a new pair of collections, recorded in ``.<name>.pending.json`` beside the index folder,
 and switches ``meta.json`` to it only when complete (then the old pair is dropped): until then searches use
@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rag.errors import StoreError
-from rag.index.atomic import swap, working_copy
-from rag.index.index_meta import KEPT_FILES, IndexMeta
-from rag.index.milvus_schema import STRONG, client, has_bm25, schemas
+from rag.stores.atomic import swap, working_copy
+from rag.stores.meta import KEPT_FILES, IndexMeta
+from rag.stores.milvus_schema import STRONG, client, has_bm25, schemas
 
 log = logging.getLogger(__name__)
 

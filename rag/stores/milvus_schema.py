@@ -1,4 +1,4 @@
-"""The Milvus side of the Milvus backend (``rag.index.milvus_store``): one client per URI, the two
+"""The Milvus side of the Milvus backend (``rag.stores.milvus_store``): one client per URI, the two
 collections' schemas, row keys, field values and filter expressions.
 
 Two collections per index: ``<c>`` holds one row per chunk (dense vector, chunk fields, and the chunk's

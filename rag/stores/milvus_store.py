@@ -1,8 +1,8 @@
 """The Milvus backend: chunks, vectors and BM25 in a Milvus collection (milvus-lite file, server or cluster).
 
-Two collections per index (``rag.index.milvus_schema``): one row per chunk, whose text is stored *already
+Two collections per index (``rag.stores.milvus_schema``): one row per chunk, whose text is stored *already
 analysed by the project* (lower-cased, stopwords out, Snowball-stemmed with PyStemmer, as
-``rag.index.lexical.tokenize`` does for bm25s), and each document's content hash and text. Milvus's BM25
+``rag.text.tokenize`` does for bm25s), and each document's content hash and text. Milvus's BM25
 function indexes the analysed text with its plain ``standard`` tokenizer, so Italian matching ("ministro"
 finds "ministri") does not depend on whether the engine can stem Italian (milvus-lite accepts an Italian
 stemmer but does not apply it). A server older than 2.5 has no BM25 function: there the same analysed text
@@ -10,7 +10,7 @@ is ranked by bm25s on the client, loaded from the collection once and again afte
 
 Every request is made at ``Strong`` consistency, so a search sees the writes made before it.
 A rebuild writes new collections and switches ``meta.json`` to them only when complete; a stopped one is
-resumed by running it again (``rag.index.milvus_rebuild``). ``add`` and ``remove`` change the collection
+resumed by running it again (``rag.stores.milvus_rebuild``). ``add`` and ``remove`` change the collection
 in place, one document at a time (chunks first, its hash last), so rerunning a stopped ``add`` completes it.
 """
 
@@ -28,11 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import StoreError
-from rag.index.atomic import locked
-from rag.index.index_meta import IndexMeta, content_hash
-from rag.index.lexical import LexicalIndex, tokenize
-from rag.index.milvus_rebuild import create_collections, current_store, drop_quietly, pending_meta, swap_in, write_meta
-from rag.index.milvus_schema import (
+from rag.stores.atomic import locked
+from rag.stores.folder import Store
+from rag.stores.lexical import LexicalIndex, tokenize
+from rag.stores.meta import IndexMeta, content_hash
+from rag.stores.milvus_rebuild import create_collections, current_store, drop_quietly, pending_meta, swap_in, write_meta
+from rag.stores.milvus_schema import (
     CHUNK_FIELDS,
     PART_CHARS,
     STRONG,
@@ -43,12 +44,9 @@ from rag.index.milvus_schema import (
     put_value,
     row_id,
 )
-from rag.index.store import Store
-from rag.types import Chunk, Document, Filters
+from rag.types import Chunk, Document, Filters, Ranked
 
 log = logging.getLogger(__name__)
-
-Ranked = list[tuple[int, float]]
 
 
 class MilvusStore:

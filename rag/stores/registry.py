@@ -1,9 +1,9 @@
 """Where an index's chunks live, behind one small interface, chosen from one name -> class registry.
 
 - ``faiss`` (default): this machine's folder ``index/<name>/`` — FAISS vectors, bm25s, SQLite
-  (``rag.index.faiss_store``, wrapping ``rag.index.store.Store``).
+  (``rag.stores.faiss_store``, wrapping ``rag.stores.folder.Store``).
 - ``milvus``: a Milvus collection — an embedded milvus-lite file (``milvus://path/to/file.db``) or a
-  Milvus server or cluster (``http://host:19530``, ``https://…``) (``rag.index.milvus_store``).
+  Milvus server or cluster (``http://host:19530``, ``https://…``) (``rag.stores.milvus_store``).
 
 Either way ``index/<name>/meta.json`` says what built the index and where its chunks are
 (``IndexMeta.store``), so ``Retriever.load(name)``, ``rag ask --index name`` and the chat page open
@@ -29,13 +29,12 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from rag.backends import REGISTRY, backend_class
 from rag.errors import InputError, StoreError
-from rag.index.atomic import check_replaceable, recover
-from rag.index.embed import Embedder
-from rag.index.index_meta import IndexMeta, damaged
-from rag.types import Chunk, Document, Filters
-
-Ranked = list[tuple[int, float]]  # (chunk row, score), best first
+from rag.models.embed import Embedder
+from rag.stores.atomic import check_replaceable, recover
+from rag.stores.meta import IndexMeta, damaged
+from rag.types import Chunk, Document, Filters, Ranked
 
 
 @runtime_checkable
@@ -80,21 +79,12 @@ class StoreBackend(Protocol):
     def edit(cls, path: Path, meta: IndexMeta | None, fresh: bool) -> AbstractContextManager[ChunkStore]: ...
 
 
-def _registry() -> dict[str, type]:
-    from rag.index.faiss_store import FaissStore
-    from rag.index.milvus_store import MilvusStore  # pymilvus itself is imported only when a Milvus index is used
-
-    return {"faiss": FaissStore, "milvus": MilvusStore}
-
-
-STORE_NAMES = ("faiss", "milvus")  # the keys of the registry, in order; the first is the default
+STORE_NAMES = tuple(REGISTRY["store"])  # in order; the first is the default
 
 
 def backend(name: str) -> type:
-    stores = _registry()
-    if name not in stores:
-        raise StoreError(f"unknown store backend {name!r}; known: {', '.join(stores)}")
-    return stores[name]
+    """The store class registered as ``name`` (``rag.backends``; pymilvus loads only for a Milvus index)."""
+    return backend_class("store", name)
 
 
 def parse_store(spec: str | None) -> dict:

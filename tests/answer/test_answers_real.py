@@ -19,11 +19,11 @@ RUTTE_DOC = "000_917bb592a5e8f3ed.txt"
 @pytest.fixture(scope="session")
 def assistant(real_embedder, tmp_path_factory):
     from rag.answer.assistant import AskSettings, Assistant
-    from rag.answer.generate import LlamaCppGenerator
     from rag.index.indexer import build_index
-    from rag.index.ingest import load_documents
-    from rag.index.provision import MODELS, is_ready
     from rag.index.retriever import Retriever
+    from rag.models.generate import LlamaCppGenerator
+    from rag.models.provision import MODELS, is_ready
+    from rag.sources.ingest import load_documents
 
     if not is_ready(MODELS["qwen2.5-1.5b-instruct"]):
         pytest.fail("Qwen2.5-1.5B is not set up: run `make setup` (or `rag setup`)")

@@ -11,10 +11,10 @@ import pytest
 from rag.answer.assistant import Assistant, make_settings
 from rag.answer.citations import cite, ground, strip_markers
 from rag.answer.dates import resolve_relative_dates
-from rag.answer.generate import load_generator
-from rag.answer.llm import Generator
 from rag.answer.refusal import REFUSAL, says_not_found
 from rag.errors import InputError, ModelError
+from rag.models.generate import load_generator
+from rag.models.llm import Generator
 from rag.text import detect_language, keys
 from rag.types import Hit
 
@@ -40,8 +40,8 @@ class ScriptedGenerator(Generator):
 @pytest.fixture
 def seeds_retriever(tmp_path, fake_embedder):
     from rag.index.indexer import build_index
-    from rag.index.ingest import load_documents
     from rag.index.retriever import Retriever
+    from rag.sources.ingest import load_documents
 
     build_index(load_documents([SEEDS]), tmp_path / "index" / "seeds", fake_embedder)
     return Retriever.load("seeds", embedder=fake_embedder)
@@ -214,7 +214,7 @@ def test_bad_k_and_backend_are_clear_errors(seeds_retriever):
     assistant = make_assistant(seeds_retriever, "x")
     with pytest.raises(InputError, match="k must be"):
         assistant.ask("Chi accompagnava Umerov?", k=0)
-    with pytest.raises(ModelError, match="unknown backend"):
+    with pytest.raises(ModelError, match="unknown generator backend"):
         load_generator("qwen2.5-1.5b-instruct", backend="nope")
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from rag.index.indexer import build_index
-from rag.index.ingest import load_documents
+from rag.sources.ingest import load_documents
 
 from tests.conftest import SEEDS, UMEROV_DOC
 from tests.ui.test_ui_e2e import free_port

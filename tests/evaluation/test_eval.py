@@ -16,8 +16,8 @@ from rag.evaluation.metrics import normalize_answer
 from rag.evaluation.run import EvalReport, QuestionRow, evaluate, summarize
 from rag.evaluation.squad import default_dataset, ensure_squad_index, squad_index_name
 from rag.index.indexer import build_index
-from rag.index.ingest import load_documents
-from rag.index.store import Store
+from rag.sources.ingest import load_documents
+from rag.stores.folder import Store
 from rag.types import Answer, Citation, Hit
 
 from tests.conftest import ROOT, RUTTE_DOC, SEEDS, UMEROV_DOC, write

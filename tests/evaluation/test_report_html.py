@@ -9,8 +9,8 @@ import re
 from rag.evaluation.report import by_tag
 from rag.evaluation.run import evaluate
 from rag.index.indexer import build_index
-from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
+from rag.sources.ingest import load_documents
 from rag.types import Answer
 
 from tests.conftest import RUTTE_DOC, SEEDS, UMEROV_DOC, write

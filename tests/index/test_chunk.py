@@ -1,7 +1,8 @@
 import pytest
 
-from rag.index.chunk import ChunkSettings, chunk_document
-from rag.index.ingest import load_documents, text_document
+from rag.index.chunk import chunk_document
+from rag.sources.ingest import load_documents, text_document
+from rag.types import ChunkSettings
 
 from tests.conftest import SEEDS
 

@@ -18,8 +18,8 @@ import pytest
 from rag.errors import InputError
 from rag.index.feeds import FEEDS_FILE, add_feeds, recorded_feeds, sync_feeds
 from rag.index.indexer import build_index
-from rag.index.ingest import load_documents
-from rag.index.store import Store
+from rag.sources.ingest import load_documents
+from rag.stores.folder import Store
 
 from tests.conftest import ROOT, SEEDS
 
@@ -209,7 +209,7 @@ def test_what_is_not_a_feed_is_refused_in_one_line(site, seed_index, fake_embedd
 
 def test_items_without_a_link_and_a_cut_feed_are_reported(tmp_path, caplog):
     # an audit: a feed whose items had no link (or that was cut off) added nothing, without a word
-    from rag.index.feed_read import read_feed
+    from rag.sources.feed_read import read_feed
 
     unlinked = tmp_path / "f.xml"
     unlinked.write_text(
@@ -347,7 +347,7 @@ def test_a_body_that_drips_is_given_up_at_the_deadline():
     # an audit: a page sending a byte every 2 s never tripped the 20 s read timeout: an add hung for days
     from http.server import BaseHTTPRequestHandler
 
-    from rag.index.fetch import FetchError, HttpFetcher
+    from rag.sources.fetch import FetchError, HttpFetcher
 
     class Drip(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -377,7 +377,7 @@ def test_a_body_that_drips_is_given_up_at_the_deadline():
 def test_an_add_waiting_for_the_lock_keeps_the_feeds_another_writer_recorded(tmp_path, seed_index, fake_embedder):
     # an audit: an add read feeds.json before taking the index's lock, and wrote back a list without the feed
     # that a sync running at the same time had recorded
-    from rag.index.atomic import locked
+    from rag.stores.atomic import locked
 
     first, second = tmp_path / "primo.rss", tmp_path / "secondo.rss"
     first.write_text(rss(item("http://p.example/1")), encoding="utf-8")
@@ -400,8 +400,8 @@ def test_the_items_of_a_feed_from_the_internet_may_not_point_inside_this_network
 ):
     # an audit: a remote feed's item linking to 127.0.0.1:<port> made the tool read and index a local service
     from rag.index import feeds
-    from rag.index.feed_read import Feed
-    from rag.index.fetch import FetchError, HttpFetcher, is_inside
+    from rag.sources.feed_read import Feed
+    from rag.sources.fetch import FetchError, HttpFetcher, is_inside
 
     assert [is_inside(h) for h in ("127.0.0.1", "10.1.2.3", "169.254.169.254", "::1", "100.64.0.1", "8.8.8.8")] == [
         True, True, True, True, True, False,
@@ -452,7 +452,7 @@ def test_headers_that_drip_are_given_up_at_the_deadline():
     # a re-check: a server sending one header line every few seconds was not cut by the body's deadline
     import socket
 
-    from rag.index.fetch import FetchError, HttpFetcher
+    from rag.sources.fetch import FetchError, HttpFetcher
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

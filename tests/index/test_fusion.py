@@ -20,6 +20,6 @@ def test_rrf_weights_and_duplicates():
 
 
 def test_lexical_tokenizer_stems_and_drops_stopwords():
-    from rag.index.lexical import tokenize
+    from rag.text import tokenize
 
     assert tokenize(["Chi accompagnava Umerov a Bruxelles?"]) == [["accompagn", "umerov", "bruxelles"]]

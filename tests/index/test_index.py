@@ -7,8 +7,8 @@ import pytest
 
 from rag.errors import InputError, StoreError
 from rag.index.indexer import add_to_index, build_index, remove_from_index
-from rag.index.ingest import load_documents, text_document
 from rag.index.retriever import Retriever
+from rag.sources.ingest import load_documents, text_document
 from rag.types import Filters
 
 from tests.conftest import RUTTE_DOC, SEEDS, UMEROV_DOC, FakeEmbedder
@@ -162,7 +162,7 @@ def test_interrupted_swap_is_recovered(seed_index, fake_embedder):
 
 
 def test_embedding_cache_skips_unchanged_text(tmp_path):
-    from rag.index.embed_cache import EmbeddingCache
+    from rag.models.embed_cache import EmbeddingCache
 
     cache, embedder = EmbeddingCache(tmp_path / "cache.sqlite"), FakeEmbedder()
     docs = load_documents([SEEDS])

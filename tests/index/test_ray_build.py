@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from rag.index.embed_cache import EmbeddingCache
 from rag.index.indexer import build_index
-from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
+from rag.models.embed_cache import EmbeddingCache
+from rag.sources.ingest import load_documents
 
 from tests.conftest import SEEDS, SQUAD_DEV
 
@@ -25,15 +25,15 @@ def ray_session():
 
 
 def _docs():
-    from rag.index.ingest import read_squad
+    from rag.sources.ingest import read_squad
 
     return load_documents([SEEDS]) + list(read_squad(SQUAD_DEV))[:10]
 
 
 def test_ray_build_resumes_and_matches_the_plain_build(ray_session, real_embedder, tmp_path, monkeypatch):
     pytest.importorskip("milvus_lite")
-    from rag.index import milvus_store
     from rag.index.ray_build import build_index_ray
+    from rag.stores import milvus_store
 
     docs = _docs()
     path, store = tmp_path / "index" / "ray", f"milvus://{tmp_path}/ray.db"
@@ -73,7 +73,7 @@ def test_plain_build_does_not_import_ray(tmp_path):
 
     code = (
         "import sys; from tests.conftest import FakeEmbedder, SEEDS; from rag.index.indexer import build_index;"
-        "from rag.index.ingest import load_documents; import rag.cli.index;"
+        "from rag.sources.ingest import load_documents; import rag.cli.index;"
         f"build_index(load_documents([SEEDS]), __import__('pathlib').Path('{tmp_path}/i'), FakeEmbedder());"
         "assert 'ray' not in sys.modules and 'pymilvus' not in sys.modules, 'imported'"
     )

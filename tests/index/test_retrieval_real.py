@@ -3,8 +3,8 @@
 import pytest
 
 from rag.index.indexer import build_index
-from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
+from rag.sources.ingest import load_documents
 
 from tests.conftest import RUTTE_DOC, SEEDS, UMEROV_DOC, FakeEmbedder
 

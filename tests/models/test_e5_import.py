@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from rag.errors import ModelError
-from rag.index.e5_import import dequantize_q4_0, read_image
-from rag.index.embed import load_embedder
-from rag.index.ingest import load_documents
+from rag.models.e5_import import dequantize_q4_0, read_image
+from rag.models.embed import load_embedder
+from rag.sources.ingest import load_documents
 
 from tests.conftest import SEEDS
 

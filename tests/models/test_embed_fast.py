@@ -8,17 +8,18 @@ import json
 import numpy as np
 import pytest
 
+from rag.backends import REGISTRY
 from rag.errors import InputError, ModelError
 from rag.evaluation import paired_speed
 from rag.evaluation import retrieval_bench as bench
-from rag.index import embed
-from rag.index.embed import BACKENDS, load_embedder, resolve_precision
-from rag.index.embed_cache import cache_key
-from rag.index.embed_info import EmbedderInfo
-from rag.index.index_meta import IndexMeta
 from rag.index.indexer import build_index
-from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
+from rag.models import embed
+from rag.models.embed import load_embedder, resolve_precision
+from rag.models.embed_cache import cache_key
+from rag.models.embed_info import EmbedderInfo
+from rag.sources.ingest import load_documents
+from rag.stores.meta import IndexMeta
 
 from tests.conftest import SEEDS, UMEROV_DOC, FakeEmbedder
 
@@ -39,22 +40,23 @@ def test_meta_written_before_backends_existed_loads_as_float32_sentence_transfor
         "updated": "",
         "format_version": 1,
     }
-    from rag.index.index_meta import FORMAT_VERSION
+    from rag.stores.meta import FORMAT_VERSION
 
     old["format_version"] = FORMAT_VERSION
     info = IndexMeta.from_json(json.dumps(old)).embedder
     assert (info.backend, info.precision) == ("sentence-transformers", "float32")
 
 
-def test_load_embedder_rebuilds_the_backend_named_in_the_info(monkeypatch):
-    class Recorder(FakeEmbedder):
-        @classmethod
-        def from_info(cls, info):
-            made = cls(dim=info.dim, model_id=info.model_id)
-            made.info = info
-            return made
+class Recorder(FakeEmbedder):
+    @classmethod
+    def from_info(cls, info):
+        made = cls(dim=info.dim, model_id=info.model_id)
+        made.info = info
+        return made
 
-    monkeypatch.setitem(BACKENDS, "recorder", Recorder)
+
+def test_load_embedder_rebuilds_the_backend_named_in_the_info(monkeypatch):
+    monkeypatch.setitem(REGISTRY["embedder"], "recorder", f"{__name__}:Recorder")
     info = EmbedderInfo("m", 32, "", "", 512, backend="recorder", precision="bfloat16")
     rebuilt = load_embedder(info)
     assert isinstance(rebuilt, Recorder) and rebuilt.info == info
@@ -255,7 +257,7 @@ def test_sentences_compared_with_questions_are_embedded_once(fake_embedder):
 @pytest.mark.parametrize("dim", [0, -3])
 def test_a_size_below_one_is_refused_before_loading(dim):
     from rag.errors import InputError
-    from rag.index.embed import load_embedder
+    from rag.models.embed import load_embedder
 
     with pytest.raises(InputError, match=r"dim \(--dim\) must be a positive size"):
         load_embedder("no-such-model", dim=dim)
@@ -264,7 +266,7 @@ def test_a_size_below_one_is_refused_before_loading(dim):
 @pytest.mark.slow
 def test_a_size_beyond_the_models_vectors_is_refused():
     from rag.errors import InputError
-    from rag.index.embed import load_embedder
+    from rag.models.embed import load_embedder
 
     with pytest.raises(InputError, match="gives vectors of 384"):
         load_embedder("multilingual-e5-small", dim=100_000)

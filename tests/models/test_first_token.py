@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.answer.llm import FirstToken
 from rag.config import DEFAULT_LLM
+from rag.models.llm import FirstToken
 
 
 def test_capture_reads_the_softmax_of_the_first_call_only():
@@ -28,7 +28,7 @@ def test_capture_takes_torch_scores_of_a_batch_of_one():
 
 @pytest.mark.slow
 def test_the_model_doubts_a_near_miss_more_than_an_answer_its_source_gives():
-    from rag.answer.generate import load_generator
+    from rag.models.generate import load_generator
 
     generator = load_generator(DEFAULT_LLM)  # the default model: the 0.5B barely doubts at all
     source = "Il ministro Umerov era accompagnato a Bruxelles da Andrii Hnatov, Capo di Stato Maggiore."

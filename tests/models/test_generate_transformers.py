@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.answer.generate import load_generator
+from rag.models.generate import load_generator
 
 pytestmark = pytest.mark.slow
 

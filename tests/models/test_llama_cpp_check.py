@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from rag.answer import generate
 from rag.errors import ModelError
+from rag.models import generate
 
 
 def test_a_crashing_llama_cpp_is_reported_with_the_fix(monkeypatch, tmp_path):
@@ -32,7 +32,7 @@ def test_a_failing_load_is_reported_with_its_last_words(tmp_path):
 
 @pytest.mark.slow
 def test_the_installed_llama_cpp_decodes_the_built_in_model():
-    from rag.index.provision import MODELS
+    from rag.models.provision import MODELS
 
     generate.check_llama_cpp_runs(MODELS["qwen2.5-0.5b-instruct"].load_path())
 

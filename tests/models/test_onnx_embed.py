@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from rag.errors import ModelError
-from rag.index import embed, embed_info, onnx_embed
-from rag.index.embed import OnnxInt8Embedder, load_embedder
 from rag.index.indexer import build_index
-from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
+from rag.models import embed, embed_info, onnx_embed
+from rag.models.embed import OnnxInt8Embedder, load_embedder
+from rag.sources.ingest import load_documents
 
 from tests.conftest import SEEDS, UMEROV_DOC, FakeEmbedder
 

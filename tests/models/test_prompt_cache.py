@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.kv_cache import PrefixCache, common_prefix
 from rag.errors import ModelError
+from rag.models.kv_cache import PrefixCache, common_prefix
 
 pytestmark = pytest.mark.slow
 
@@ -16,8 +16,8 @@ ARTICLE_B = "Kiev, 2 febbraio 2026 – Domani il segretario della NATO Mark Rutt
 
 @pytest.fixture(scope="module")
 def generator():
-    from rag.answer.generate import LlamaCppGenerator
-    from rag.index.provision import MODELS, is_ready
+    from rag.models.generate import LlamaCppGenerator
+    from rag.models.provision import MODELS, is_ready
 
     if not is_ready(MODELS["qwen2.5-0.5b-instruct"]):
         pytest.fail("Qwen2.5-0.5B is not set up: run `make setup` (or `rag setup`)")

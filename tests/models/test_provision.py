@@ -6,8 +6,8 @@ import zipfile
 import pytest
 
 from rag.errors import ModelError
-from rag.index import provision
-from rag.index.provision import ModelSpec, Part
+from rag.models import provision
+from rag.models.provision import ModelSpec, Part
 
 
 def make_spec(tmp_path, monkeypatch, payload: bytes, parts: int = 3, sha: str | None = None) -> ModelSpec:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.index.indexer import build_index
-from rag.index.ingest import load_documents
+from rag.sources.ingest import load_documents
 
 from tests.conftest import SEEDS
 

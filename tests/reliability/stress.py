@@ -20,9 +20,9 @@ from pathlib import Path
 
 from rag.errors import StoreError
 from rag.index.indexer import add_to_index, build_index, remove_from_index
-from rag.index.ingest import text_document
 from rag.index.retriever import Retriever
-from rag.index.store import Store
+from rag.sources.ingest import text_document
+from rag.stores.folder import Store
 from rag.types import Filters
 
 from tests.conftest import FakeEmbedder

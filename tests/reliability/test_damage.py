@@ -11,7 +11,7 @@ import pytest
 
 from rag.cli import main
 from rag.index.indexer import build_index
-from rag.index.ingest import load_documents
+from rag.sources.ingest import load_documents
 
 from tests.conftest import SEEDS, write
 
@@ -93,7 +93,7 @@ def test_check_of_a_sound_index(monkeypatch, capsys, seeds):
 
 def test_check_finds_parts_that_disagree_on_ids(seeds, tmp_path, fake_embedder):
     """Parts copied from another version of the index: each file is sound alone, the ids differ."""
-    from rag.index.check import check_index
+    from rag.stores.check import check_index
 
     other = tmp_path / "index" / "other"
     build_index(

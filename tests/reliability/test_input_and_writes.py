@@ -15,8 +15,8 @@ import pytest
 
 from rag.errors import InputError
 from rag.index.indexer import add_to_index
-from rag.index.ingest import load_documents, text_document
 from rag.index.retriever import Retriever
+from rag.sources.ingest import load_documents, text_document
 
 from tests.conftest import ROOT, SEEDS, write
 
@@ -32,7 +32,7 @@ ITALIAN = (
 KILLED_ADD = """
 import sys, time
 from rag.index.indexer import add_to_index
-from rag.index.ingest import text_document
+from rag.sources.ingest import text_document
 from tests.conftest import FakeEmbedder
 
 class Slow(FakeEmbedder):

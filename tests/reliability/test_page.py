@@ -18,8 +18,8 @@ import requests
 from click.testing import CliRunner
 
 from rag.index.indexer import build_index
-from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
+from rag.sources.ingest import load_documents
 
 from tests.conftest import RUTTE_DOC, SEEDS, FakeEmbedder, write
 from tests.ui.test_ui import FakeAssistant

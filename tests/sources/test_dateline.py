@@ -1,5 +1,5 @@
-from rag.index.dateline import parse_dateline
-from rag.index.ingest import load_documents
+from rag.sources.dateline import parse_dateline
+from rag.sources.ingest import load_documents
 
 from tests.conftest import RUTTE_DOC, SEEDS, UMEROV_DOC
 

@@ -2,10 +2,10 @@
 
 import logging
 
-from rag.index.html import extract_page
 from rag.index.indexer import build_index
-from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
+from rag.sources.html import extract_page
+from rag.sources.ingest import load_documents
 
 from tests.conftest import ROOT, write
 

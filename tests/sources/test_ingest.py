@@ -4,7 +4,7 @@ import logging
 import pytest
 
 from rag.errors import InputError
-from rag.index.ingest import load_documents
+from rag.sources.ingest import load_documents
 
 from tests.conftest import SQUAD_DEV, write
 

@@ -3,7 +3,7 @@
 The server binds its gRPC ports on every interface, so it runs in a network namespace of its own, where
 the only interface is loopback: the test re-runs itself there (``unshare --net``), starts the server on
 a free port of 127.0.0.1, runs ``test_store_contract.py`` against it and stops it. Milvus 2.3 has no BM25
-function: the contract passes there through the client-side BM25 fallback of ``rag.index.milvus_store``.
+function: the contract passes there through the client-side BM25 fallback of ``rag.stores.milvus_store``.
 """
 
 from __future__ import annotations

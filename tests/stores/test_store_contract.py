@@ -14,7 +14,7 @@ import pytest
 from rag.errors import InputError
 from rag.index.indexer import add_to_index, build_index, remove_from_index
 from rag.index.retriever import Retriever
-from rag.index.stores import ChunkStore, open_store
+from rag.stores.registry import ChunkStore, open_store
 from rag.types import Document, Filters
 
 from tests.conftest import FakeEmbedder
@@ -191,7 +191,7 @@ def test_same_ranking_as_the_default_store(shared, fake_embedder, tmp_path):
 
 
 def test_store_uri_checks(tmp_path):
-    from rag.index.stores import parse_store
+    from rag.stores.registry import parse_store
 
     assert parse_store(None) == {"backend": "faiss"}
     assert parse_store(f"milvus://{tmp_path}/a.db") == {"backend": "milvus", "uri": f"{tmp_path}/a.db"}

@@ -20,9 +20,9 @@ from rag.ui.view import (
 from rag.errors import InputError, RagError
 from rag.index.catalog import write_examples
 from rag.index.indexer import build_index
-from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
 from rag.render import highlight, quote_span
+from rag.sources.ingest import load_documents
 from rag.types import Answer, Citation
 
 from tests.conftest import ROOT, SEEDS, UMEROV_DOC, write

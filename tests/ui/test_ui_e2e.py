@@ -11,7 +11,7 @@ import pytest
 from rag.config import DEFAULT_LLM
 from rag.index.catalog import write_examples
 from rag.index.indexer import build_index
-from rag.index.ingest import load_documents
+from rag.sources.ingest import load_documents
 
 from tests.conftest import SEEDS, UMEROV_DOC
 

@@ -10,9 +10,9 @@ from rag.ui.view import Turn, chat_messages, conversation_markdown
 
 from rag.index.catalog import examples_for, write_examples
 from rag.index.indexer import build_index
-from rag.index.ingest import load_documents
 from rag.index.retriever import Retriever
-from rag.index.store import Store
+from rag.sources.ingest import load_documents
+from rag.stores.folder import Store
 
 from tests.conftest import ROOT, RUTTE_DOC, SEEDS, UMEROV_DOC
 from tests.ui.test_ui import FakeAssistant
