@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from rag.config import index_path
 from rag.errors import InputError, check_counts
 from rag.index.fusion import rrf
 from rag.models.embed import Embedder, load_embedder
+from rag.stores.atomic import version
 from rag.stores.registry import ChunkStore, open_store
 from rag.text import valid_text
 from rag.types import MODES, Chunk, Filters, Hit, Mode
@@ -56,11 +58,17 @@ class SearchSettings:
 
 
 class Retriever:
+    """Searches one index; every search first checks (two ``stat`` calls) whether the index on disk changed
+    since it was opened, by this process or another (``rag index add``, ``sync``, ``remove``, a rebuild),
+    and reopens it if so: a server answers from the index as it is now, without a restart."""
+
     def __init__(self, store: ChunkStore, embedder: Embedder, settings: SearchSettings = SearchSettings()):
         self.store = store
         self.embedder = embedder
         self.settings = settings
         self.last_timings: dict[str, float] = {}
+        self._version = version(store.path)
+        self._reloading = threading.Lock()
 
     @classmethod
     def load(
@@ -80,14 +88,31 @@ class Retriever:
         return cls(store, embedder, settings)
 
     def reload(self) -> None:
-        """Pick up changes written to the index on disk (after ``add_to_index``/``remove_from_index``).
+        """Open the index on disk again (``follow`` does it when the index changed; this does it always).
 
         Safe while other threads search: each search works on the store it started with, and the old one
         is not closed under them (its connection closes when the last of them lets it go).
         """
+        with self._reloading:
+            self._reload()
+
+    def follow(self) -> ChunkStore:
+        """The store of the index as it is on disk now: reopened if it changed since it was opened.
+
+        An index that was deleted, damaged or rebuilt with another embedder meanwhile raises ``StoreError``
+        saying so, rather than answering from a version that is gone."""
+        if version(self.store.path) == self._version:
+            return self.store
+        with self._reloading:  # one thread reopens; the others wait for it and use the new store
+            if version(self.store.path) != self._version:
+                self._reload()
+        return self.store
+
+    def _reload(self) -> None:
+        seen = version(self.store.path)  # before opening: a write landing meanwhile is picked up next time
         store = open_store(self.store.path)
         store.check_embedder(self.embedder)
-        self.store = store
+        self.store, self._version = store, seen
 
     def search(self, query: str, k: int = 5, filters: Filters | dict | None = None, mode: Mode | None = None) -> Hits:
         """The ``k`` best distinct chunks for ``query``; ``score`` is cosine (dense), BM25 (lexical) or RRF (hybrid).
@@ -103,7 +128,7 @@ class Retriever:
         if mode not in MODES:
             raise InputError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
         filters = Filters.of(filters)
-        store = self.store  # one version of the index for the whole search, whatever reload does meanwhile
+        store = self.follow()  # one version of the index for the whole search, whatever reload does meanwhile
         depth = max(self.settings.depth, 4 * k)
         timings: dict[str, float] = {}
         rankings: list[list[tuple[int, float]]] = []

@@ -4,7 +4,7 @@
 ``swap`` renames the current folder to ``.<name>.old`` and the copy to ``<name>``. A write that fails
 or is killed leaves the previous folder as it was; ``recover`` undoes a swap stopped between its two
 renames, and ``remove_stale_temps`` clears copies a killed writer left. One writer at a time per
-index (``locked``); readers never wait, and ``version`` tells them whether the folder changed under them.
+index (``locked``); readers never wait, and ``version`` tells them whether the index changed under them.
 """
 
 from __future__ import annotations
@@ -33,12 +33,24 @@ def remove_stale_temps(path: Path) -> list[Path]:
     return stale
 
 
-def version(path: Path) -> int | None:
-    """Which version of the index ``path`` names now: every write swaps in a new folder (a new inode)."""
+def version(path: Path) -> tuple | None:
+    """Which version of the index ``path`` names now (``None``: no folder there), from two ``stat`` calls.
+
+    A FAISS write swaps in a new folder; every write of any backend rewrites ``meta.json`` (Milvus's in
+    place, by rename). The folder's inode alone does not tell versions apart: the file system gives the next
+    write's folder the inode the last swap freed, so it alternates A, B, A and a reader that loaded A would
+    miss the second write. ``meta.json``'s inode, modification time (nanoseconds) and size are added to it.
+    """
     try:
-        return path.stat().st_ino
+        folder = path.stat()
     except OSError:
         return None
+    try:
+        meta = (path / "meta.json").stat()
+        written = (meta.st_ino, meta.st_mtime_ns, meta.st_size)
+    except OSError:
+        written = None
+    return folder.st_ino, written
 
 
 def recover(path: Path) -> None:
