@@ -67,20 +67,24 @@ class ChatController:
                 if answer.done:
                     final = answer
                     break
-                turn.answer = answer.text
-                yield chat_messages(turns, t), pending_html(question, answer.query, t, t["writing"]), turns, ""
+                # A partial answer holds only checked text (``Answer``'s contract); until there is some, the
+                # page shows what is being done (``status``), never a draft that could still be refused.
+                turn.answer, turn.note = answer.text, answer.status
+                note = answer.status or (t["writing"] if answer.text else t["searching"])
+                yield chat_messages(turns, t), pending_html(question, answer.query, t, note), turns, ""
             if final is None:
                 raise RagError("the answer pipeline stopped without a final answer")
         except RagError as e:
-            turn.status, turn.answer, turn.sources = "error", redact(str(e)), empty_html(t)
+            turn.status, turn.answer, turn.sources, turn.note = "error", redact(str(e)), empty_html(t), ""
             yield chat_messages(turns, t), turn.sources, turns, ""
             return
         except Exception as e:  # shown on the page (without server paths) and logged with its traceback
             log.exception("answering %r failed", question)
-            turn.status, turn.answer, turn.sources = "error", redact(f"{type(e).__name__}: {e}"), empty_html(t)
+            turn.status, turn.answer, turn.note = "error", redact(f"{type(e).__name__}: {e}"), ""
+            turn.sources = empty_html(t)
             yield chat_messages(turns, t), turn.sources, turns, ""
             return
-        turn.answer, turn.query, turn.short = final.text, final.query, final.short
+        turn.answer, turn.query, turn.short, turn.note = final.text, final.query, final.short, ""
         turn.status = "refused" if final.refused else "answered"
         turn.citations = [c.number for c in final.citations]
         turn.refs = source_refs(final)

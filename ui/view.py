@@ -38,6 +38,7 @@ class Turn:
     citations: list[int] = field(default_factory=list)
     refs: list[dict] = field(default_factory=list)  # the cited sources, for export (see ``source_refs``)
     short: str = ""  # the words that answer, shown in bold
+    note: str = ""  # while pending and nothing checked is shown yet: what is being done ("Leggo 3 articoli…")
 
     @classmethod
     def from_dict(cls, raw: Mapping) -> Turn:
@@ -76,8 +77,8 @@ def chat_messages(turns: Sequence[Turn], t: Mapping[str, str]) -> list[dict]:
             content = f"ℹ _{t['refused']}_"  # the page's own wording, in the page's language
         elif turn.status == "error":
             content = f"⚠ **{t['error']}:** {turn.answer}"
-        elif turn.status == "pending":
-            content = turn.answer + " ▍" if turn.answer else f"_{t['searching']}_"
+        elif turn.status == "pending":  # only checked text is ever in ``answer``; else what is being done
+            content = turn.answer + " ▍" if turn.answer else f"_{turn.note or t['searching']}_"
         else:
             content = link_markers(with_short(turn.answer, turn.short))
         out.append({"role": "assistant", "content": content})
@@ -135,10 +136,25 @@ def source_refs(answer: Answer) -> list[dict]:
 
 
 def conversation_markdown(turns: Sequence[Turn], t: Mapping[str, str], lang: str = "it") -> str:
-    """A conversation as Markdown: each question, its answer with [n] markers, then the sources it cites."""
+    """A conversation as Markdown: each question, its answer with [n] markers, then the sources it cites.
+
+    A question that failed is written as such (a quoted error line), never as if the message were its answer.
+
+    >>> print(conversation_markdown([Turn("Chi?", "model file damaged", "error")], {"export_title": "Chat",
+    ...                                                                          "export_error": "No answer:"}))
+    # Chat
+    <BLANKLINE>
+    ## Chi?
+    <BLANKLINE>
+    > ⚠ **No answer:** model file damaged
+    <BLANKLINE>
+    """
     out = [f"# {t['export_title']}", ""]
     for turn in turns:
         if turn.status == "pending":
+            continue
+        if turn.status == "error":
+            out += [f"## {turn.question}", "", f"> ⚠ **{t['export_error']}** {' '.join(turn.answer.split())}", ""]
             continue
         answer = t["refused"] if turn.status == "refused" else turn.answer
         out += [f"## {turn.question}", "", answer, ""]
