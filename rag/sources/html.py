@@ -18,7 +18,10 @@ pages a feed links to.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
+
+from rag.sources.dateline import parse_dateline
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,31 @@ HTML_SUFFIXES = (".html", ".htm")
 # from any number in the page ("n. 42/2019" in a footer gave 2019-01-01), worse than the dateline.
 _DATE_PARAMS = {"extensive_search": False, "original_date": True}
 MIN_WORDS = 12  # less is a menu or a headline left over from a page with no article (trafilatura's fallback)
+# Cookie and consent banners, dropped before extraction: trafilatura drops most, but on a page that holds
+# nothing else it falls back to the banner's text. Elements marked as such by class or id (the common consent
+# tools' names), or dialogs speaking of cookies; never the page's frame, a long element or one holding an
+# article or a heading (a wrapper classed "cookies-accepted").
+_LOWER = "translate({}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+_MARKS = ("cookie", "consent", "consenso", "gdpr", "iubenda", "didomi", "onetrust", "cookiebot", "qc-cmp", "sp_message")
+_CONSENT_XPATH = (
+    "//*[not(self::html or self::head or self::body or self::main or self::article)]"
+    "[string-length(normalize-space(.)) < 3000][not(.//article or .//main or .//h1)]["
+    + " or ".join(f"contains({_LOWER.format(attr)}, '{mark}')" for attr in ("@class", "@id") for mark in _MARKS)
+    + " or ((@role='dialog' or @role='alertdialog' or @aria-modal='true') and "
+    f"(contains({_LOWER.format('.')}, 'cookie') or contains({_LOWER.format('.')}, 'consen')))]"
+)
+# The same notice without such marks: short, every line about consent, and speaking as the site does
+_CONSENT_WORDS = re.compile(
+    r"cookie|consen[st]|gdpr|privacy|profilazione|tracciamento|tracking|accett|accept|rifiut|reject|"
+    r"preferenze|preferences|informativa|personalizza|partner",
+    re.IGNORECASE,
+)
+_SITE_SPEAKS = re.compile(
+    r"questo sito|utilizziamo|usiamo|noi e i nostri|il tuo consenso|tuo consenso|we use|this (?:web)?site|"
+    r"your consent|accetta|accept",
+    re.IGNORECASE,
+)
+NOTICE_WORDS = 150  # a consent notice is short; an article about cookies is longer or has other lines
 
 
 @dataclass(frozen=True)
@@ -67,9 +95,10 @@ def extract_page(markup: str | bytes, url: str | None = None) -> Page | None:
         include_comments=False,
         include_tables=True,
         date_extraction_params=_DATE_PARAMS,
+        prune_xpath=_CONSENT_XPATH,
     )
     text = (found.text or "").strip() if found is not None else ""
-    if len(text.split()) < MIN_WORDS:
+    if len(text.split()) < MIN_WORDS or is_consent_notice(text):
         return None
     title = " ".join((found.title or "").split()) or None
     return Page(
@@ -79,6 +108,25 @@ def extract_page(markup: str | bytes, url: str | None = None) -> Page | None:
         author=found.author or None,
         site=found.sitename or found.hostname or None,
         url=found.url or url,
+    )
+
+
+def is_consent_notice(text: str) -> bool:
+    """Whether ``text`` is only a cookie/consent notice: short, each line about consent, the site speaking
+    ("Questo sito utilizza cookie…", "Accetta"), and no dateline (a news item about cookies has one, or is
+    longer, or has lines about other things).
+
+    >>> is_consent_notice("Questo sito utilizza cookie di profilazione.\\nAccetta tutti\\nCookie policy")
+    True
+    >>> is_consent_notice("Roma, 3 marzo 2026 – Il Garante della privacy ha multato un sito per i cookie.")
+    False
+    """
+    lines = [line for line in text.splitlines() if line.strip()]
+    return (
+        len(text.split()) <= NOTICE_WORDS
+        and all(_CONSENT_WORDS.search(line) for line in lines)
+        and _SITE_SPEAKS.search(text) is not None
+        and parse_dateline(text) is None
     )
 
 

@@ -64,3 +64,55 @@ def test_page_url_is_kept_when_the_page_names_no_canonical_one():
         url="http://127.0.0.1:8000/bilancio.html",
     )
     assert page.url == "http://127.0.0.1:8000/bilancio.html" and page.date is None and page.title is None
+
+
+BANNER = (
+    "<p>Questo sito utilizza cookie tecnici e, previo tuo consenso, cookie di profilazione e di terze parti per "
+    "migliorare la tua esperienza e mostrarti pubblicità in linea con le tue preferenze.</p>"
+    "<button>Accetta tutti</button><button>Rifiuta</button><a href='/privacy'>Cookie policy</a>"
+)
+ARTICLE = (
+    "<p>Roma, 3 marzo 2026 – Il Garante della privacy ha sanzionato un editore per centomila euro: il suo banner "
+    "dei cookie non permetteva di rifiutare il tracciamento con la stessa facilità con cui lo si accettava.</p>"
+)
+
+
+def test_a_page_holding_only_a_cookie_banner_is_not_an_article(tmp_path, caplog):
+    # the issue: indexed as an article titled "Home", from the command line and from the page
+    write(
+        tmp_path / "home.html",
+        f"<html><head><title>Home</title></head><body><div class='cookie-banner' role='dialog'>{BANNER}</div>"
+        "</body></html>",
+    )
+    # hostile: the same notice with no class that names it, and a consent tool's dialog
+    write(tmp_path / "plain.html", f"<html><head><title>Home</title></head><body><div>{BANNER}</div></body></html>")
+    write(
+        tmp_path / "cmp.htm",
+        f"<html><head><title>Benvenuto</title></head><body><div id='iubenda-cs-banner'>{BANNER}</div>"
+        f"<div role='dialog' aria-modal='true'>{BANNER}</div></body></html>",
+    )
+    write(tmp_path / "ok.htm", (NEWS / "ponte-ticino.html").read_text(encoding="utf-8"))
+    with caplog.at_level(logging.WARNING):
+        docs = load_documents([tmp_path])
+    assert [d.id for d in docs] == ["ok.htm"]
+    for name in ("home.html", "plain.html", "cmp.htm"):
+        assert f"{name}: no article text found in the page, skipped" in caplog.text
+
+
+def test_a_cookie_banner_beside_an_article_is_left_out_of_its_text():
+    page = extract_page(
+        f"<html><body><div class='cc-window cookie-consent'>{BANNER}</div><article>{ARTICLE}</article></body></html>"
+    )
+    assert page.text.startswith("Roma, 3 marzo 2026 – Il Garante") and "Accetta" not in page.text
+
+
+def test_a_news_item_about_cookies_is_still_an_article():
+    # hostile the other way: every line speaks of cookies and consent, but it is news (a dateline, no "we use")
+    page = extract_page(f"<html><body><article>{ARTICLE}</article></body></html>")
+    assert page is not None and "Garante" in page.text
+    # the page's own frame is never dropped, even when its class names a consent state
+    page = extract_page(f"<html><body class='cookie-consent-given'><article>{ARTICLE}</article></body></html>")
+    assert page is not None and "Garante" in page.text
+    for wrapper in (f"<article>{ARTICLE}</article>", f"<h1>Cookie, multa a un editore</h1>{ARTICLE}"):
+        page = extract_page(f"<html><body><div class='page cookies-accepted'>{wrapper}</div></body></html>")
+        assert page is not None and "Garante" in page.text
