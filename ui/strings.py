@@ -72,8 +72,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "length_long": "Lunga",
         "examples": "Esempi",
         "add_title": "Aggiungi articoli",
-        "add_help": "File .txt, .md o pagine web salvate .html (un articolo per file) oppure .jsonl (un articolo per "
-        "riga, con `id` e `text`).",
+        "add_help": "File .txt, .md, pagine web salvate .html, PDF con testo (non scansioni) o Word .docx (un "
+        "articolo per file), oppure .jsonl (un articolo per riga, con `id` e `text`).",
         "add_button": "Scegli i file da aggiungere…",
         "add_none": "Scegli prima uno o più file.",
         "add_failed": "Nessun articolo aggiunto, l'indice non è cambiato.",
@@ -82,7 +82,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "add_reading": "Leggo i file…",
         "add_embedding": "Calcolo i vettori dei passaggi…",
         "add_reloading": "Ricarico l'indice…",
-        "bad_type": "{name}: tipo di file non accettato; usa .txt, .md, .html o .jsonl",
+        "bad_type": "{name}: tipo di file non accettato; usa .txt, .md, .html, .pdf, .docx o .jsonl",
         "no_articles": "{name}: il file è vuoto, non contiene articoli",
         "add_cancel": "Annulla l'aggiunta",
         "add_cancelled": "Aggiunta annullata: l'indice non è cambiato.",
@@ -160,8 +160,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "length_long": "Long",
         "examples": "Examples",
         "add_title": "Add articles",
-        "add_help": "`.txt`, `.md` or saved web pages `.html` (one article each) or `.jsonl` (one article a line, "
-        "with `id` and `text`).",
+        "add_help": "`.txt`, `.md`, saved web pages `.html`, text PDFs (not scans) or Word `.docx` (one article "
+        "each), or `.jsonl` (one article a line, with `id` and `text`).",
         "add_button": "Choose files to add…",
         "add_none": "Choose one or more files first.",
         "add_failed": "No article added; the index is unchanged.",
@@ -170,7 +170,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "add_reading": "Reading the files…",
         "add_embedding": "Embedding the passages…",
         "add_reloading": "Reloading the index…",
-        "bad_type": "{name}: file type not accepted; use .txt, .md, .html or .jsonl",
+        "bad_type": "{name}: file type not accepted; use .txt, .md, .html, .pdf, .docx or .jsonl",
         "no_articles": "{name}: the file is empty, it holds no articles",
         "add_cancel": "Cancel adding",
         "add_cancelled": "Adding cancelled; the index is unchanged.",
@@ -186,7 +186,7 @@ LANGUAGES = tuple(STRINGS)
 
 # Answer length setting -> max_tokens for the generator.
 LENGTHS: dict[str, int] = {"short": 60, "medium": 120, "long": 240}
-UPLOAD_KINDS = (".txt", ".md", ".jsonl", ".html", ".htm")
+UPLOAD_KINDS = (".txt", ".md", ".jsonl", ".html", ".htm", ".pdf", ".docx")  # read by rag.sources.ingest
 
 
 def strings(lang: str) -> dict[str, str]:
