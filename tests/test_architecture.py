@@ -9,6 +9,7 @@ counts, also one inside a function or under ``TYPE_CHECKING``.
 """
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,13 +109,36 @@ def test_no_import_cycles():
     assert not cycles, "\n".join(cycles)
 
 
-def test_the_readme_layout_names_every_module():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    layout = readme[readme.index("## Layout") :]
-    layout = layout[: layout.index("\n## ", 5)]
-    unnamed = [m for m in GRAPH if m.count(".") >= 1 and f"`{m.rsplit('.', 1)[1]}`" not in layout]
-    unnamed = [m for m in unnamed if m.rsplit(".", 1)[1] not in PARTS]  # the parts are named by their folders
-    assert not unnamed, f"README's Layout section does not name: {', '.join(sorted(unnamed))}"
+def test_the_architecture_doc_names_every_module():
+    """docs/architecture.md's table of parts names every module of rag/ and ui/ in its own part's row, names no
+    module that is not there, and says what each part may import exactly as ``ALLOWED`` does."""
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in doc.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("| ") else []
+        if len(cells) != 4 or cells[0] == "part":
+            continue
+        folder = re.search(r"`(?:rag/)?(\w+)/`", cells[0])
+        part = "core" if cells[0].startswith("core") else folder and folder.group(1)
+        assert part in ALLOWED, f"docs/architecture.md: a row names no part: {line}"
+        rows[part] = (set(re.findall(r"`(\w+)`", cells[1])), set(re.findall(r"`(\w+)`", cells[2])))
+    assert set(rows) == set(ALLOWED), f"docs/architecture.md: parts without a row: {set(ALLOWED) - set(rows)}"
+    wrong = [
+        f"{part} may import {named}, the rule says {sorted(ALLOWED[part])}"
+        for part, (named, _) in rows.items()
+        if named != ALLOWED[part]
+    ]
+    modules = {}
+    for m in GRAPH:
+        pieces = m.split(".")
+        if len(pieces) > 2 or (len(pieces) == 2 and pieces[1] not in PARTS):  # a part's package is its folder
+            modules.setdefault(_part(m), set()).add(pieces[-1])
+    for part, (_, named) in rows.items():
+        wrong += [f"{part}: {name} is not named" for name in sorted(modules.get(part, set()) - named)]
+        wrong += [
+            f"{part}: {name} is named but is no module there" for name in sorted(named - modules.get(part, set()))
+        ]
+    assert not wrong, "docs/architecture.md's table of parts is out of date:\n" + "\n".join(wrong)
 
 
 def test_no_package_folder_holds_more_than_16_modules():
