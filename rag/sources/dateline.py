@@ -1,4 +1,10 @@
-"""Italian news datelines: ``"Kiev, 2 febbraio 2026 – ..."`` -> place ``Kiev``, date ``2026-02-02``."""
+"""Italian news datelines: ``"Kiev, 2 febbraio 2026 – ..."`` -> place ``Kiev``, date ``2026-02-02``; and the
+head of an article above its dateline (headline, kicker or subtitle, byline), whose first line is the title.
+
+>>> head = read_head("# Sciopero dei treni\\nLe fasce garantite\\ndi Mario Rossi\\nMilano, 12 marzo 2026 - Venerdì ...")
+>>> head.title(markdown=True), head.dateline.place, head.dateline.date
+('Sciopero dei treni', 'Milano', '2026-03-12')
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,24 @@ from datetime import date
 
 from rag.text import MONTHS, month_number
 
+_EMPHASIS = r"(?:[*_]{1,3})?"  # Markdown's **Roma, 3 marzo 2026** –
 _DATELINE = re.compile(
-    r"^\s*(?P<place>[A-ZÀ-Ý][\w'’.\- ]{0,40}?)\s*,\s*"
+    r"^\s*" + _EMPHASIS + r"(?P<place>[A-ZÀ-Ý][\w'’.\- ]{0,40}?)\s*,\s*"
     r"(?:(?:lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica)\s+)?"
-    r"(?P<day>\d{1,2})°?\s+(?P<month>" + MONTHS["it"].replace(" ", "|") + r")\s+(?P<year>\d{4})"
-    r"\s*(?P<dash>[–—-]|\(\w+\)\s*[–—-])?",
+    r"(?P<day>\d{1,2})°?\s+(?P<month>"
+    + MONTHS["it"].replace(" ", "|")
+    + r")\s+(?P<year>\d{4})"
+    + _EMPHASIS
+    + r"\s*(?P<dash>[–—-]|\(\w+\)\s*[–—-])?",
+    re.IGNORECASE,
+)
+# Lines that may stand above the dateline: a headline, a kicker or subtitle, a byline. More of them, or a
+# longer one, is an article's body, and a date further down is not its dateline.
+HEAD_LINES = 5
+HEAD_LINE_CHARS = 300
+_BYLINE = re.compile(
+    r"^(?:di|a cura di|by|dal nostro (?:inviato|corrispondente)|dalla nostra (?:inviata|corrispondente))\s+"
+    r"[A-ZÀ-Ý][\w'’.\- ]{0,60}$",
     re.IGNORECASE,
 )
 
@@ -22,6 +41,23 @@ class Dateline:
     place: str
     date: str  # ISO
     end: int  # character offset where the article body starts
+
+
+@dataclass(frozen=True)
+class Head:
+    """The start of an article: the lines above its dateline (``lines``, cleaned of Markdown) and the
+    dateline; ``dateline`` is ``None`` (and ``lines`` empty) when none opens the article."""
+
+    lines: tuple[str, ...] = ()
+    dateline: Dateline | None = None
+
+    def title(self, markdown: bool = False) -> str | None:
+        """The headline: the first line above the dateline that is not a byline ("di Mario Rossi")."""
+        for line in self.lines:
+            cleaned = _plain(line, markdown)
+            if cleaned and not _BYLINE.match(cleaned):
+                return cleaned
+        return None
 
 
 def parse_dateline(text: str) -> Dateline | None:
@@ -41,3 +77,30 @@ def parse_dateline(text: str) -> Dateline | None:
     while end < len(text) and text[end] == " ":
         end += 1
     return Dateline(place=match["place"].strip(), date=when.isoformat(), end=end)
+
+
+def read_head(text: str) -> Head:
+    """The dateline at the start of ``text`` or below up to ``HEAD_LINES`` short lines (headline, kicker,
+    subtitle, byline), with those lines; ``Dateline.end`` is an offset into ``text``."""
+    above: list[str] = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        start, offset = offset, offset + len(line)
+        stripped = line.strip()
+        if not stripped:
+            continue
+        found = parse_dateline(text[start:])
+        if found is not None:
+            return Head(tuple(above), Dateline(found.place, found.date, start + found.end))
+        if len(above) == HEAD_LINES or len(stripped) > HEAD_LINE_CHARS:
+            break
+        above.append(stripped)
+    return Head()
+
+
+def _plain(line: str, markdown: bool) -> str:
+    """A head line without Markdown's heading marks and emphasis, or a closing full stop."""
+    if markdown:
+        line = line.lstrip("#").strip()
+    line = re.sub(r"^([*_]{1,3})(.+)\1$", r"\2", line).strip()
+    return line[:-1].rstrip() if line.endswith(".") and not line.endswith("..") else line

@@ -1,9 +1,14 @@
 """Read articles from disk into ``Document`` records.
 
 Accepted: ``.txt``/``.md`` files and folders of them (recursive), web pages ``.html``/``.htm``
-(``rag.sources.html``), JSONL of articles
-(``id``, ``text``, optional ``title``, ``date``, ``source``, ``url``), and SQuAD v1.1 JSON or
-``.json.gz`` (each paragraph one document, id ``<title>#<paragraph index>``).
+(``rag.sources.html``), text PDFs and Word ``.docx`` (``rag.sources.pdf``, ``rag.sources.word``; a file whose
+bytes are a PDF or a DOCX is read as one whatever its name), JSONL of articles
+(``id``, ``text``, optional ``title``, ``date``, ``source``, ``url``, ``place``: strings), and SQuAD v1.1
+JSON or ``.json.gz`` (each paragraph one document, id ``<title>#<paragraph index>``).
+
+An article's date and place come from its dateline ("Roma, 3 marzo 2026 – …"), also below a headline,
+a kicker and a byline (``rag.sources.dateline.read_head``); the headline is its title; its source, when
+no metadata gives one, from its own credit line ("© Copyright ANSA", ``rag.sources.credit``).
 Bad input raises ``InputError`` naming the file (and line or field) and what to do.
 """
 
@@ -20,30 +25,53 @@ from pathlib import Path
 
 from rag.config import env_number
 from rag.errors import InputError
-from rag.sources.dateline import parse_dateline
+from rag.sources.credit import find_credit
+from rag.sources.dateline import read_head
 from rag.sources.decode import NotText, decode_bytes
 from rag.sources.feed_read import FEED_SUFFIXES
 from rag.sources.html import HTML_SUFFIXES, extract_page
+from rag.sources.pdf import is_pdf, read_pdf
+from rag.sources.word import is_docx, is_old_office, read_docx
 from rag.text import valid_text
 from rag.types import Document
 
 log = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
-SUPPORTED = "`.txt`, `.md`, `.html`, `.jsonl`, SQuAD `.json`/`.json.gz`"
+SUPPORTED = "`.txt`, `.md`, `.html`, `.pdf`, `.docx`, `.jsonl`, SQuAD `.json`/`.json.gz`"
 TITLE_CHARS = 90
+HEADLINE_CHARS = 150  # a headline above the dateline is the title as it is, unless longer than this
+JSONL_STRINGS = ("title", "date", "source", "url", "place")  # optional fields of a JSONL article, all text
 
 
 def kind_of(path: Path) -> str | None:
+    """What a file holds, by its name: squad, jsonl, text, html, pdf, docx, doc (refused); None if unknown."""
     name = path.name.lower()
     if name.endswith((".json.gz", ".json")):
         return "squad"
     if name.endswith(".jsonl"):
         return "jsonl"
-    if path.suffix.lower() in TEXT_SUFFIXES:
+    suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
         return "text"
-    if path.suffix.lower() in HTML_SUFFIXES:
+    if suffix in HTML_SUFFIXES:
         return "html"
+    return {".pdf": "pdf", ".docx": "docx", ".doc": "doc"}.get(suffix)
+
+
+def sniff(path: Path) -> str | None:
+    """What a file holds, by its first bytes: pdf, docx or doc (an Office 97-2003 file), else None."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1024)
+    except OSError:
+        return None
+    if is_pdf(head):
+        return "pdf"
+    if is_docx(path, head):
+        return "docx"
+    if is_old_office(head):
+        return "doc"
     return None
 
 
@@ -102,7 +130,7 @@ def _read_path(path: Path) -> Iterator[Document]:
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
         for file in files:
-            if kind_of(file) is None:
+            if kind_of(file) is None and sniff(file) is None:
                 feed = file.suffix.lower() in FEED_SUFFIXES
                 hint = "; a feed is read by `rag index add FEED --name NAME`" if feed else ""
                 log.warning("%s: skipped, not one of %s%s", file, SUPPORTED, hint)
@@ -113,11 +141,21 @@ def _read_path(path: Path) -> Iterator[Document]:
 
 
 def read_file(path: Path, doc_id: str | None = None) -> Iterator[Document]:
-    kind = kind_of(path)
+    """The articles in one file, read as its bytes say (a PDF or DOCX whatever its name), else by its name."""
+    kind = sniff(path) or kind_of(path)
     if kind is None:
         raise InputError(f"{path}: unknown file type {path.suffix or '(none)'}; give {SUPPORTED}")
     if kind == "squad":
         yield from read_squad(path)
+        return
+    if kind == "doc":
+        raise InputError(f"{path}: an old Word/Office 97-2003 file (.doc), which is not read; save it as .docx or PDF")
+    if kind in ("pdf", "docx"):
+        text = read_pdf(path) if kind == "pdf" else read_docx(path, max_article_bytes())
+        if not text.strip():
+            log.warning("%s: no text in the document, skipped", path)
+            return
+        yield text_document(doc_id or path.name, text)
         return
     text = read_text(path)
     if not text.strip():
@@ -144,13 +182,29 @@ def read_text(path: Path) -> str:
 
 
 def text_document(doc_id: str, text: str, title: str | None = None, markdown: bool = False, **meta) -> Document:
-    """Build a Document from raw article text, reading the dateline and deriving a title if none is given."""
+    """Build a Document from raw article text: the dateline (also below a headline) gives the date and place
+    unless ``meta`` does, the credit line the source unless ``meta`` does; the title is ``title``, else the
+    headline above the dateline, else derived from the text.
+
+    >>> doc = text_document("a.txt", "Ponte riaperto\\ndi Anna Neri\\nPavia, 5 marzo 2026 – Il ponte...\\n(ANSA).")
+    >>> doc.title, doc.date, doc.place, doc.source
+    ('Ponte riaperto', '2026-03-05', 'Pavia', 'ANSA')
+    """
     text = text.strip()
-    dateline = parse_dateline(text)
+    head = read_head(text)
+    dateline = head.dateline
     date = meta.pop("date", None) or (dateline.date if dateline else None)
     place = meta.pop("place", None) or (dateline.place if dateline else None)
+    source = meta.pop("source", None) or find_credit(text, dateline.end if dateline else 0)
     body = text[dateline.end :] if dateline else text
-    return Document(id=doc_id, text=text, title=title or derive_title(body, markdown), date=date, place=place, **meta)
+    title = title or _headline(head.title(markdown)) or derive_title(body, markdown)
+    return Document(id=doc_id, text=text, title=title, date=date, place=place, source=source, **meta)
+
+
+def _headline(line: str | None) -> str | None:
+    if line is None or len(line) <= HEADLINE_CHARS:
+        return line
+    return line[:HEADLINE_CHARS].rsplit(" ", 1)[0] + "…"
 
 
 def _read_html(path: Path, markup: str, doc_id: str) -> Iterator[Document]:
@@ -193,27 +247,52 @@ def jsonl_objects(path: Path, text: str, expected: str) -> Iterator[tuple[int, d
 def _read_jsonl(path: Path, text: str) -> Iterator[Document]:
     for number, row in jsonl_objects(path, text, "'id' and 'text'"):
         for field in ("id", "text"):
-            if not isinstance(row.get(field), str | int) or not str(row.get(field)).strip():
+            value = row.get(field)
+            if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
                 raise InputError(
-                    f"{path}:{number}: field {field!r} is missing or empty; every article needs 'id' and 'text'"
+                    f"{path}:{number}: field {field!r} is {_shown(value)}; every article needs 'id' "
+                    "(a string or a whole number) and 'text'"
                 )
         if not isinstance(row["text"], str):
             raise InputError(f"{path}:{number}: field 'text' must be a string (the article's text)")
-        meta = {k: str(row[k]) for k in ("date", "source", "url", "place") if row.get(k)}
+        for field in JSONL_STRINGS:
+            value = row.get(field)
+            if value is not None and not isinstance(value, str):
+                hint = ' such as "2026-03-01"' if field == "date" else ""
+                raise InputError(
+                    f"{path}:{number}: field {field!r} is {_shown(value)}; write it as a string{hint}, or leave it out"
+                )
+        meta = {k: row[k].strip() for k in ("date", "source", "url", "place") if (row.get(k) or "").strip()}
         if "date" in meta and not _is_day(meta["date"]):
             raise InputError(
                 f"{path}:{number}: field 'date' is {meta['date']!r}; write the article's day as YYYY-MM-DD "
                 "(date filters read it), or leave the field out"
             )
-        yield text_document(str(row["id"]), str(row["text"]), title=row.get("title") or None, **meta)
+        title = (row.get("title") or "").strip() or None
+        yield text_document(str(row["id"]), row["text"], title=title, **meta)
+
+
+def _shown(value: object) -> str:
+    """A JSON value as the user wrote it, with its kind: ``["lista"] (a list)``, ``20260301 (a number)``."""
+    if value is None:
+        return "missing"
+    kinds = {bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "an object"}
+    kind = kinds.get(type(value), "a string")
+    shown = json.dumps(value, ensure_ascii=False)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return "empty" if kind == "a string" and not value.strip() else f"{shown} ({kind})"
 
 
 def _is_day(text: str) -> bool:
+    """Whether ``text`` is a day ``YYYY-MM-DD`` or a timestamp starting with one (not "20260301", which
+    Python's ISO reader also takes)."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text[:10]):
+        return False
     try:
         date.fromisoformat(text[:10])
     except ValueError:
         return False
-    return len(text) == 10 or text[10] in "T "  # a day, or a timestamp starting with one
+    return len(text) == 10 or text[10] in "T "
 
 
 def read_squad_json(path: Path) -> list[dict]:

@@ -101,9 +101,10 @@ def test_a_page_holding_only_a_cookie_banner_is_not_an_article(tmp_path, caplog)
 
 def test_a_cookie_banner_beside_an_article_is_left_out_of_its_text():
     page = extract_page(
-        f"<html><body><div class='cc-window cookie-consent'>{BANNER}</div><article>{ARTICLE}</article></body></html>"
+        f"<html><body><div class='consent-box'>{BANNER}</div><div id='iubenda-cs-banner'>{BANNER}</div>{ARTICLE}"
+        "</body></html>"
     )
-    assert page.text.startswith("Roma, 3 marzo 2026 – Il Garante") and "Accetta" not in page.text
+    assert page.text.startswith("Roma, 3 marzo 2026 – Il Garante") and "Questo sito" not in page.text
 
 
 def test_a_news_item_about_cookies_is_still_an_article():

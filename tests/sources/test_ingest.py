@@ -70,6 +70,23 @@ def test_jsonl_missing_text_is_named(tmp_path):
         ),
         ({"id": "c", "text": "Allerta meteo.", "date": "2026-02-30"}, r"field 'date' is '2026-02-30'"),
         ({"id": "c", "text": 123}, r"a.jsonl:1: field 'text' must be a string"),
+        # the issue: a traceback (exit 1), or a value stored as Python's repr of it
+        ({"id": "c", "text": "Allerta.", "title": ["lista"]}, r'a.jsonl:1: field .title. is \["lista"\] \(a list\)'),
+        (
+            {"id": "c", "text": "Allerta.", "date": 20260301},
+            r'a.jsonl:1: field .date. is 20260301 \(a number\); write it as a string such as "2026-03-01"',
+        ),
+        ({"id": "c", "text": "Allerta.", "url": {"a": 1}}, r'a.jsonl:1: field .url. is \{"a": 1\} \(an object\)'),
+        # hostile cases beside them
+        ({"id": "c", "text": "Allerta.", "date": "20260301"}, r"field 'date' is '20260301'; write .* YYYY-MM-DD"),
+        ({"id": "c", "text": "Allerta.", "source": True}, r"a.jsonl:1: field 'source' is true \(true/false\)"),
+        ({"id": "c", "text": "Allerta.", "place": 3.5}, r"a.jsonl:1: field 'place' is 3.5 \(a number\)"),
+        ({"id": True, "text": "Allerta."}, r"a.jsonl:1: field 'id' is true \(true/false\)"),
+        ({"id": ["x"], "text": "Allerta."}, r'a.jsonl:1: field .id. is \["x"\] \(a list\)'),
+        (
+            {"id": "c", "text": "Allerta.", "title": {"it": "x" * 80}},
+            r'field .title. is \{"it": "x+\.\.\. \(an object\)',
+        ),
     ],
 )
 def test_jsonl_fields_of_the_wrong_kind_are_named(tmp_path, row, message):
@@ -77,6 +94,42 @@ def test_jsonl_fields_of_the_wrong_kind_are_named(tmp_path, row, message):
     path = write(tmp_path / "a.jsonl", json.dumps(row) + "\n")
     with pytest.raises(InputError, match=message):
         load_documents([path])
+
+
+def test_jsonl_wrong_types_exit_2_with_one_line_from_the_command_line(tmp_path):
+    import subprocess
+    import sys
+
+    bad = write(
+        tmp_path / "a.jsonl",
+        json.dumps({"id": "ok", "text": "x"}) + "\n" + json.dumps({"id": "c", "text": "y", "title": ["lista"]}) + "\n",
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "rag", "index", "build", str(bad), "--name", str(tmp_path / "idx")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert (
+        run.stderr.strip()
+        .splitlines()[-1]
+        .endswith("a.jsonl:2: field 'title' is [\"lista\"] (a list); write it as a string, or leave it out")
+    )
+    assert not (tmp_path / "idx").exists()
+
+
+def test_jsonl_null_and_blank_optional_fields_are_left_out(tmp_path):
+    row = {
+        "id": "c",
+        "text": "Roma, 3 marzo 2026 – Allerta meteo.",
+        "title": None,
+        "date": "",
+        "source": " ",
+        "url": None,
+    }
+    (doc,) = load_documents([write(tmp_path / "a.jsonl", json.dumps(row) + "\n")])
+    assert (doc.title, doc.date, doc.source, doc.url) == ("Allerta meteo", "2026-03-03", None, None)
 
 
 def test_jsonl_dates_may_be_timestamps(tmp_path):
@@ -122,8 +175,8 @@ def test_cp1252_is_decoded_with_warning(tmp_path, caplog):
 
 
 def test_unknown_extension_and_missing_path(tmp_path):
-    with pytest.raises(InputError, match=r"unknown file type \.pdf"):
-        load_documents([write(tmp_path / "a.pdf", "x")])
+    with pytest.raises(InputError, match=r"unknown file type \.odt"):
+        load_documents([write(tmp_path / "a.odt", "x")])
     with pytest.raises(InputError, match="no such file or folder"):
         load_documents([tmp_path / "nope"])
 
