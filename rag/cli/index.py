@@ -116,13 +116,15 @@ def index() -> None:
     "--workers is given, else local.",
 )
 def index_build(paths, name, model, dim, precision, chunk_tokens, overlap, store, workers, engine) -> None:
-    """Index PATHS (.txt/.md/.html files or folders, .jsonl articles, SQuAD .json/.json.gz) from scratch.
+    """Index PATHS (.txt/.md/.html/.pdf/.docx files or folders, .jsonl articles, SQuAD .json/.json.gz) from scratch.
 
-    The previous index of that name stays usable until the new one is complete.
+    The previous index of that name stays usable until the new one is complete. Articles without a date
+    (no dateline, no date in the page or the JSONL) are indexed and named on the output: date filters
+    leave them out.
     Unchanged text is not embedded again (vectors are cached by content hash); a stopped build is
     resumed by running it again.
     """
-    from rag.index.indexer import build_index
+    from rag.index.indexer import build_index, undated
     from rag.models.embed import load_embedder
     from rag.models.embed_cache import EmbeddingCache
     from rag.sources.ingest import load_documents
@@ -143,6 +145,7 @@ def index_build(paths, name, model, dim, precision, chunk_tokens, overlap, store
         from rag.index.ray_build import build_index_ray
 
         report = build_index_ray(docs, index_path(name), embedder, settings, store, workers or 2, EmbeddingCache())
+        report.undated = undated(docs)
     else:
         report = build_index(docs, index_path(name), embedder, settings, EmbeddingCache(), store=store)
     click.echo(report.summary())
@@ -159,10 +162,10 @@ def index_build(paths, name, model, dim, precision, chunk_tokens, overlap, store
 def index_add(sources, name, feed_text) -> None:
     """Add documents to an index: new ones are added, changed ones replaced, identical ones skipped.
 
-    SOURCES are files and folders (.txt/.md/.html/.jsonl, SQuAD .json), RSS/Atom feeds (a web address,
-    or a .rss/.atom/.xml file) and web pages by address. A feed's items are fetched and added with the
-    feed's dates; a page that cannot be fetched is reported and skipped. The feeds are recorded in the
-    index: `rag index sync` re-reads them.
+    SOURCES are files and folders (.txt/.md/.html/.pdf/.docx/.jsonl, SQuAD .json), RSS/Atom feeds (a web
+    address, or a .rss/.atom/.xml file) and web pages by address. A feed's items are fetched and added with
+    the feed's dates; a page that cannot be fetched is reported and skipped. The feeds are recorded in the
+    index: `rag index sync` re-reads them. Added articles without a date are named on the output.
     """
     from rag.index.feeds import add_feeds
     from rag.index.indexer import add_to_index

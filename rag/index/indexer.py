@@ -24,6 +24,7 @@ from rag.types import ChunkSettings, Document
 log = logging.getLogger(__name__)
 
 EMBED_BATCH = 64  # chunks embedded between two progress reports / cancel checks
+UNDATED_SHOWN = 10  # ids of undated articles a report names; the rest are counted
 
 
 class Cancelled(RagError):
@@ -43,15 +44,33 @@ class IndexReport:
     replaced: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    undated: list[str] = field(default_factory=list)  # articles written without a date (see ``undated``)
     chunks_embedded: int = 0
     seconds: float = 0.0
 
     def summary(self) -> str:
-        return (
+        """One line of counts; a second naming the articles without a date, when there are some."""
+        counts = (
             f"{self.path}: {len(self.added)} added, {len(self.replaced)} replaced, "
             f"{len(self.skipped)} unchanged, {len(self.removed)} removed; "
             f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f}s"
         )
+        return counts + ("\n" + self.undated_line() if self.undated else "")
+
+    def undated_line(self) -> str:
+        """``3 articles without a date (...): a.txt, b.md, c.txt``; at most ``UNDATED_SHOWN`` ids, the rest counted."""
+        shown = ", ".join(self.undated[:UNDATED_SHOWN])
+        more = len(self.undated) - UNDATED_SHOWN
+        return (
+            f"{len(self.undated)} article(s) without a date, which date filters leave out (no dateline such as "
+            f"'Roma, 3 marzo 2026 –' near the top, no date in the page or the JSONL 'date'): "
+            f"{shown}{f' and {more} more' if more > 0 else ''}"
+        )
+
+
+def undated(docs: Iterable[Document]) -> list[str]:
+    """The ids of the documents without a date."""
+    return [doc.id for doc in docs if not doc.date]
 
 
 def _upsert(
@@ -78,6 +97,7 @@ def _upsert(
         else:
             report.added.append(doc.id)
         todo.append((doc, chunk_document(doc, embedder.count_tokens, store.meta.chunking)))
+    report.undated += undated(doc for doc, _ in todo)
     all_chunks = [c for _, chunks in todo for c in chunks]
     batch = EMBED_BATCH if cancel is not None or progress is not _no_progress else max(len(all_chunks), 1)
     parts = []
@@ -102,19 +122,21 @@ def build_index(
     cache: EmbeddingCache | None = None,
     store: str | None = None,
 ) -> IndexReport:
-    """(Re)build the index at ``path`` from documents (see ``rag.sources.ingest.load_documents``).
+    """(Re)build the index at ``path`` from documents (see ``rag.sources.ingest.load_documents``); the report
+    names those without a date (``IndexReport.undated``).
 
     The old index stays in place, untouched, until the new one is complete. ``store`` says where the
     chunks go (``rag.stores.registry.parse_store``: ``faiss``, the default, or a Milvus URI).
     """
     started = time.perf_counter()
     if not docs:
-        raise InputError("no documents to index; give .txt/.md/.jsonl/SQuAD files that are not empty")
+        raise InputError("no documents to index; give .txt/.md/.html/.pdf/.docx/.jsonl/SQuAD files that are not empty")
     report = IndexReport(path)
     meta = IndexMeta(embedder=embedder.info, chunking=settings, store=parse_store(store))
     with edit_store(path, meta=meta, fresh=True) as target:
         _upsert(target, docs, embedder, cache, report)
         prune(target, docs)
+    report.undated = undated(docs)  # the whole index, also what a resumed build found in place
     report.seconds = time.perf_counter() - started
     return report
 
@@ -135,7 +157,8 @@ def add_to_index(
     progress=_no_progress,
     cancel: threading.Event | None = None,
 ) -> IndexReport:
-    """Add new documents, replace changed ones (same id, other content), skip identical ones.
+    """Add new documents, replace changed ones (same id, other content), skip identical ones. The report
+    names the added or replaced ones that have no date (``IndexReport.undated``).
 
     In the same atomic edit, ``remove`` drops those documents (ids not in the index are ignored) and
     ``also(folder)`` may write its own files into the new index folder before it is swapped in. If
@@ -147,7 +170,7 @@ def add_to_index(
     if not docs and not remove and also is None:  # a feed sync with nothing new still records its visit
         raise InputError(
             "no articles to add: the files given are empty or of types that are skipped (see the warnings); "
-            "give .txt/.md/.html/.jsonl/SQuAD files with text"
+            "give .txt/.md/.html/.pdf/.docx/.jsonl/SQuAD files with text"
         )
     started = time.perf_counter()
     report = IndexReport(path)
