@@ -1,5 +1,6 @@
-"""Italian news datelines: ``"Kiev, 2 febbraio 2026 – ..."`` -> place ``Kiev``, date ``2026-02-02``; and the
-head of an article above its dateline (headline, kicker or subtitle, byline), whose first line is the title.
+"""Italian news datelines: ``"Kiev, 2 febbraio 2026 – ..."`` (or ``"Milano, 05/03/2026 - ..."``, as press
+releases write it) -> place ``Kiev``, date ``2026-02-02``; and the head of an article above its dateline
+(headline, kicker or subtitle, byline, a "COMUNICATO STAMPA" label), whose first line is the title.
 
 >>> head = read_head("# Sciopero dei treni\\nLe fasce garantite\\ndi Mario Rossi\\nMilano, 12 marzo 2026 - Venerdì ...")
 >>> head.title(markdown=True), head.dateline.place, head.dateline.date
@@ -18,9 +19,10 @@ _EMPHASIS = r"(?:[*_]{1,3})?"  # Markdown's **Roma, 3 marzo 2026** –
 _DATELINE = re.compile(
     r"^\s*" + _EMPHASIS + r"(?P<place>[A-ZÀ-Ý][\w'’.\- ]{0,40}?)\s*,\s*"
     r"(?:(?:lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica)\s+)?"
-    r"(?P<day>\d{1,2})°?\s+(?P<month>"
+    r"(?:(?P<day>\d{1,2})°?\s+(?P<month>"
     + MONTHS["it"].replace(" ", "|")
     + r")\s+(?P<year>\d{4})"
+    + r"|(?P<nday>\d{1,2})(?P<sep>[/.])(?P<nmonth>\d{1,2})(?P=sep)(?P<nyear>\d{4}))"  # day first, as Italians write
     + _EMPHASIS
     + r"\s*(?P<dash>[–—-]|\(\w+\)\s*[–—-])?",
     re.IGNORECASE,
@@ -29,9 +31,16 @@ _DATELINE = re.compile(
 # longer one, is an article's body, and a date further down is not its dateline.
 HEAD_LINES = 5
 HEAD_LINE_CHARS = 300
+# A byline: "di"/"by" and a name (capitalised words, so "Di notte arriva la neve" and "Di Maio incontra Conte"
+# stay headlines), or a cue no headline opens with ("a cura di", "dal nostro inviato") and anything after it.
+_NAME_WORD = r"[A-ZÀ-Ý][\w'’.\-]*"
+_NAME = _NAME_WORD + r"(?:(?:\s*,\s*|\s+)(?:(?:de|di|da|del|della|dei|van|von|e|and)\s+)?" + _NAME_WORD + r"){0,5}"
 _BYLINE = re.compile(
-    r"^(?:di|a cura di|by|dal nostro (?:inviato|corrispondente)|dalla nostra (?:inviata|corrispondente))\s+"
-    r"[A-ZÀ-Ý][\w'’.\- ]{0,60}$",
+    r"^(?:(?i:di|by)\s+" + _NAME + r"|(?i:a cura (?:dell['’]\s*|(?:di|del|della|dei|degli)\s+)|"
+    r"dal nostro (?:inviato|corrispondente)\s+|dalla nostra (?:inviata|corrispondente)\s+)\S.{0,60})$"
+)
+_LABEL = re.compile(  # a press release's label above its headline: never the title
+    r"^(?:comunicato stampa|comunicato|nota stampa|nota per la stampa|press release)(?:\s+n\.?\s*\d+)?[.:]?$",
     re.IGNORECASE,
 )
 
@@ -52,10 +61,11 @@ class Head:
     dateline: Dateline | None = None
 
     def title(self, markdown: bool = False) -> str | None:
-        """The headline: the first line above the dateline that is not a byline ("di Mario Rossi")."""
+        """The headline: the first line above the dateline that is not a byline ("di Mario Rossi") or a label
+        ("COMUNICATO STAMPA")."""
         for line in self.lines:
             cleaned = _plain(line, markdown)
-            if cleaned and not _BYLINE.match(cleaned):
+            if cleaned and not _BYLINE.match(cleaned) and not _LABEL.match(cleaned):
                 return cleaned
         return None
 
@@ -70,7 +80,10 @@ def parse_dateline(text: str) -> Dateline | None:
     if match is None:
         return None
     try:
-        when = date(int(match["year"]), month_number(match["month"]), int(match["day"]))
+        if match["month"]:
+            when = date(int(match["year"]), month_number(match["month"]), int(match["day"]))
+        else:
+            when = date(int(match["nyear"]), int(match["nmonth"]), int(match["nday"]))
     except ValueError:
         return None
     end = match.end()

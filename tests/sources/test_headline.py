@@ -8,7 +8,7 @@ import pytest
 
 from rag.index.indexer import build_index
 from rag.index.retriever import Retriever
-from rag.sources.dateline import read_head
+from rag.sources.dateline import parse_dateline, read_head
 from rag.sources.ingest import load_documents, text_document
 
 from tests.conftest import write
@@ -96,3 +96,48 @@ def test_a_headline_without_a_dateline_keeps_todays_title_rules(tmp_path):
     assert (doc.title, doc.date) == ("Titolo vero", None)
     (doc,) = load_documents([write(tmp_path / "b.txt", f"Un titolo\n\n{BODY}")])
     assert (doc.title, doc.date) == ("Un titolo", None)
+
+
+# Press releases: a label above the headline, a numeric dateline (day first, as Italians write it).
+def test_a_press_release_label_is_not_the_title_and_a_numeric_dateline_counts(tmp_path):
+    text = f"COMUNICATO STAMPA\n\nNuovo reparto all'ospedale di Niguarda\n\nMilano, 05/03/2026 - {BODY}"
+    (doc,) = load_documents([write(tmp_path / "comunicato.txt", text)])
+    assert (doc.title, doc.date, doc.place) == ("Nuovo reparto all'ospedale di Niguarda", "2026-03-05", "Milano")
+    head = read_head(
+        "Comunicato stampa n. 12\nBando per le aree interne\na cura dell'Ufficio stampa\nPerugia, 9.4.2026 – x"
+    )
+    assert (head.title(), head.dateline.date, head.dateline.place) == (
+        "Bando per le aree interne",
+        "2026-04-09",
+        "Perugia",
+    )
+
+
+def test_numeric_datelines_and_what_is_not_one():
+    assert parse_dateline("Milano, 05/03/2026 - Testo").date == "2026-03-05"
+    assert parse_dateline("ROMA, 1.12.2025 – Testo").date == "2025-12-01"
+    assert parse_dateline("Roma, 31/02/2026 - data impossibile") is None
+    assert parse_dateline("Roma, 3/15/2026 - il mese prima, all'americana") is None
+    assert parse_dateline("Roma, 05/03.2026 - separatori diversi") is None
+    assert parse_dateline("Roma, 05/03/26 - anno a due cifre") is None
+    assert parse_dateline("Il 05/03/2026 a Roma") is None
+
+
+# Hostile: a headline that opens with "Di" or "By" is a headline, not a byline (it was dropped for the next line).
+@pytest.mark.parametrize(
+    "headline", ["Di notte arriva la neve", "Di Maio incontra Conte", "Diana Ross in concerto", "By the river"]
+)
+def test_a_headline_opening_like_a_byline_is_still_the_title(headline):
+    doc = text_document("a.txt", f"{headline}\ndi Anna Neri\nRoma, 3 marzo 2026 – {BODY}")
+    assert (doc.title, doc.date) == (headline, "2026-03-03")
+
+
+@pytest.mark.parametrize(
+    "byline",
+    ["di Mario Rossi", "DI MARIO ROSSI", "**di Maria De Luca**", "di Mario Rossi e Luca Bianchi",
+     "di M. Rossi, A. Neri", "by John Smith", "a cura della Redazione", "dal nostro corrispondente a Bruxelles",
+     "Dalla nostra inviata Sara Blu"],
+)  # fmt: skip
+def test_bylines_are_never_the_title(byline):
+    doc = text_document("a.md", f"{byline}\n\nRoma, 3 marzo 2026 – Sciopero dei tram. {BODY}", markdown=True)
+    assert (doc.title, doc.date) == ("Sciopero dei tram", "2026-03-03")
