@@ -1,14 +1,16 @@
 """Text generators behind one small interface (``rag.models.llm.Generator``): ``stream(messages)`` yields
 pieces of the reply.
 
-Everything else (``generate``, token counting) is derived from it. Two backends, chosen by name in
-``load_generator``:
+Everything else (``generate``, token counting) is derived from it. Three backends, chosen by name in
+``load_generator`` (``rag.backends.REGISTRY``), each saying what it can do with capability flags:
 
 - ``LlamaCppGenerator`` (``llama-cpp``, the default): GGUF files through llama-cpp-python. It keeps
   the key/value cache of the previous prompt, so a fixed prompt prefix is not evaluated twice.
 - ``TransformersGenerator`` (``transformers``, in ``rag.models.hf_generate``): any Hugging Face causal-LM
   folder, or a GGUF file (dequantized by transformers). The path for a GPU or an HF checkpoint; slow on a
   small CPU.
+- ``OpenAIGenerator`` (``openai``, in ``rag.models.openai_generate``): a model served by any
+  OpenAI-compatible server (llama.cpp server, vLLM, Ollama) at a URL.
 
 >>> gen = load_generator("qwen2.5-1.5b-instruct")                       # doctest: +SKIP
 >>> "".join(gen.stream([{"role": "user", "content": "Ciao"}], max_tokens=8))  # doctest: +SKIP
@@ -35,6 +37,11 @@ log = logging.getLogger(__name__)
 
 class LlamaCppGenerator(Generator):
     """A GGUF model run by llama-cpp-python on the CPU (or GPU layers with ``n_gpu_layers``)."""
+
+    supports_prefix_cache = True  # the live context's prefix, and PrefixCache's saved states
+    supports_first_token = True
+    supports_cached_share = True
+    supports_token_count = True
 
     def __init__(
         self,

@@ -16,6 +16,9 @@ from rag.models.llm import Generator, first_new_token
 class TransformersGenerator(Generator):
     """A Hugging Face causal LM: a model folder, or a ``.gguf`` file (dequantized; slow on CPU)."""
 
+    supports_first_token = True
+    supports_token_count = True
+
     def __init__(self, model: str, device: str | None = None, dtype: str = "auto", context_tokens: int = 4096):
         from rag.models.provision import resolve
 

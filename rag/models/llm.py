@@ -1,7 +1,14 @@
 """What every answer model is: ``Generator``, whose ``stream(messages)`` yields pieces of the reply.
 
-The backends (``rag.models.generate``, ``rag.models.hf_generate``) implement it; ``Message`` is one turn
-of the chat, ``FirstToken`` asks a backend how likely the reply was to start with a given text.
+The backends (``rag.models.generate``, ``rag.models.hf_generate``, ``rag.models.openai_generate``)
+implement it; ``Message`` is one turn of the chat, ``FirstToken`` asks a backend how likely the reply was to
+start with a given text. What a backend can do beyond ``stream`` it says with capability flags
+(``rag.backends.CAPABILITIES``), read before asking:
+
+>>> from rag.backends import capabilities
+>>> capabilities(Generator)
+{'supports_prefix_cache': False, 'supports_first_token': False, 'supports_cached_share': False, \
+'supports_token_count': False}
 """
 
 from __future__ import annotations
@@ -18,8 +25,9 @@ Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": "..
 @dataclass
 class FirstToken:
     """Asks ``stream`` how likely the reply was to start like ``text``: ``probability`` is filled in with
-    the model's probability of ``text``'s first token as the reply's first token (None if the backend
-    cannot tell). Reading it costs nothing: it is the distribution greedy decoding picks from anyway.
+    the model's probability of ``text``'s first token as the reply's first token, by a backend whose
+    ``supports_first_token`` is True (the others leave it None: read the flag, not the None). Reading it
+    costs nothing: it is the distribution greedy decoding picks from anyway.
 
     ``FirstToken(" Non lo so")`` measures how close the model came to saying the sources lack the answer,
     even when its greedy reply answers (SQuAD 2.0 readers use the same no-answer score).
@@ -44,10 +52,18 @@ class FirstToken:
 
 
 class Generator(ABC):
-    """A chat model. Subclasses implement ``stream``; ``name`` says which model it is."""
+    """A chat model. Subclasses implement ``stream``; ``name`` says which model it is.
+
+    The ``supports_*`` flags say what else it can do (``rag.backends.CAPABILITIES``); a subclass sets the
+    ones it supports (on the class, or on the instance when it depends on the model or server reached).
+    """
 
     name: str = "generator"
     context_tokens: int = 4096
+    supports_prefix_cache: bool = False  # keeps the states of prompts it has read
+    supports_first_token: bool = False  # fills in ``FirstToken.probability``
+    supports_cached_share: bool = False  # ``cached_share`` tells how much of a prompt is already read
+    supports_token_count: bool = False  # ``count_tokens`` is exact (else an estimate: 3 characters a token)
 
     @abstractmethod
     def stream(
@@ -70,11 +86,13 @@ class Generator(ABC):
         return "".join(self.stream(messages, max_tokens=max_tokens, stop=stop, reply_prefix=reply_prefix))
 
     def cached_share(self, messages: Sequence[Message]) -> float:
-        """Share of the prompt of ``messages`` already read (reusable without prefill); 0 if unknown."""
+        """Share of the prompt of ``messages`` already read (reusable without prefill), from a backend whose
+        ``supports_cached_share`` is True; check the flag first. Here (no such backend): 0.0, nothing known to
+        be read, kept only while callers written before the flag still call it unchecked."""
         return 0.0
 
     def count_tokens(self, text: str) -> int:
-        """Tokens ``text`` takes in the prompt; backends with a tokenizer count exactly."""
+        """Tokens ``text`` takes in the prompt: exact where ``supports_token_count``, else an estimate."""
         return max(1, len(text) // 3)
 
 
