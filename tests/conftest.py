@@ -1,10 +1,17 @@
-"""Shared fixtures: paths point at tmp folders; real models load once per session (marked slow)."""
+"""Shared fixtures: paths point at tmp folders; real models and the seed index are made once per session.
+
+Resource markers (``pyproject.toml``): a test that loads a real model or starts a real server carries the
+marker of what it needs (``llm``, ``embedder``, ``browser``, ``server``, ``ray``, ``soak``) and is then
+``slow`` too, so ``pytest -m "not slow"`` skips it and ``pytest -m "llm and not browser"`` picks it. A test
+using one of the shared model fixtures below is given that fixture's resource marker here as well.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +26,32 @@ SQUAD_DEV = ROOT.parent / "shared" / "datasets" / "squad-it" / "squad_it-dev.jso
 REAL_MODEL_DIR = Path(os.environ.get("RAG_MODEL_DIR", Path.home() / ".cache" / "rag-news" / "models"))
 UMEROV_DOC = "004_bfb007c660085e29.txt"
 RUTTE_DOC = "000_917bb592a5e8f3ed.txt"
+QWEN_15B = "qwen2.5-1.5b-instruct"
+QWEN_05B = "qwen2.5-0.5b-instruct"
+
+RESOURCES = ("llm", "embedder", "browser", "server", "ray", "soak")
+FIXTURE_RESOURCES = {  # the shared fixtures below, and what a test using one needs
+    "real_embedder": "embedder",
+    "gemma_embedder": "embedder",
+    "seeds_built": "embedder",
+    "seeds_index": "embedder",
+    "qwen_15b": "llm",
+    "qwen_05b": "llm",
+    "assistant_15b": "llm",
+    "assistant_05b": "llm",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects, so the markers added here count
+def pytest_collection_modifyitems(config, items):
+    """Tests using a shared model fixture get its resource marker; every resource-marked test is ``slow``."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for fixture, resource in FIXTURE_RESOURCES.items():
+            if fixture in used and item.get_closest_marker(resource) is None:
+                item.add_marker(resource)
+        if item.get_closest_marker("slow") is None and any(item.get_closest_marker(r) for r in RESOURCES):
+            item.add_marker("slow")
 
 
 @pytest.fixture(autouse=True)
@@ -83,3 +116,91 @@ def write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+# ---- the answer models, loaded once per session -------------------------------------------------------
+def _built_in_generator(name: str):
+    from rag.models.generate import load_generator
+    from rag.models.provision import MODELS, is_ready
+
+    os.environ.setdefault("RAG_MODEL_DIR", str(REAL_MODEL_DIR))
+    if not is_ready(MODELS[name]):
+        pytest.fail(f"{name} is not set up: run `make setup` (or `rag setup`)")
+    return load_generator(name)
+
+
+@pytest.fixture(scope="session")
+def qwen_15b():
+    """Qwen2.5-1.5B-Instruct (the default answer model) on llama.cpp with the default settings, loaded once.
+
+    Shared by every test that uses it, prompt cache included: a test needing other settings (context size,
+    drafts, backend) loads its own and says why.
+    """
+    return _built_in_generator(QWEN_15B)
+
+
+@pytest.fixture(scope="session")
+def qwen_05b():
+    """Qwen2.5-0.5B-Instruct (the fast answer model) on llama.cpp with the default settings, loaded once."""
+    return _built_in_generator(QWEN_05B)
+
+
+# ---- the seed index, built once per session; each test gets its own copy ------------------------------
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def seeds_built(real_embedder, tmp_path_factory):
+    """The seed articles indexed once with the default embedder. Never hand this folder to a test: copy it
+    (``copy_seeds``). At the end of the session it is checked unchanged, so a test that wrote to it fails."""
+    from rag.index.indexer import build_index
+    from rag.sources.ingest import load_documents
+
+    path = tmp_path_factory.mktemp("seeds-built") / "seeds"
+    build_index(load_documents([SEEDS]), path, real_embedder)
+    before = _digest(path)
+    yield path
+    assert _digest(path) == before, f"a test changed the shared seed index at {path}; tests must use a copy"
+
+
+def copy_seeds(built: Path, index_dir: Path) -> Path:
+    """A copy of the shared seed index at ``index_dir/seeds`` (an index folder holds a few small files)."""
+    target = index_dir / "seeds"
+    shutil.copytree(built, target)
+    return target
+
+
+@pytest.fixture
+def seeds_index(seeds_built, tmp_path):
+    """This test's own copy of the seed index (default embedder) at ``$RAG_INDEX_DIR/seeds``."""
+    return copy_seeds(seeds_built, tmp_path / "index")
+
+
+def seeds_assistant(index: Path, embedder, generator, **settings):
+    """What ``Assistant.load(index, **settings)`` builds, from models already loaded."""
+    from rag.answer.assistant import Assistant
+    from rag.answer.settings import make_settings
+    from rag.index.retriever import Retriever
+
+    return Assistant(Retriever.load(index, embedder=embedder), generator, make_settings(**settings))
+
+
+@pytest.fixture
+def assistant_15b(seeds_index, real_embedder, qwen_15b):
+    """``Assistant.load("seeds")`` as users get it (default settings, the 1.5B) over this test's seed index."""
+    assistant = seeds_assistant(seeds_index, real_embedder, qwen_15b)
+    yield assistant
+    assistant.retriever.store.close()
+
+
+@pytest.fixture
+def assistant_05b(seeds_index, real_embedder, qwen_05b):
+    """``Assistant.load("seeds", model="qwen2.5-0.5b-instruct")`` over this test's seed index."""
+    assistant = seeds_assistant(seeds_index, real_embedder, qwen_05b)
+    yield assistant
+    assistant.retriever.store.close()
