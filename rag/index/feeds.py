@@ -30,7 +30,7 @@ from rag.sources.feed_read import Feed, FeedItem, NotAFeed, read_feed, web_addre
 from rag.sources.fetch import FetchError, HttpFetcher, is_inside
 from rag.sources.html import extract_page
 from rag.sources.ingest import check_size, max_article_bytes, text_document
-from rag.stores.folder import Store
+from rag.stores.registry import open_store
 from rag.types import Document
 
 log = logging.getLogger(__name__)
@@ -272,7 +272,7 @@ def _update(
 
 
 def _doc_ids(index: Path) -> set[str]:
-    store = Store.open(index)
+    store = open_store(index)  # whatever the backend (a Milvus index has no vectors.faiss)
     try:
         return set(store.doc_ids())
     finally:

@@ -85,6 +85,23 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def is_locked(path: Path) -> bool:
+    """Whether a writer holds the index's write lock now (a reader may see its changes in progress)."""
+    import fcntl
+
+    try:
+        handle = open(path.parent / f".{path.name}.lock", "rb")
+    except OSError:  # no lock file: nothing ever wrote here, or it cannot be read
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 def working_copy(path: Path, kept: tuple[str, ...] = ()) -> Path:
     """A new, empty working folder beside ``path`` (``.<name>.tmp-*``, what ``remove_stale_temps`` clears),
     holding copies of the files named in ``kept`` that ``path`` has (call with the write lock held)."""

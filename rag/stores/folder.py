@@ -176,6 +176,9 @@ class Store:
         rows = lexical_rows(self.path / "lexical")
         if len(rows) != chunks:
             raise damaged(self.path, "lexical/rows.npy", f"lists {len(rows)} chunks, the index holds {chunks}")
+        if len(rows) > 1 and not np.all(rows[1:] > rows[:-1]):  # written sorted: a permuted file maps BM25 hits
+            why = "the rows are not in the order of the chunks (permuted or from another index)"  # to other chunks
+            raise damaged(self.path, "lexical/rows.npy", why)
 
     def chunks_by_rows(self, rows: list[int]) -> dict[int, Chunk]:
         if not rows:

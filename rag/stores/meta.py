@@ -57,12 +57,18 @@ def content_hash(doc: Document) -> str:
     return hashlib.sha256(json.dumps(asdict(doc), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def damaged(path: Path, file: str, why: object) -> StoreError:
-    """The one-line error for a damaged part of the index at ``path``, naming the file and the fix."""
-    return StoreError(
-        f"index {path.name!r} is damaged: {path / file}: {why}; "
-        f"rebuild it with `rag index build PATHS --name {path.name}`"
-    )
+def damaged(path: Path, file: str, why: object, store: str | None = None) -> StoreError:
+    """The one-line error for a damaged part of the index at ``path``, naming the file and the fix.
+
+    ``file`` is relative to the index folder, or absolute for a part elsewhere (a Milvus file); ``store``, the
+    ``--store`` the rebuild needs when it is not the default."""
+    return StoreError(f"index {path.name!r} is damaged: {path / file}: {why}; {rebuild_hint(path, store)}")
+
+
+def rebuild_hint(path: Path, store: str | None = None) -> str:
+    """The fix for a damaged index: `rag index build PATHS --name NAME`, with ``--store`` when it needs one."""
+    option = f" --store {store}" if store and store != "faiss" else ""
+    return f"rebuild it with `rag index build PATHS --name {path.name}{option}`"
 
 
 def index_names(root: Path) -> list[str]:

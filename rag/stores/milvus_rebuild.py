@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def create_collections(path: Path, meta: IndexMeta) -> IndexMeta:
     """A new, empty pair of collections for a rebuild of the index at ``path``; ``meta`` pointing at them."""
-    milvus = client(meta.store["uri"])
+    milvus = client(meta.store["uri"], create=True)
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     name = "rag_" + re.sub(r"\W", "_", path.name.lower())[:100] + "_" + stamp
     bm25 = has_bm25(milvus)

@@ -28,9 +28,23 @@ _clients: dict[tuple[str, int], object] = {}
 _clients_lock = threading.Lock()
 
 
-def client(uri: str):
+def is_lite(uri: str) -> bool:
+    """Whether ``uri`` names a milvus-lite file (a path ending in .db) rather than a server."""
+    return uri.endswith(".db") and "://" not in uri
+
+
+def store_spec(uri: str) -> str:
+    """The ``--store`` text that names ``uri`` (for the rebuild command in a message)."""
+    return f"milvus://{uri}" if is_lite(uri) else uri
+
+
+def client(uri: str, create: bool = False):
     """One ``MilvusClient`` per URI and process; credentials from ``RAG_MILVUS_TOKEN`` or
-    ``RAG_MILVUS_USER``/``RAG_MILVUS_PASSWORD``, database from ``RAG_MILVUS_DB``."""
+    ``RAG_MILVUS_USER``/``RAG_MILVUS_PASSWORD``, database from ``RAG_MILVUS_DB``.
+
+    A milvus-lite file is made only with ``create=True`` (a build): reading or changing an index whose file
+    is gone says so instead of making an empty one. A file another process has open says which one.
+    """
     key = (uri, os.getpid())
     with _clients_lock:
         if key not in _clients:
@@ -39,6 +53,7 @@ def client(uri: str):
             except ImportError as e:
                 hint = "pip install 'rag-news[milvus]'"
                 raise StoreError(f"the Milvus store needs pymilvus and milvus-lite: {hint}") from e
+            quiet_milvus_logs()
             options = {}
             if os.environ.get("RAG_MILVUS_TOKEN"):
                 options["token"] = os.environ["RAG_MILVUS_TOKEN"]
@@ -47,19 +62,88 @@ def client(uri: str):
                 options["password"] = os.environ.get("RAG_MILVUS_PASSWORD", "")
             if os.environ.get("RAG_MILVUS_DB"):
                 options["db_name"] = os.environ["RAG_MILVUS_DB"]
-            if not uri.endswith(".db"):
+            if not is_lite(uri):
                 options["timeout"] = 30
+            elif not create and not Path(uri).exists():
+                raise StoreError(f"the milvus-lite file {uri} is missing (deleted or moved)")
             else:
                 Path(uri).parent.mkdir(parents=True, exist_ok=True)
-                # milvus-lite has no AllocTimestamp: query_iterator falls back to a client timestamp (fine under
-                # Strong consistency) but logs an error and a warning on every scan
-                logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
-                logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
             try:
                 _clients[key] = MilvusClient(uri=uri, **options)
             except Exception as e:  # pymilvus raises several kinds: all mean "cannot reach it"
-                raise StoreError(f"cannot connect to Milvus at {uri}: {e}") from e
+                holder = lock_holder(Path(uri)) if is_lite(uri) else None
+                if holder is not None:
+                    raise StoreError(
+                        f"the milvus-lite file {uri} is in use by another process ({holder}); milvus-lite lets one "
+                        "process open a file at a time: stop that one, or keep the index on a Milvus server "
+                        "(`--store http://host:19530`) to share it"
+                    ) from e
+                raise StoreError(f"cannot connect to Milvus at {uri}: {failure_text(e)}") from e
         return _clients[key]
+
+
+def quiet_milvus_logs() -> None:
+    """pymilvus and milvus-lite log each failure with its traceback before raising it; the caller turns the
+    exception into one line, so their logs are shown only with ``rag -v``."""
+    if logging.getLogger("rag").isEnabledFor(logging.DEBUG):
+        return
+    for name in ("pymilvus.decorators", "milvus_lite", "grpc._server"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    # milvus-lite has no AllocTimestamp: query_iterator falls back to a client timestamp (fine under
+    # Strong consistency) but logs an error and a warning on every scan
+    logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.CRITICAL)
+
+
+def lock_holder(file: Path) -> str | None:
+    """Which process holds milvus-lite's lock on ``file`` ("pid 123: rag serve …"), from /proc/locks (Linux);
+    "another process" if the lock is held but its owner cannot be known; ``None`` if it is not held."""
+    import fcntl
+
+    lock = file / "LOCK" if file.is_dir() else file.with_name(file.name + ".lock")
+    try:
+        inode = lock.stat().st_ino
+        with open(lock, "rb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        return None  # free: the failure was something else
+    except BlockingIOError:
+        pass
+    except OSError:
+        return None
+    try:
+        for line in Path("/proc/locks").read_text().splitlines():
+            fields = line.split()
+            if len(fields) > 5 and fields[1] == "FLOCK" and fields[5].rsplit(":", 1)[-1] == str(inode):
+                pid = int(fields[4])
+                try:
+                    argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+                    command = " ".join(argv.replace("\0", " ").split())
+                except OSError:
+                    command = ""
+                return f"pid {pid}: {command[:80]}" if command else f"pid {pid}"
+    except (OSError, ValueError):
+        pass
+    return "another process"
+
+
+def milvus_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions a Milvus call raises when the engine or its files fail."""
+    from pymilvus.exceptions import MilvusException
+
+    kinds: list[type[BaseException]] = [MilvusException]
+    try:
+        import grpc
+
+        kinds.append(grpc.RpcError)
+    except ImportError:  # pragma: no cover - pymilvus depends on grpcio
+        pass
+    return tuple(kinds)
+
+
+def failure_text(e: BaseException) -> str:
+    """A Milvus exception's message, on one line ("Unexpected end of stream", not the class's repr)."""
+    text = getattr(e, "message", None) or str(e)
+    return " ".join(str(text).split())[:200]
 
 
 def has_bm25(milvus) -> bool:

@@ -8,7 +8,10 @@ finds "ministri") does not depend on whether the engine can stem Italian (milvus
 stemmer but does not apply it). A server older than 2.5 has no BM25 function: there the same analysed text
 is ranked by bm25s on the client, loaded from the collection once and again after each write of this process.
 
-Every request is made at ``Strong`` consistency, so a search sees the writes made before it.
+Every request is made at ``Strong`` consistency, so a search sees the writes made before it. A failure of
+Milvus or of its files is one ``StoreError`` line naming the index, the file or server, and the fix; opening
+for reading compares the collections' counts with ``meta.json`` (a lost manifest leaves a collection empty),
+and never creates a milvus-lite file that is gone.
 A rebuild writes new collections and switches ``meta.json`` to them only when complete; a stopped one is
 resumed by running it again (``rag.stores.milvus_rebuild``). ``add`` and ``remove`` change the collection
 in place, one document at a time (chunks first, its hash last), so rerunning a stopped ``add`` completes it.
@@ -16,11 +19,12 @@ in place, one document at a time (chunks first, its hash last), so rerunning a s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,10 +32,10 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import StoreError
-from rag.stores.atomic import locked
+from rag.stores.atomic import is_locked, locked
 from rag.stores.folder import Store
 from rag.stores.lexical import LexicalIndex, tokenize
-from rag.stores.meta import IndexMeta, content_hash
+from rag.stores.meta import IndexMeta, content_hash, rebuild_hint
 from rag.stores.milvus_rebuild import create_collections, current_store, drop_quietly, pending_meta, swap_in, write_meta
 from rag.stores.milvus_schema import (
     CHUNK_FIELDS,
@@ -39,40 +43,102 @@ from rag.stores.milvus_schema import (
     STRONG,
     client,
     doc_key,
+    failure_text,
     filter_expression,
     get_value,
+    is_lite,
+    milvus_errors,
     put_value,
     row_id,
+    store_spec,
 )
 from rag.types import Chunk, Document, Filters, Ranked
 
 log = logging.getLogger(__name__)
 
 
+def _guarded(method):
+    """Turn a Milvus failure inside ``method`` into one ``StoreError`` line (``MilvusStore.failure``)."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except milvus_errors() as e:
+            log.debug("Milvus failed in %s", method.__name__, exc_info=True)
+            raise self.failure(e) from e
+
+    return call
+
+
 class MilvusStore:
     """An index whose chunks live in Milvus; ``meta.json`` in ``path`` points at the collection."""
 
-    def __init__(self, path: Path, meta: IndexMeta):
+    def __init__(self, path: Path, meta: IndexMeta, create: bool = False):
         self.path = Path(path)
         self.meta = meta
         self.uri = meta.store["uri"]
         self.collection = meta.store["collection"]
         self.docs = self.collection + "_docs"
-        self.milvus = client(self.uri)
+        if is_lite(self.uri) and not create and not Path(self.uri).exists():
+            raise self.damaged(f"its milvus-lite file {self.uri}", "missing (deleted or moved)")
+        self.milvus = client(self.uri, create=create)
         self._client_lexical: LexicalIndex | None = None
+
+    # ---- failures ---------------------------------------------------------------------------
+    def damaged(self, what: str, why: str) -> StoreError:
+        """The one line for a damaged part of the index: what, why, and the rebuild that fixes it."""
+        return StoreError(
+            f"index {self.path.name!r} is damaged: {what}: {why}; {rebuild_hint(self.path, store_spec(self.uri))}"
+        )
+
+    def failure(self, e: BaseException) -> StoreError:
+        """The one line for an exception Milvus raised: in a milvus-lite file it is damage (its files cannot be
+        read); from a server it may be the server (down, out of memory), so both fixes are named."""
+        if is_lite(self.uri):
+            return self.damaged(f"milvus-lite file {self.uri}, collection {self.collection}", failure_text(e))
+        return StoreError(
+            f"index {self.path.name!r}: Milvus at {self.uri} failed on collection {self.collection}: "
+            f"{failure_text(e)}; check that the server is up (`rag index check --name {self.path.name}`), "
+            f"else {rebuild_hint(self.path, self.uri)}"
+        )
 
     # ---- opening ---------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: Path, meta: IndexMeta) -> MilvusStore:
+    def open(cls, path: Path, meta: IndexMeta, check: bool = True) -> MilvusStore:
+        """Open the index's collections; with ``check`` (reading), their counts must be meta.json's."""
         store = cls(path, meta)
-        for name in (store.collection, store.docs):
-            if not store.milvus.has_collection(name):
-                raise StoreError(
-                    f"index {path}: collection {name!r} is not in Milvus at {store.uri}; "
-                    f"rebuild it with `rag index build … --store …`"
-                )
-            store.milvus.load_collection(name)
+        store._load()
+        if check:
+            store._check_counts()
         return store
+
+    @_guarded
+    def _load(self) -> None:
+        for name in (self.collection, self.docs):
+            if not self.milvus.has_collection(name):
+                where = f"Milvus at {self.uri}" if not is_lite(self.uri) else f"the milvus-lite file {self.uri}"
+                raise self.damaged(f"collection {name!r}", f"not in {where}")
+            self.milvus.load_collection(name)
+
+    def _editing(self) -> Path:
+        """The mark an add or remove leaves beside the index while it changes the collections in place: a count
+        that differs from meta.json's is a write under way or stopped (finished by running it again), not damage."""
+        return self.path.parent / f".{self.path.name}.milvus-edit"
+
+    def _check_counts(self, writer: bool = True) -> None:
+        """The collections hold what meta.json says, unless a write is under way or was stopped (``writer``:
+        accept that). A milvus-lite file whose manifest was lost reads as empty: searches found nothing."""
+        documents, chunks = self.count()
+        meta = self.meta
+        if (documents, chunks) == (meta.documents, meta.chunks):
+            return
+        if writer and (self._editing().exists() or is_locked(self.path)):
+            return
+        raise self.damaged(
+            f"collection {self.collection} in {self.uri}",
+            f"holds {documents} documents and {chunks} chunks, meta.json says {meta.documents} and {meta.chunks}",
+        )
 
     @classmethod
     @contextmanager
@@ -81,14 +147,25 @@ class MilvusStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with locked(path):
             if not fresh:
-                store = cls.open(path, meta)
+                store = cls.open(path, meta, check=False)
+                if not store._editing().exists():  # else an add stopped midway, finished by this one
+                    store._check_counts(writer=False)  # never write over damage (a recount would hide it)
+                store._editing().touch()
+                done = False
                 try:
                     yield store
+                    done = True
                 finally:  # writes made are kept (whole documents); the counts follow them
-                    write_meta(store._recount(), path / "meta.json")
+                    if done:
+                        write_meta(store._recount(), path / "meta.json")
+                        store._editing().unlink(missing_ok=True)
+                    else:  # the failure is what the caller must see, not a second one counting
+                        with suppress(StoreError):
+                            write_meta(store._recount(), path / "meta.json")
+                            store._editing().unlink(missing_ok=True)
                 return
             pending = path.parent / f".{path.name}.pending.json"
-            store = cls._resume(path, meta, pending) or cls(path, create_collections(path, meta))
+            store = cls._resume(path, meta, pending) or cls(path, create_collections(path, meta), create=True)
             pending.write_text(store.meta.to_json())
             yield store  # on failure the new collection stays, recorded in `pending`, for the next run to resume
             old = current_store(path)
@@ -104,7 +181,7 @@ class MilvusStore:
         if resumed is None:
             return None
         try:
-            store = cls.open(path, resumed)
+            store = cls.open(path, resumed, check=False)
         except StoreError:
             return None
         log.info("resuming the build of %s in collection %s", path.name, store.collection)
@@ -123,6 +200,7 @@ class MilvusStore:
     def stored_hash(self, doc_id: str) -> str | None:
         return self.stored_hashes([doc_id]).get(doc_id)
 
+    @_guarded
     def stored_hashes(self, doc_ids: list[str]) -> dict[str, str]:
         out = {}
         for start in range(0, len(doc_ids), 500):
@@ -133,6 +211,7 @@ class MilvusStore:
                 out[row["doc_id"]] = row["content_hash"]
         return out
 
+    @_guarded
     def add_document(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray | None) -> None:
         if chunks:
             analysed = tokenize([c.title + "\n" + c.text for c in chunks], self.meta.chunking.language)
@@ -162,6 +241,7 @@ class MilvusStore:
         self.milvus.upsert(self.docs, records[:1])
         self._client_lexical = None
 
+    @_guarded
     def remove_document(self, doc_id: str) -> int:
         found = self.milvus.query(
             self.collection, filter=f"doc_id == {json.dumps(doc_id)}", output_fields=["row"], consistency_level=STRONG
@@ -173,9 +253,11 @@ class MilvusStore:
         return len(found)
 
     # ---- searching -------------------------------------------------------------------------
+    @_guarded
     def dense_search(self, vector: np.ndarray, k: int, filters: Filters) -> Ranked:
         return self._search(np.asarray(vector, dtype=np.float32).tolist(), "vector", "IP", k, filters)
 
+    @_guarded
     def lexical_search(self, query: str, k: int, filters: Filters) -> Ranked:
         if self.meta.store.get("lexical") == "client-bm25":
             return self._client_lexical_search(query, k, filters)
@@ -227,6 +309,7 @@ class MilvusStore:
         finally:
             iterator.close()
 
+    @_guarded
     def chunks_by_rows(self, rows: list[int]) -> dict[int, Chunk]:
         out = {}
         for start in range(0, len(rows), 1000):
@@ -238,6 +321,7 @@ class MilvusStore:
                 out[int(r["row"])] = Chunk(*(get_value(f, r[f]) for f in CHUNK_FIELDS))
         return out
 
+    @_guarded
     def document(self, doc_id: str) -> Document | None:
         found = self.milvus.query(
             self.docs,
@@ -252,12 +336,14 @@ class MilvusStore:
         fields = {k: get_value(k, first[k]) for k in ("title", "date", "place", "source", "url")}
         return Document(doc_id, "".join(p["text"] for p in parts), **fields)
 
+    @_guarded
     def doc_ids(self) -> list[str]:
         ids = []
         for batch in self._scan(self.docs, ["doc_id", "content_hash"], 'part == 0 and content_hash != ""'):
             ids.extend(r["doc_id"] for r in batch)
         return sorted(ids)
 
+    @_guarded
     def vectors_of(self, chunk_ids: list[str]) -> np.ndarray:
         if not chunk_ids:
             return np.zeros((0, self.meta.embedder.dim), dtype=np.float32)
@@ -268,6 +354,7 @@ class MilvusStore:
             return np.zeros((0, self.meta.embedder.dim), dtype=np.float32)
         return np.asarray([r["vector"] for r in found], dtype=np.float32)
 
+    @_guarded
     def count(self) -> tuple[int, int]:
         def counted(collection: str, expression: str) -> int:
             rows = self.milvus.query(
@@ -277,6 +364,7 @@ class MilvusStore:
 
         return counted(self.docs, 'part == 0 and content_hash != ""'), counted(self.collection, "")
 
+    @_guarded
     def info(self) -> dict:
         lexical = (
             "BM25 in Milvus over text stemmed by the project"
@@ -290,6 +378,55 @@ class MilvusStore:
             "vectors": "AUTOINDEX, inner product",
             "lexical": lexical,
         }
+
+    def verify(self) -> list[str]:
+        """``rag index check`` of this index (call with the write lock held): the counts are meta.json's, every
+        chunk belongs to a stored document, and a stored chunk is found by its own vector and its own words."""
+        try:
+            return self._verify()
+        except StoreError as e:
+            return [str(e)]
+        except milvus_errors() as e:
+            return [str(self.failure(e))]
+
+    def _verify(self) -> list[str]:
+        problems = []
+        documents, chunks = self.count()
+        meta = self.meta
+        if (documents, chunks) != (meta.documents, meta.chunks):
+            stopped = f" ({self._editing().name} is there: an add or remove was stopped; running it again finishes it)"
+            problems.append(
+                f"collection {self.collection}: holds {documents} documents and {chunks} chunks, meta.json says "
+                f"{meta.documents} and {meta.chunks}{stopped if self._editing().exists() else ''}"
+            )
+        owners = set()
+        for batch in self._scan(self.collection, ["row", "doc_id"]):
+            owners.update(r["doc_id"] for r in batch)
+        orphans = sorted(owners - set(self.doc_ids()))
+        if orphans:
+            problems.append(
+                f"collection {self.collection}: chunks of {len(orphans)} document(s) not stored: {orphans[:5]}"
+            )
+        probe = self.milvus.query(
+            self.collection,
+            filter="row >= 0",
+            limit=1,
+            output_fields=["row", "vector", "lexical"],
+            consistency_level=STRONG,
+        )
+        if probe:
+            row, vector, words = probe[0]["row"], probe[0]["vector"], probe[0]["lexical"]
+            if row not in [r for r, _ in self.dense_search(np.asarray(vector), 10, Filters())]:
+                problems.append(
+                    f"collection {self.collection}: the vector search does not find chunk row {row} by its own vector"
+                )
+            if words.strip() and self.meta.store.get("lexical") != "client-bm25":
+                found = self._search(words, "sparse", "BM25", 10, Filters())
+                if row not in [r for r, _ in found]:
+                    problems.append(
+                        f"collection {self.collection}: BM25 does not find chunk row {row} by its own words"
+                    )
+        return problems
 
     check_embedder = Store.check_embedder  # the same check and message as the default store
 
