@@ -40,6 +40,7 @@ def engine():
 
 @pytest.fixture(scope="module")
 def e5():
+    # float32 on sentence-transformers, the engine's own arithmetic; the shared real_embedder is `auto`
     return load_embedder("multilingual-e5-small", precision="float32")
 
 
@@ -50,12 +51,14 @@ def _texts():
     return sentences[:40] + odd
 
 
+@pytest.mark.embedder
 def test_tokenizer_counts_the_same_tokens_as_the_engine(engine, e5):
     for text in _texts():
         ours = len(e5.model.tokenizer("passage: " + text)["input_ids"])
         assert ours == engine.token_count(text, False), text
 
 
+@pytest.mark.embedder
 def test_vectors_match_the_engine(engine, e5):
     texts = _texts()
     ours = e5.encode(["passage: " + t for t in texts])

@@ -189,7 +189,7 @@ def test_rag_bench_command_writes_markdown(tmp_path, monkeypatch):
     assert "| hybrid | fake" in out.read_text()
 
 
-# e5-small is small: it loads in seconds and embeds the seeds in about one, so no slow mark.
+@pytest.mark.embedder  # loads e5-small itself: what load_embedder and meta.json give back is what is tested
 def test_e5_small_default_finds_umerov_and_round_trips_through_meta(tmp_path):
     embedder = load_embedder("multilingual-e5-small")
     info = embedder.info
@@ -202,7 +202,7 @@ def test_e5_small_default_finds_umerov_and_round_trips_through_meta(tmp_path):
             assert retriever.search(query, k=3, mode=mode)[0].doc_id == UMEROV_DOC, (query, mode)
 
 
-@pytest.mark.slow
+@pytest.mark.embedder  # its own bfloat16 load beside the shared float32 one: the two are compared
 def test_bfloat16_vectors_match_float32_and_index_reloads_in_bfloat16(gemma_embedder, tmp_path):
     if not embed.cpu_has_fast_bfloat16():
         pytest.skip("this CPU has no native bfloat16 (AMX/AVX512-BF16); the bfloat16 route is not offered here")
@@ -263,7 +263,7 @@ def test_a_size_below_one_is_refused_before_loading(dim):
         load_embedder("no-such-model", dim=dim)
 
 
-@pytest.mark.slow
+@pytest.mark.embedder
 def test_a_size_beyond_the_models_vectors_is_refused():
     from rag.errors import InputError
     from rag.models.embed import load_embedder

@@ -26,11 +26,10 @@ def test_capture_takes_torch_scores_of_a_batch_of_one():
     assert first.probability == pytest.approx(np.exp(2) / (np.exp(2) + 1), abs=1e-3)
 
 
-@pytest.mark.slow
-def test_the_model_doubts_a_near_miss_more_than_an_answer_its_source_gives():
-    from rag.models.generate import load_generator
-
-    generator = load_generator(DEFAULT_LLM)  # the default model: the 0.5B barely doubts at all
+@pytest.mark.llm
+def test_the_model_doubts_a_near_miss_more_than_an_answer_its_source_gives(qwen_15b):
+    generator = qwen_15b  # the default model: the 0.5B barely doubts at all
+    assert generator.name == DEFAULT_LLM
     source = "Il ministro Umerov era accompagnato a Bruxelles da Andrii Hnatov, Capo di Stato Maggiore."
     doubts = {}
     for question in ("Chi accompagnava Umerov a Bruxelles?", "Quanti anni ha Umerov?"):

@@ -4,10 +4,11 @@ import pytest
 
 from rag.models.generate import load_generator
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.llm
 
 
 def test_transformers_backend_streams_an_answer_from_a_gguf_file():
+    # its own load: the transformers backend is what is tested, the shared qwen_05b runs on llama.cpp
     generator = load_generator("qwen2.5-0.5b-instruct", backend="transformers", dtype="bfloat16")
     messages = [
         {"role": "system", "content": "Rispondi in italiano, brevemente."},

@@ -85,7 +85,7 @@ def gemma_int8():
     return load_embedder("embeddinggemma-300m", precision="int8")
 
 
-@pytest.mark.slow
+@pytest.mark.embedder
 def test_int8_vectors_match_float32_and_rank_alike(gemma_int8, gemma_embedder):
     # measured 2026-12-02 on these 10 texts: min 0.9956, mean 0.9967 (VNNI CPU); 0.99 leaves room for AVX2 kernels
     assert gemma_int8.info == embed_info.EmbedderInfo(
@@ -102,7 +102,7 @@ def test_int8_vectors_match_float32_and_rank_alike(gemma_int8, gemma_embedder):
     assert (full[n:] @ full[:n].T).argmax(axis=1).tolist() == list(range(n))
 
 
-@pytest.mark.slow
+@pytest.mark.embedder
 def test_int8_tokens_match_sentence_transformers(gemma_int8, gemma_embedder):
     texts = ["  Umerov a Bruxelles ", "breve", PASSAGES[0] * 40]  # stripped, padded, truncated alike
     ours = gemma_int8.model.tokenize(texts)
@@ -112,7 +112,7 @@ def test_int8_tokens_match_sentence_transformers(gemma_int8, gemma_embedder):
     assert [gemma_int8.count_tokens(t) for t in texts] == [gemma_embedder.count_tokens(t) for t in texts]
 
 
-@pytest.mark.slow
+@pytest.mark.embedder
 def test_int8_truncates_dims_and_round_trips_through_meta(gemma_int8, tmp_path):
     small = load_embedder("embeddinggemma-300m", dim=256, precision="int8")
     assert small.info.dim == 256
@@ -125,9 +125,10 @@ def test_int8_truncates_dims_and_round_trips_through_meta(gemma_int8, tmp_path):
     assert retriever.search("Chi accompagnava Umerov a Bruxelles?", k=3)[0].doc_id == UMEROV_DOC
 
 
-@pytest.mark.slow
+@pytest.mark.embedder
 def test_the_default_embedder_in_int8_matches_its_float32(real_embedder):
-    # multilingual-e5-small is the default: int8 is what users without native bfloat16 get (auto)
+    # multilingual-e5-small is the default: int8 is what users without native bfloat16 get (auto);
+    # both precisions are loaded here, the shared real_embedder is whichever `auto` picks on this CPU
     name = real_embedder.info.model_id
     fast, full = load_embedder(name, precision="int8"), load_embedder(name, precision="float32")
     assert (fast.info.backend, fast.info.precision, fast.info.dim) == ("onnxruntime", "int8", full.info.dim)

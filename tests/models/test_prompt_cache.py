@@ -1,5 +1,5 @@
-"""The prompt cache with a real llama.cpp model (the 0.5B, quick): states kept by token prefix, bounded
-in bytes, restored across articles, and never reused for an article whose text changed."""
+"""The prompt cache with a real llama.cpp model (the shared 0.5B, quick): states kept by token prefix,
+bounded in bytes, restored across articles, and never reused for an article whose text changed."""
 
 from __future__ import annotations
 
@@ -8,20 +8,15 @@ import pytest
 from rag.errors import ModelError
 from rag.models.kv_cache import PrefixCache, common_prefix
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.llm
 
 ARTICLE_A = "Roma, 3 dicembre 2025 – Il ministro Rustem Umerov è a Bruxelles con il generale Andrii Hnatov. " * 6
 ARTICLE_B = "Kiev, 2 febbraio 2026 – Domani il segretario della NATO Mark Rutte parlerà alla Verkhovna Rada. " * 6
 
 
-@pytest.fixture(scope="module")
-def generator():
-    from rag.models.generate import LlamaCppGenerator
-    from rag.models.provision import MODELS, is_ready
-
-    if not is_ready(MODELS["qwen2.5-0.5b-instruct"]):
-        pytest.fail("Qwen2.5-0.5B is not set up: run `make setup` (or `rag setup`)")
-    return LlamaCppGenerator("qwen2.5-0.5b-instruct", n_ctx=1024, prompt_cache_mb=64)
+@pytest.fixture
+def generator(qwen_05b):
+    return qwen_05b
 
 
 def ask(generator, article: str, question: str) -> str:
@@ -77,5 +72,6 @@ def test_a_cap_beyond_the_context_ends_where_the_context_does(generator):
     # an audit: --max-tokens 100000 was reported as "the prompt has 475 tokens, too many for a context"
     messages = [{"role": "user", "content": "Rispondi con una sola parola: di che colore è il cielo?"}]
     assert "".join(generator.stream(messages, max_tokens=100_000)).strip()
-    with pytest.raises(ModelError, match="too many for a context of 1024"):
-        list(generator.stream([{"role": "user", "content": "parola " * 1200}], max_tokens=100_000))
+    context = generator.context_tokens
+    with pytest.raises(ModelError, match=f"too many for a context of {context}"):
+        list(generator.stream([{"role": "user", "content": "parola " * (context + 100)}], max_tokens=100_000))
