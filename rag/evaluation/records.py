@@ -38,9 +38,26 @@ class QuestionRow:
     f1: float | None = None
     contains: float | None = None
     citations_ok: bool | None = None
-    right: bool | None = None  # rag.evaluation.metrics.answer_right
+    right: bool | None = None  # rag.evaluation.metrics.answer_right (facts), news_verdict's acceptable (news)
     timings_ms: dict[str, float] = field(default_factory=dict)
     evidence: dict[str, Any] = field(default_factory=dict)  # rag.types.Evidence: what the refusal check saw
+    kind: str = "fact"  # rag.evaluation.gold.KINDS
+    near_miss: bool = False  # unanswerable, on the subject of an article that is there
+    follow_up: bool = False  # asked after earlier questions, with the answers given to them (gold ``follows``)
+    gold_docs: list[str] = field(default_factory=list)  # news kinds: the articles to cite, all and no other
+    key_facts: list[list[str]] = field(default_factory=list)  # news kinds: alternatives of each fact to hold
+    today: str | None = None  # the day the question was asked (gold ``today``, else the day after the newest article)
+    problems: list[str] = field(default_factory=list)  # news kinds: rag.evaluation.metrics.NewsProblem values
+    missing_key_facts: list[str] = field(default_factory=list)  # news kinds: key facts not in the answer
+
+    @property
+    def group(self) -> str:
+        """What the report counts this question with: its kind ("near miss" and "unanswerable" for facts the
+        articles do not answer), then "follow-up" for a follow-up, never mixed with first questions."""
+        label = self.kind
+        if self.kind == "fact" and not self.answerable:
+            label = "near miss" if self.near_miss else "unanswerable"
+        return f"{label}, follow-up" if self.follow_up else label
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""An ``EvalReport`` as HTML for notebooks (``EvalReport._repr_html_``): the run, the summary table,
-latency, the plots inline, per-tag figures and the worst failures, escaped by ``rag.render.esc``."""
+"""An ``EvalReport`` as HTML for notebooks (``EvalReport._repr_html_``): the run, the summary table (counts per
+question kind), latency, the plots inline, figures by kind and by tag and the worst failures, escaped by
+``rag.render.esc``."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import tempfile
 from pathlib import Path
 
 from rag.evaluation.report import (
+    OUTCOMES,
     TAG_COLUMNS,
     EvalReport,
     _f,
+    by_kind,
     by_tag,
-    plot_latency,
-    plot_recall_curve,
+    expected,
+    plot_paths,
     summary_lines,
     worst_failures,
 )
@@ -21,11 +24,9 @@ from rag.render import clip, esc, notebook
 
 
 def plots_png(report: EvalReport) -> dict[str, bytes]:
-    """The report's plots (recall@k, latency per stage) as PNG bytes, by file name."""
+    """The report's plots (answers by kind, recall@k, latency per stage) as PNG bytes, by file name."""
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        made = plot_recall_curve(report, folder / "recall_at_k.png"), plot_latency(report, folder / "latency.png")
-        return {p.name: p.read_bytes() for p in made if p}
+        return {p.name: p.read_bytes() for p in plot_paths(report, Path(tmp))}
 
 
 def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
@@ -44,20 +45,25 @@ def _failures(report: EvalReport) -> str:
         return "<p>Every question succeeded.</p>"
     rows = []
     for row in worst:
-        expected = " | ".join(row.gold_answers) or "(unanswerable: should refuse)"
         got = row.answer or ""
         if row.refused:
             got = f"(refused: {', '.join(row.refusal_reasons)})"
+        elif row.problems:
+            got += f" ({', '.join(row.problems)})"
         rank = str(row.rank) if row.rank else ("none" if row.gold_doc_ids else "–")
-        rows.append([esc(row.id), esc(clip(row.question, 120)), esc(clip(expected)), esc(clip(got)), rank])
-    return _table(["id", "question", "expected", "got", "gold rank"], rows, numeric_from=4)
+        rows.append(
+            [esc(row.id), esc(row.group), esc(clip(row.question, 120)), esc(clip(expected(row))), esc(clip(got)), rank]
+        )
+    return _table(["id", "kind", "question", "expected", "got", "gold rank"], rows, numeric_from=5)
 
 
 def report_html(report: EvalReport) -> str:
     meta = report.meta
     head = (
         f"{esc(Path(meta['gold']).name)} on index {esc(meta['index'])}: {meta['evaluated']} of {meta['questions']} "
-        f"questions, {esc(meta['mode'])}"
+        f"questions"
+        + (f" ({esc(meta['half'])} half)" if meta.get("half") else "")
+        + f", {esc(meta['mode'])}"
         + (f" ({esc(meta['llm'])})" if meta.get("llm") else "")
         + f", {meta['seconds']:.1f} s"
     )
@@ -76,6 +82,10 @@ def report_html(report: EvalReport) -> str:
         for name, png in plots_png(report).items()
     )
     out += f'<div style="display:flex;flex-wrap:wrap;gap:1rem">{images}</div>' if images else ""
+    kinds = by_kind(report)
+    if kinds:
+        rows = [[esc(group), str(c["questions"])] + [str(c[k]) for k in OUTCOMES] for group, c in kinds]
+        out += "<br>" + _table(["kind", "questions", *(title for title, _ in OUTCOMES.values())], rows)
     tags = by_tag(report)
     if tags:
         rows = [[esc(tag), str(t["questions"])] + [_f(t[k]) for k in TAG_COLUMNS] for tag, t in tags.items()]

@@ -7,26 +7,30 @@
 >>> report.write("eval/runs/seeds")             # report.json, .md, plots # doctest: +SKIP
 
 Every question is searched once with ``k=10`` (retrieval metrics); unless ``retrieval_only``, it is
-also asked to the assistant (``rag.answer.assistant.Assistant``), whose answer is scored. Metric definitions
-are in ``eval/README.md`` and in ``rag.evaluation.metrics``. Ctrl-C stops the run and keeps what was measured.
+also asked to the assistant (``rag.answer.assistant.Assistant``), whose answer is scored by its kind: a
+fact (``answer_right``), a summary, digest or list (``news_verdict``). Each question is asked on its gold
+``today``, else on the day after the newest article of the index. Metric definitions are in
+``eval/README.md`` and in ``rag.evaluation.metrics``. Ctrl-C stops the run and keeps what was measured.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 import os
 import platform
 import time
+from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from rag.config import DEFAULT_LLM
 from rag.errors import InputError, RagError, check_counts
 from rag.evaluation import metrics as m
-from rag.evaluation.gold import GoldQuestion, conversation, is_squad, load_gold
+from rag.evaluation.gold import NEWS_KINDS, GoldQuestion, conversation, is_squad, load_gold
 from rag.evaluation.records import EvalReport, QuestionRow
 from rag.evaluation.squad import ensure_squad_index
 
@@ -41,9 +45,27 @@ SQUAD_IT_CREDIT = (
 
 class AssistantLike(Protocol):
     """What ``evaluate`` needs from an assistant: ``ask(question, history) -> rag.types.Answer`` (``history``,
-    earlier (question, answer) pairs, is given only to the follow-ups of a gold set)."""
+    earlier (question, answer) pairs, is given only to the follow-ups of a gold set). An assistant whose
+    ``ask`` also takes ``today`` (a ``datetime.date``) is given the day each question is asked."""
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Any: ...
+
+
+def takes_today(assistant) -> bool:
+    """Whether ``assistant.ask`` accepts ``today=`` (by name, or through ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(assistant.ask).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "today" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
+def day_after_newest(store) -> str | None:
+    """The day after the newest dated article of ``store`` (YYYY-MM-DD): when a question is asked by default."""
+    dates = [d.date for d in map(store.document, store.doc_ids()) if d is not None and d.date]
+    if not dates:
+        return None
+    return (date.fromisoformat(max(dates)[:10]) + timedelta(days=1)).isoformat()
 
 
 # ---- scoring -----------------------------------------------------------------------------------
@@ -64,6 +86,13 @@ def score_answer(row: QuestionRow, answer: Any) -> None:
         if isinstance(seconds, int | float):
             row.timings_ms[stage] = 1000.0 * float(seconds)
     said = f"{row.short} {row.answer}"  # the short answer and the sentence
+    if row.kind in NEWS_KINDS:
+        year = int(row.today[:4]) if row.today else None
+        verdict = m.news_verdict(row.kind, row.refused, said, row.cited_doc_ids, row.gold_docs, row.key_facts, year)
+        row.right = verdict.acceptable
+        row.problems = [str(p) for p in verdict.problems]
+        row.missing_key_facts = list(verdict.missing_key_facts)
+        return
     row.right = m.answer_right(row.refused, said, row.cited_doc_ids, row.gold_answers, row.gold_doc_ids)
     if row.answerable:
         short = "" if row.refused else (row.short or row.answer)  # EM/F1 score the short answer, if any
@@ -74,8 +103,57 @@ def score_answer(row: QuestionRow, answer: Any) -> None:
             row.citations_ok = m.citations_correct(row.cited_doc_ids, row.gold_doc_ids)
 
 
+def outcomes(rows: list[QuestionRow]) -> dict[str, dict[str, int]]:
+    """How each group of questions (``QuestionRow.group``: kind, near miss, follow-up) went, as counts:
+    answered right (a fact right and cited, a news question acceptable), answered wrong, refused rightly (the
+    articles do not answer it), refused wrongly (they do)."""
+    out: dict[str, Counter] = {}
+    for r in rows:
+        if r.refused is None:
+            continue
+        if r.refused:
+            key = "refused_wrongly" if r.answerable else "refused_rightly"
+        else:
+            key = "answered_right" if r.right else "answered_wrong"
+        out.setdefault(r.group, Counter())[key] += 1
+    keys = ("answered_right", "answered_wrong", "refused_rightly", "refused_wrongly")
+    return {group: {"questions": sum(c.values()), **{k: c[k] for k in keys}} for group, c in out.items()}
+
+
+def kind_scores(rows: list[QuestionRow]) -> tuple[dict, dict]:
+    """The ``facts`` section (``fact_scores`` of first questions and of follow-ups, apart) and the ``news``
+    section (per kind, follow-ups apart: acceptable as counts, and how many had each ``NewsProblem``)."""
+    asked = [r for r in rows if r.refused is not None]
+    facts = {}
+    for label, follow in (("first", False), ("follow-up", True)):
+        part = [r for r in asked if r.kind == "fact" and r.follow_up is follow]
+        if part:
+            facts[label] = {
+                "questions": len(part),
+                **m.fact_scores(
+                    [r.answerable for r in part], [r.refused for r in part], [r.right for r in part],
+                    [r.near_miss for r in part],
+                ),
+            }  # fmt: skip
+    news = {}
+    for kind in NEWS_KINDS:
+        for follow in (False, True):
+            part = [r for r in asked if r.kind == kind and r.follow_up is follow]
+            if part:
+                problems = Counter(p for r in part for p in r.problems)
+                news[f"{kind}, follow-up" if follow else kind] = {
+                    "questions": len(part),
+                    "acceptable": m.count(sum(bool(r.right) for r in part), len(part)),
+                    "problems": dict(sorted(problems.items())),
+                }
+    return facts, news
+
+
 def summarize(rows: list[QuestionRow], answers: bool) -> dict:
-    """The metric sections of a report from its rows (``answers``: whether answers were asked for)."""
+    """The metric sections of a report from its rows (``answers``: whether answers were asked for).
+
+    ``answer``, ``refusal`` and ``citations`` are over fact questions (first questions and follow-ups
+    together, as before the kinds); ``facts``, ``news`` and ``outcomes`` give each kind its own counts."""
     ranked = [r for r in rows if r.gold_doc_ids]
     ranks = [r.rank for r in ranked]
     retrieval = {
@@ -86,7 +164,8 @@ def summarize(rows: list[QuestionRow], answers: bool) -> dict:
         "mrr@10": m.mrr_at(ranks, 10) if ranks else None,
         "curve": [m.recall_at(ranks, k) for k in range(1, K + 1)] if ranks else [],
     }
-    asked = [r for r in rows if r.refused is not None] if answers else []
+    every = [r for r in rows if r.refused is not None] if answers else []
+    asked = [r for r in every if r.kind == "fact"]
     answerable = [r for r in asked if r.answerable]
     unanswerable = [r for r in asked if not r.answerable]
     answer = {
@@ -94,7 +173,9 @@ def summarize(rows: list[QuestionRow], answers: bool) -> dict:
         "exact_match": m.mean([r.exact_match for r in answerable]),
         "f1": m.mean([r.f1 for r in answerable]),
         "contains": m.mean([r.contains for r in answerable]),
-        "right": m.mean([float(r.right) for r in asked]),  # answered right and cited, or rightly refused
+        # answered right and cited, or rightly refused, over facts: first questions and follow-ups together
+        # (read facts.first / facts.follow-up for figures that do not mix them)
+        "right": m.mean([float(r.right) for r in asked]),
     }
     precision, recall = (None, None)
     if asked:
@@ -125,11 +206,15 @@ def summarize(rows: list[QuestionRow], answers: bool) -> dict:
         }
         for stage, values in stages.items()
     }
+    facts, news = kind_scores(every)
     return {
         "retrieval": retrieval,
         "answer": answer,
         "refusal": refusal,
         "citations": citations,
+        "facts": facts,
+        "news": news,
+        "outcomes": outcomes(every),
         "latency": latency,
     }
 
@@ -195,12 +280,19 @@ def evaluate(
         retriever = Retriever.load(index)
     _check_gold_in_index(questions, retriever, index)
     llm = None
+    asked_on: str | None = None  # the day a question without its own ``today`` is asked
+    dated = False
     if not retrieval_only:
         if assistant is None:
             assistant = _load_assistant(index, model)
             llm = model or DEFAULT_LLM
         else:
             llm = model or getattr(assistant, "model_name", None) or type(assistant).__name__
+        dated = takes_today(assistant)
+        if not dated:
+            log.warning("the assistant's ask() takes no today=: questions are asked as of the machine's date")
+        if not is_squad(gold_path):
+            asked_on = day_after_newest(retriever.store)
 
     meta = {
         "gold": str(gold_path),
@@ -211,6 +303,8 @@ def evaluate(
         "limit": limit,
         "sample": sample,
         "half": half,
+        "today": asked_on,  # the day questions without their own gold ``today`` are asked
+        "today_passed": dated if not retrieval_only else None,  # whether the assistant takes today=
         "k": K,
         "embedder": retriever.embedder.info.model_id,
         "llm": llm,
@@ -232,7 +326,7 @@ def evaluate(
     started = time.perf_counter()
     failure: BaseException | None = None
     try:
-        _run(questions, retriever, None if retrieval_only else assistant, rows, progress)
+        _run(questions, retriever, None if retrieval_only else assistant, rows, progress, asked_on, dated)
     except KeyboardInterrupt:
         meta["interrupted"] = True
         log.warning("interrupted after %d of %d questions; the report covers those", len(rows), len(questions))
@@ -259,22 +353,40 @@ def _load_assistant(index, model: str | None):
     return Assistant.load(index=str(index), model=model) if model else Assistant.load(index=str(index))
 
 
-def _run(questions, retriever, assistant, rows: list[QuestionRow], progress: bool) -> None:
+def _run(questions, retriever, assistant, rows: list[QuestionRow], progress: bool, asked_on, dated: bool) -> None:
     from tqdm.auto import tqdm
 
     bar = tqdm(questions, desc="eval", unit="q", disable=not progress, dynamic_ncols=True)
     try:
-        _loop(bar, {q.id: q for q in questions}, retriever, assistant, rows, progress)
+        _loop(bar, {q.id: q for q in questions}, retriever, assistant, rows, progress, asked_on, dated)
     finally:
         bar.close()
 
 
-def _loop(bar, by_id, retriever, assistant, rows: list[QuestionRow], progress: bool) -> None:
+def question_row(q: GoldQuestion, today: str | None = None) -> QuestionRow:
+    """The row of a gold question before it is asked: what is expected of it."""
+    return QuestionRow(
+        q.id,
+        q.question,
+        q.answerable,
+        list(q.answers),
+        list(q.doc_ids),
+        list(q.tags),
+        kind=q.kind,
+        near_miss=q.near_miss,
+        follow_up=q.follows is not None,
+        gold_docs=list(q.docs),
+        key_facts=[list(alternatives) for alternatives in q.key_facts],
+        today=q.today or today,
+    )
+
+
+def _loop(bar, by_id, retriever, assistant, rows: list[QuestionRow], progress: bool, asked_on, dated) -> None:
     hits_at_5 = ranked = 0
     said: dict[str, tuple[str, str]] = {}  # id -> (question, the answer given): a follow-up's history
     for q in bar:
         history = conversation(q, said, by_id)
-        row = QuestionRow(q.id, q.question, q.answerable, list(q.answers), list(q.doc_ids), list(q.tags))
+        row = question_row(q, asked_on)
         t0 = time.perf_counter()
         # a follow-up is searched with the questions before it (the assistant also adds names from answers)
         hits = retriever.search(" ".join([*(asked for asked, _ in history), q.question]), k=K)
@@ -287,7 +399,10 @@ def _loop(bar, by_id, retriever, assistant, rows: list[QuestionRow], progress: b
             hits_at_5 += row.rank is not None and row.rank <= 5
             ranked += 1
         if assistant is not None:
-            answer = assistant.ask(q.question, history=history) if history else assistant.ask(q.question)
+            options: dict[str, Any] = {"history": history} if history else {}
+            if dated and row.today:
+                options["today"] = date.fromisoformat(row.today)
+            answer = assistant.ask(q.question, **options)
             said[q.id] = (q.question, answer.text)
             score_answer(row, answer)
         rows.append(row)

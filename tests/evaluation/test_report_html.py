@@ -66,11 +66,16 @@ def test_answers_report_html_has_the_summary_latency_plots_and_escaped_failures(
     report = _report(tmp_path, fake_embedder, retrieval_only=False)
     html = report._repr_html_()
     assert "gold.jsonl on index seeds: 3 of 3 questions, answers" in html
-    for label in ("retrieval (2 q)", "answers (2 q)", "refusal (1 unanswerable, 2 refused)"):
+    for label in ("retrieval (2 q)", "fact answers (2 answerable q)", "fact refusals (1 unanswerable, 2 refused)"):
         assert f"<td>{label}</td>" in html
+    # counts per kind: the answer given to u1 cites nothing, so it is not right and cited
+    assert "<td>facts, first questions (3 q)</td><td>right and cited 0/2 (0.000) of answerable;" in html
+    assert "unanswerable refused 1/1 (1.000)" in html
+    assert "<th>refused wrongly</th>" in html and "<tr><td>fact</td><td class=num>2</td>" in html
     assert "<th>latency (ms)</th>" in html and "<td>generate</td>" in html
     images = _images(html)
-    assert len(images) == 2 and all(png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000 for png in images)
+    assert len(images) == 3 and all(png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000 for png in images)
+    assert 'alt="answers_by_kind.png"' in html
     assert "<Rutte>" not in html and "Chi è &lt;Rutte&gt; &amp; co?" in html and "x&lt;1&gt;" in html
     assert "Mark &lt;Rutte&gt;" in html and "(refused: weak &lt;retrieval&gt;)" in html
     assert "<summary>By tag</summary>" in html and "<th>answerable refused</th>" in html
@@ -78,11 +83,11 @@ def test_answers_report_html_has_the_summary_latency_plots_and_escaped_failures(
     assert (who["questions"], who["exact_match"], who["refused_answerable"], who["refused_unanswerable"]) == (
         2, 1.0 / 2, 1.0 / 2, None,
     )  # fmt: skip
-    assert repr(report) == report.table() and "answers (2 q)" in repr(report)
+    assert repr(report) == report.table() and "fact answers (2 answerable q)" in repr(report)
 
 
 def test_retrieval_report_html_has_the_recall_plot_only(tmp_path, fake_embedder):
     html = _report(tmp_path, fake_embedder, retrieval_only=True)._repr_html_()
-    assert "retrieval (2 q)" in html and "answers (" not in html
-    assert len(_images(html)) == 2  # recall@k, and search latency
+    assert "retrieval (2 q)" in html and "answers (" not in html and "facts, first" not in html
+    assert len(_images(html)) == 2  # recall@k, and search latency: no answers by kind
     assert 'alt="recall_at_k.png"' in html
