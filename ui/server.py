@@ -1,7 +1,8 @@
 """How the page is served: its look (``theme``, the stylesheet ``CSS``), and one queue, whether on its own
-server (``launch_app``, ``rag ui``) or mounted beside the HTTP API (``mount_app``, ``rag serve``). With a login,
-wrong ones are throttled (``rag.logins.LoginThrottle``) and gradio's one route that answered without it is
-guarded (``SessionRequired``). Gradio is imported only when called: it is already loaded by then
+server (``launch_app``, ``rag ui``) or mounted beside the HTTP API (``mount_app``, ``rag serve``). Either way
+a request's files are read only if a client uploaded them (``_uploads_only``). With a login, wrong ones are
+throttled (``rag.logins.LoginThrottle``) and gradio's one route that answered without it is guarded
+(``SessionRequired``). Gradio is imported only when called: it is already loaded by then
 (``rag.ui.app`` builds the page and turns its telemetry off first).
 """
 
@@ -66,6 +67,24 @@ def mount_app(app, demo: gr.Blocks, path: str = "/", throttle: Throttle | None =
 
 def _queued(demo: gr.Blocks) -> gr.Blocks:
     demo.queue(default_concurrency_limit=1, max_size=64)
+    return _uploads_only(demo)
+
+
+def _uploads_only(demo: gr.Blocks) -> gr.Blocks:
+    """Read only files a client uploaded, however the page is served.
+
+    Gradio refuses an input file outside its upload folder ("was not uploaded by a user") only once the page
+    has launched: its ``has_launched`` flag, which ``Blocks.launch`` sets and ``mount_gradio_app`` does not. A
+    mounted page (``rag serve``) indexed any server file a request named through ``/gradio_api/call``, ``/run``
+    or the queue. Mounted is served too, so the flag is set here; and the page's upload handler checks the folder
+    itself (``Uploads.folder``), should gradio's check ever change.
+    """
+    from gradio.utils import get_upload_folder
+
+    demo.has_launched = True
+    controller = getattr(demo, "controller", None)  # rag.ui.app.build_app's page; a bare Blocks has none
+    if controller is not None:
+        controller.uploads.folder = Path(get_upload_folder()).resolve()
     return demo
 
 

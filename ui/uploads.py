@@ -3,7 +3,8 @@
 Questions keep being answered meanwhile (the page queues uploads apart from questions); each upload
 reports its progress and can be cancelled from the browser session that started it (or by closing
 the page), which stops it between two batches of passages and leaves the index unchanged.
-Sizes are checked before anything is read: ``UploadLimits`` per file and per upload.
+Sizes are checked before anything is read: ``UploadLimits`` per file and per upload. A served page reads
+only files a client uploaded (``Uploads.folder``, set by ``rag.ui.server``), whatever path a request names.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ from rag.index.indexer import Cancelled, add_files
 log = logging.getLogger("rag.ui")
 
 MB = 1_000_000
+# Said for a path a request named outside the upload folder: not something the page's button ever sends.
+NOT_UPLOADED = (
+    "{name}: non è un file caricato da questa pagina; aggiungi gli articoli con il pulsante"
+    " / not a file uploaded on this page; add articles with the button"
+)
 
 
 @dataclass(frozen=True)
@@ -39,10 +45,18 @@ class Uploads:
         self.limits = limits
         self._cancels: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
+        # Set by the server to gradio's upload folder: then a file elsewhere (a path a request named, or a
+        # link out of the folder) is refused before it is opened. None: any path (tests, notebooks).
+        self.folder: Path | None = None
 
     def check(self, paths: list[Path]) -> None:
-        """Refuse, before reading anything, a file of the wrong kind, an empty one, or too many bytes."""
+        """Refuse, before reading anything, a file that was not uploaded, one of the wrong kind, an empty one,
+        or too many bytes."""
         t, total = self.t, 0
+        if self.folder is not None:
+            for p in paths:
+                if not p.resolve().is_relative_to(self.folder.resolve()):
+                    raise InputError(NOT_UPLOADED.format(name=p.name))
         for p in paths:
             if not p.name.lower().endswith(UPLOAD_KINDS):
                 raise InputError(t["bad_type"].format(name=p.name))
