@@ -33,6 +33,7 @@ from rag.evaluation import metrics as m
 from rag.evaluation.gold import NEWS_KINDS, GoldQuestion, conversation, is_squad, load_gold
 from rag.evaluation.records import EvalReport, QuestionRow
 from rag.evaluation.squad import ensure_squad_index
+from rag.index.catalog import documents
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +63,13 @@ def takes_today(assistant) -> bool:
 
 def day_after_newest(store) -> str | None:
     """The day after the newest dated article of ``store`` (YYYY-MM-DD): when a question is asked by default."""
-    dates = [d.date for d in map(store.document, store.doc_ids()) if d is not None and d.date]
-    if not dates:
-        return None
-    return (date.fromisoformat(max(dates)[:10]) + timedelta(days=1)).isoformat()
+    days = []
+    for info in documents(store):
+        try:
+            days.append(date.fromisoformat((info.date or "")[:10]))
+        except ValueError:  # undated, or a date that is not a day
+            continue
+    return (max(days) + timedelta(days=1)).isoformat() if days else None
 
 
 # ---- scoring -----------------------------------------------------------------------------------

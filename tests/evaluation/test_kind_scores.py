@@ -15,7 +15,7 @@ from rag.evaluation import metrics as m
 from rag.evaluation.metrics import NewsProblem, news_verdict
 from rag.evaluation.records import EvalReport, QuestionRow
 from rag.evaluation.report import latency_figure
-from rag.evaluation.run import evaluate
+from rag.evaluation.run import day_after_newest, evaluate
 from rag.index.indexer import build_index
 from rag.index.retriever import Retriever
 from rag.sources.ingest import load_documents
@@ -287,6 +287,14 @@ def test_each_question_is_asked_on_its_own_today_else_the_day_after_the_newest_a
     assert assistant.days["What's the latest on the Roccafredda landslide?"] == date(2026, 4, 3)
     assert assistant.days["E che cosa ha chiesto alla Regione?"] == date(2026, 4, 3)
     assert report.meta["today"] == "2026-04-03" and report.meta["today_passed"] is True
+
+
+def test_the_default_day_is_the_one_after_the_newest_article_that_has_a_day():
+    dated = {"a": "2026-03-27", "b": "2026-04-02T09:30:00", "c": None, "d": "2026", "e": "aprile"}
+    docs = {k: SimpleNamespace(id=k, title=k, date=v, source=None, url=None) for k, v in dated.items()}
+    store = SimpleNamespace(doc_ids=lambda: list(docs), document=docs.get)
+    assert day_after_newest(store) == "2026-04-03"
+    assert day_after_newest(SimpleNamespace(doc_ids=lambda: ["c"], document=docs.get)) is None
 
 
 def test_an_assistant_that_takes_no_today_is_asked_without_it_and_the_report_says_so(dev_index, tmp_path):
