@@ -76,6 +76,23 @@ def test_dev_gold_answers_and_key_facts_are_written_as_the_articles_write_them()
             assert any(_folded(a) in texts[d] for a in alternatives for d in q.docs), (q.id, alternatives)
 
 
+def _head(text: str) -> str:
+    """An article up to the end of its first sentence after the dateline: kicker, headline, byline, lead."""
+    dateline = re.search(r"\d{4} – ", text)
+    lead = re.search(r"[.!?](\s|$)", text[dateline.end() :]) if dateline else None
+    return text[: dateline.end() + lead.end()] if lead else text[:400]
+
+
+def test_dev_digest_key_facts_are_what_a_dated_line_of_an_article_gives():
+    """A digest gives one or two lines an article (rag.answer.news: its date, headline and lead), so each of
+    its key facts is in the headline or the opening sentence of one of its articles, not deeper."""
+    heads = {p.name: _folded(_head(p.read_text(encoding="utf-8"))) for p in ARTICLES.iterdir()}
+    for q in load_gold(DEV_GOLD):
+        if q.kind == "digest":
+            for alternatives in q.key_facts:
+                assert any(_folded(a) in heads[d] for a in alternatives for d in q.docs), (q.id, alternatives)
+
+
 def test_dev_halves_list_every_article_once_and_split_the_questions():
     halves = read_halves(DEV / HALVES_FILE)
     assert set(halves) == {p.name for p in ARTICLES.iterdir()}
