@@ -278,6 +278,8 @@ def plot_recall_curve(report: EvalReport, path: Path) -> Path | None:
 def plot_outcomes(report: EvalReport, path: Path) -> Path | None:
     """A stacked bar per kind of question: answered right, answered wrong, refused rightly, refused wrongly,
     each bar labelled with its counts."""
+    from matplotlib.ticker import MaxNLocator
+
     groups = by_kind(report)
     if not groups:
         return None
@@ -294,6 +296,7 @@ def plot_outcomes(report: EvalReport, path: Path) -> Path | None:
         ax.annotate(f"{right}/{counts['questions']}", (x, counts["questions"]), ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("questions")
     ax.set_ylim(0, max(bottom) * 1.15 + 1)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))  # whole questions
     ax.tick_params(axis="x", labelsize=8)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title("Answers by kind of question (right = right and cited, or acceptable)", fontsize=9)

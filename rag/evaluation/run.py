@@ -274,10 +274,14 @@ def evaluate(
         retriever = Retriever.load(retriever)
     gold_path = Path(gold)
     questions = load_gold(gold_path, limit=limit, sample=sample, half=half)
-    if index is None:
-        index = ensure_squad_index(gold_path) if is_squad(gold_path) else "seeds"
     if retriever is None:
         retriever = getattr(assistant, "retriever", None)
+    if index is None:
+        if is_squad(gold_path):
+            index = ensure_squad_index(gold_path)
+        else:  # the index searched, when given ready (it was labelled "seeds" whatever it was)
+            folder = getattr(getattr(retriever, "store", None), "path", None)
+            index = Path(folder).name if folder else "seeds"
     if retriever is None:
         from rag.index.retriever import Retriever
 

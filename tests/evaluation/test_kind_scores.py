@@ -271,7 +271,7 @@ def test_a_run_counts_each_kind_apart_and_never_mixes_first_questions_with_follo
     assert "![answers_by_kind.png](answers_by_kind.png)" in md
     png = (tmp_path / "r" / "answers_by_kind.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 5000
-    assert "(test half)" in report.table()
+    assert "questions.jsonl on index dev: 10 of 10 questions (test half)" in report.table()  # not "seeds"
     saved = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
     assert saved["news"]["digest"]["acceptable"] == {"right": 1, "of": 2, "rate": 0.5}
     again = EvalReport.load(tmp_path / "r" / "report.json")  # a baseline read back counts the same
