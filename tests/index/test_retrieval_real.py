@@ -6,17 +6,23 @@ from rag.index.indexer import build_index
 from rag.index.retriever import Retriever
 from rag.sources.ingest import load_documents
 
-from tests.conftest import RUTTE_DOC, SEEDS, UMEROV_DOC, FakeEmbedder
+from tests.conftest import RUTTE_DOC, SEEDS, UMEROV_DOC, FakeEmbedder, copy_seeds
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.embedder
 
 
 @pytest.fixture(scope="module", params=["real_embedder", "gemma_embedder"])
-def seeds_retriever(request, tmp_path_factory):
+def seeds_retriever(request, tmp_path_factory, seeds_built):
     embedder = request.getfixturevalue(request.param)
-    path = tmp_path_factory.mktemp("real") / "seeds"
-    build_index(load_documents([SEEDS]), path, embedder)
-    return Retriever.load(path, embedder=embedder)
+    folder = tmp_path_factory.mktemp("real")
+    if request.param == "real_embedder":
+        path = copy_seeds(seeds_built, folder)  # the session's seed index is built with the default embedder
+    else:
+        path = folder / "seeds"
+        build_index(load_documents([SEEDS]), path, embedder)
+    retriever = Retriever.load(path, embedder=embedder)
+    yield retriever
+    retriever.store.close()
 
 
 @pytest.mark.parametrize("mode", ["dense", "hybrid"])
