@@ -5,6 +5,9 @@
 - ``RAG_INDEX_DIR``: where ``--name NAME`` indexes live (default ``./index``)
 - ``RAG_THREADS``: CPU threads for the answer model (default: the cores, at most 4)
 - ``RAG_DRAFT_TOKENS``: tokens llama.cpp drafts from the prompt per decode step (default 6; 0: none)
+- ``RAG_LLM_URL``: an OpenAI-compatible server to answer with instead of a model in this process (``--llm``)
+- ``RAG_LLM_API_KEY``: its API key (``--api-key``), sent as ``Authorization: Bearer``; never printed
+- ``RAG_LLM_TIMEOUT``: seconds to wait for that server's next bytes, the first ones included (default 60)
 
 A variable set to something unusable is an ``InputError`` naming it, read when it is first needed.
 """
@@ -78,3 +81,22 @@ def threads() -> int:
 def draft_tokens() -> int:
     """Tokens drafted from the prompt per decode step with llama.cpp (0: no speculative decoding)."""
     return int(env_number("RAG_DRAFT_TOKENS", 6, 0, 64))
+
+
+LLM_URL_VAR = "RAG_LLM_URL"
+LLM_API_KEY_VAR = "RAG_LLM_API_KEY"
+
+
+def llm_url() -> str | None:
+    """The answer server's address from ``RAG_LLM_URL`` (None when unset or blank)."""
+    return os.environ.get(LLM_URL_VAR, "").strip() or None
+
+
+def llm_api_key() -> str | None:
+    """The answer server's API key from ``RAG_LLM_API_KEY`` (None when unset or blank)."""
+    return os.environ.get(LLM_API_KEY_VAR, "").strip() or None
+
+
+def llm_timeout() -> float:
+    """Seconds to wait for an answer server's next bytes (the first ones too: its queue and prefill)."""
+    return env_number("RAG_LLM_TIMEOUT", 60.0, 1, 3600, whole=False)
