@@ -1,13 +1,17 @@
-"""Issue 31: the edges of a served page and API.
+"""Issue 31, items 1 and 2: the edges of a served page and API.
 
 1. A request naming a file on the server (a gradio ``FileData`` with a server path) is never read, through any
    route that takes files, whether the page is launched (``rag ui``) or mounted beside the API (``rag serve``).
+2. A client that goes away mid-answer (a socket closed after the response head, a stream given up, a question
+   not waited for, a closed browser tab) gives the model back at once: the next answer comes in normal time.
 
-A fake assistant over a fake-embedder index: what is tested here is the server's handling of files, not the answer.
+A fake assistant over a fake-embedder index, except the last test (the real 0.5B model): what is tested here is
+the server's handling of files and connections, not the answer.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -18,8 +22,9 @@ import pytest
 
 from rag.api.app import create_app
 from rag.index.retriever import Retriever
+from rag.types import Answer
 
-from tests.conftest import FakeEmbedder, write
+from tests.conftest import SEEDS, FakeEmbedder, write
 from tests.ui.test_ui import FakeAssistant
 
 pytestmark = pytest.mark.reliability
@@ -180,3 +185,145 @@ def test_the_upload_handler_reads_only_inside_the_upload_folder(factory, seeds, 
     assert (seeds / "meta.json").read_text() == before
     inside = write(uploads.folder / "abc123" / "ponte.txt", "Genova, 2 marzo 2026 – Riapre il ponte sul Polcevera.")
     assert "Aggiunti: 1" in list(uploads.run([str(inside)], "seeds", LARGE))[-1]
+
+
+# ---- 2. a client that goes away --------------------------------------------------------------------------
+class HeldModelAssistant:
+    """Answers the way ``Assistant`` over ``LlamaCppGenerator`` does where it matters here: the one model is
+    taken (a lock) at the start of the generation and held while partial answers are yielded, until the
+    generation ends or its generator is closed. ``ends`` records how each generation ended and when."""
+
+    def __init__(self, retriever: Retriever, tokens: int = 30, seconds_per_token: float = 0.1):
+        self.retriever = retriever
+        self.tokens, self.seconds_per_token = tokens, seconds_per_token
+        self.model = threading.Lock()
+        self.ends: list[tuple[str, float]] = []
+
+    def ask_stream(self, question, history=(), k=None, max_tokens=None, filters=None):
+        hits = self.retriever.search(question, k=k or 4, filters=filters)
+        text = "Hnatov"
+        with self.model:
+            try:
+                for n in range(self.tokens):
+                    time.sleep(self.seconds_per_token)
+                    text += f" parola{n}"
+                    yield Answer(question, text, passages=list(hits), done=False)
+            except GeneratorExit:
+                self.ends.append(("closed", time.monotonic()))
+                raise
+            self.ends.append(("finished", time.monotonic()))
+        yield Answer(question, text + ".", passages=list(hits), done=True)
+
+    def generation_time(self) -> float:
+        return self.tokens * self.seconds_per_token
+
+
+def request_bytes(body: dict) -> bytes:
+    data = json.dumps(body).encode()
+    head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head += f"Content-Length: {len(data)}\r\n\r\n"
+    return head.encode() + data
+
+
+def hang_up_after_the_head(base: str, stream: bool = True) -> float:
+    """Send a chat on a raw socket, read the response head (for a stream) and close; returns when it closed."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(request_bytes({"messages": [{"role": "user", "content": QUESTION}], "stream": stream}))
+        if stream:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += sock.recv(1024)
+            assert head.startswith(b"HTTP/1.1 200"), head
+        else:
+            time.sleep(0.5)  # the generation has started
+    return time.monotonic()
+
+
+def give_up_the_stream(base: str) -> float:
+    """Read the first chunk of a streamed chat with the OpenAI client, then close the stream."""
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{base}/v1", api_key="x", max_retries=0)
+    stream = client.chat.completions.create(model="x", messages=[{"role": "user", "content": QUESTION}], stream=True)
+    next(iter(stream))
+    stream.close()
+    return time.monotonic()
+
+
+@pytest.mark.slow
+@pytest.mark.server
+@pytest.mark.parametrize("page", [True, False], ids=["api and page (rag serve)", "api alone"])
+@pytest.mark.parametrize("leave", ["socket closed after the head", "stream given up", "answer not waited for"])
+def test_a_client_that_goes_away_gives_the_model_back_at_once(factory, seeds, fake_embedder, page, leave):
+    assistant = HeldModelAssistant(Retriever.load(seeds, embedder=fake_embedder))
+    with rag_serve(factory, assistant, page=page) as base:
+        if leave == "stream given up":
+            left = give_up_the_stream(base)
+        else:
+            left = hang_up_after_the_head(base, stream=leave != "answer not waited for")
+        started = time.monotonic()
+        reply = httpx.post(
+            f"{base}/v1/chat/completions",
+            json={"messages": [{"role": "user", "content": QUESTION}]},
+            timeout=assistant.generation_time() + 20,
+        )
+        took = time.monotonic() - started
+    assert reply.status_code == 200 and reply.json()["choices"][0]["message"]["content"].startswith("Hnatov parola0")
+    (how, when), *_ = assistant.ends
+    assert how == "closed", "the abandoned generation ran to its end"
+    assert when - left < 3, f"the model was given back {when - left:.1f} s after the client left"
+    assert took < assistant.generation_time() + 5, f"the next answer took {took:.1f} s"
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_a_closed_browser_tab_gives_the_model_back(seeds, fake_embedder):
+    """Gradio closes the answer's generator when the page's event stream drops (what a closed tab does)."""
+    assistant = HeldModelAssistant(Retriever.load(seeds, embedder=fake_embedder))
+    with rag_serve(lambda index, model: assistant, FakeAssistant(assistant.retriever)) as base:
+        api = f"{base}/gradio_api"
+        params = httpx.get(f"{api}/info").json()["named_endpoints"]["/ask"]["parameters"]
+        data = [QUESTION if n == 0 else p.get("parameter_default") for n, p in enumerate(params)]
+        event = httpx.post(f"{api}/call/ask", json={"data": data}).json()["event_id"]
+        with httpx.stream("GET", f"{api}/call/ask/{event}", timeout=30) as reply:
+            for line in reply.iter_lines():
+                if line.startswith("event: generating"):
+                    break
+        left = time.monotonic()
+        deadline = left + assistant.generation_time() + 10
+        while not assistant.ends and time.monotonic() < deadline:
+            time.sleep(0.05)
+    (how, when), *_ = assistant.ends
+    assert how == "closed" and when - left < 3, (how, when - left)
+
+
+@pytest.mark.slow
+@pytest.mark.llm
+@pytest.mark.embedder
+@pytest.mark.server
+def test_the_real_model_is_given_back_when_a_client_hangs_up(tmp_path, real_embedder):
+    """``rag serve`` with Qwen2.5-0.5B: a client hangs up after the response head, and the next question is
+    answered in about the time the first one took."""
+    from rag.answer.assistant import Assistant
+    from rag.config import FAST_LLM
+    from rag.index.indexer import build_index
+    from rag.models.generate import load_generator
+    from rag.sources.ingest import load_documents
+
+    build_index(load_documents([SEEDS]), tmp_path / "index" / "seeds", real_embedder)
+    assistant = Assistant(
+        Retriever.load(tmp_path / "index" / "seeds", embedder=real_embedder), load_generator(FAST_LLM)
+    )
+    body = {"messages": [{"role": "user", "content": QUESTION}], "max_tokens": 200}
+    with rag_serve(lambda index, model: assistant, assistant) as base:
+        started = time.monotonic()
+        first = httpx.post(f"{base}/v1/chat/completions", json=body, timeout=300)
+        normal = time.monotonic() - started
+        assert first.status_code == 200, first.text
+        hang_up_after_the_head(base)
+        started = time.monotonic()
+        after = httpx.post(f"{base}/v1/chat/completions", json=body, timeout=normal * 3 + 60)
+        took = time.monotonic() - started
+    assert after.status_code == 200 and after.json()["choices"][0]["message"]["content"]
+    assert took < normal * 2 + 10, f"the next answer took {took:.1f} s; one takes {normal:.1f} s"
