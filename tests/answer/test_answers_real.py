@@ -1,36 +1,23 @@
-"""Real models on the seed articles: the default embedder + Qwen2.5-1.5B through llama.cpp, loaded once."""
+"""Real models on the seed articles: the default embedder + Qwen2.5-1.5B through llama.cpp (shared by the
+session, tests/conftest.py), replies capped at 60 tokens: the answers asked for are short."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from rag.answer.refusal import REFUSAL
 from rag.text import detect_language, words
 
-pytestmark = pytest.mark.slow
+from tests.conftest import RUTTE_DOC, UMEROV_DOC, seeds_assistant
 
-SEEDS = Path(__file__).resolve().parents[2] / "seeds"
-UMEROV_DOC = "004_bfb007c660085e29.txt"
-RUTTE_DOC = "000_917bb592a5e8f3ed.txt"
+pytestmark = [pytest.mark.llm, pytest.mark.embedder]
 
 
-@pytest.fixture(scope="session")
-def assistant(real_embedder, tmp_path_factory):
-    from rag.answer.assistant import AskSettings, Assistant
-    from rag.index.indexer import build_index
-    from rag.index.retriever import Retriever
-    from rag.models.generate import LlamaCppGenerator
-    from rag.models.provision import MODELS, is_ready
-    from rag.sources.ingest import load_documents
-
-    if not is_ready(MODELS["qwen2.5-1.5b-instruct"]):
-        pytest.fail("Qwen2.5-1.5B is not set up: run `make setup` (or `rag setup`)")
-    path = tmp_path_factory.mktemp("answers") / "seeds"
-    build_index(load_documents([SEEDS]), path, real_embedder)
-    retriever = Retriever.load(path, embedder=real_embedder)
-    return Assistant(retriever, LlamaCppGenerator("qwen2.5-1.5b-instruct"), AskSettings(max_tokens=60))
+@pytest.fixture
+def assistant(seeds_index, real_embedder, qwen_15b):
+    assistant = seeds_assistant(seeds_index, real_embedder, qwen_15b, max_tokens=60)
+    yield assistant
+    assistant.retriever.store.close()
 
 
 def cited(answer):

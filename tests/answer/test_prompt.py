@@ -65,7 +65,7 @@ def test_closeness_is_zero_without_similarity_or_spread():
     assert above[0] == above[1] == 0.0 and above[2] > 1.0
 
 
-@pytest.mark.slow
+@pytest.mark.embedder
 def test_real_embedder_ranks_the_post_sentence_first(real_embedder):
     cosines = real_embedder.similarities(QUESTION, SENTENCES)
     assert cosines.shape == (3,) and max(range(3), key=lambda i: cosines[i]) == 2

@@ -399,15 +399,13 @@ def _numbers_in_unit_interval(report: dict) -> None:
         assert all(math.isfinite(v) and v >= 0 for v in figures.values()), stage
 
 
-@pytest.mark.slow
-def test_end_to_end_seed_gold_set(tmp_path, real_embedder):
+@pytest.mark.embedder
+def test_end_to_end_seed_gold_set(tmp_path, seeds_index, real_embedder):
     from rag.index.retriever import Retriever
 
-    path = tmp_path / "index" / "seeds"
-    build_index(load_documents([SEEDS]), path, real_embedder)
-    retriever = Retriever.load(path, embedder=real_embedder)
+    retriever = Retriever.load(seeds_index, embedder=real_embedder)
     out = tmp_path / "report"
-    report = evaluate(GOLD, index=path, assistant=OverlapAssistant(retriever), out=out, progress=False)
+    report = evaluate(GOLD, index=seeds_index, assistant=OverlapAssistant(retriever), out=out, progress=False)
     retriever.store.close()
 
     assert isinstance(report, EvalReport)
