@@ -4,6 +4,9 @@ Only indexes under the index folder (``$RAG_INDEX_DIR``) and the models offered 
 chosen, whatever a browser or an API call sends; at most one assistant is kept per model and at most
 ``max_models`` models, the least recently used freed first, so choosing index after index does not
 load model after model into memory.
+
+The model may run in this process or be served by an OpenAI-compatible server (``Assistants.use_server``,
+``rag ui --llm URL``): an assistant is then kept per (model, server address), and the key is never shown.
 """
 
 from __future__ import annotations
@@ -19,18 +22,21 @@ from pathlib import Path
 from rag.ui.strings import strings
 
 from rag.config import index_root
-from rag.errors import InputError
+from rag.errors import InputError, RagError
 from rag.stores.meta import index_names
 
 log = logging.getLogger("rag.ui")
 
-AssistantFactory = Callable[[str, str], object]  # (index name, model) -> Assistant
+AssistantFactory = Callable[..., object]  # (index name, model) -> Assistant; with a server also url=, api_key=
 
 
-def load_assistant(index: str, model: str):
-    """The real factory: ``rag.answer.assistant.Assistant.load``."""
+def load_assistant(index: str, model: str | None, url: str | None = None, api_key: str | None = None):
+    """The real factory: ``rag.answer.assistant.Assistant.load``; with ``url``, the model that OpenAI-compatible
+    server serves (``model`` None: its only one)."""
     from rag.answer.assistant import Assistant
 
+    if url:
+        return Assistant.load(index=index, model=model, backend="openai", url=url, api_key=api_key)
     return Assistant.load(index=index, model=model)
 
 
@@ -69,8 +75,45 @@ class Assistants:
         self.start_index = start_index
         self.max_models = max(1, max_models)
         self.t = strings(lang)
-        self._loaded: OrderedDict[str, tuple[str, object]] = OrderedDict()  # model -> (index, assistant)
+        self._loaded: OrderedDict[tuple[str, str | None], tuple[str, object]] = OrderedDict()
+        # (model, server address or None) -> (index, assistant)
         self._lock = threading.Lock()
+        self._url: str | None = None
+        self._api_key: str | None = None
+
+    # ---- the server answering (None: the model runs in this process) -------------------------------------
+    def use_server(self, url: str | None, api_key: str | None = None) -> str | None:
+        """Answer from now on with the models the OpenAI-compatible server at ``url`` serves (None or "": the
+        models in this process again); returns the address as it may be shown (no password).
+
+        The address is checked here (``InputError`` in one line, nothing changed) and the server is reached
+        when an assistant is next loaded (``get``): a server that is down or refuses the key is then one
+        ``ModelError`` line and the assistants already loaded keep working. Assistants are kept per (model,
+        address), so going back to a server or to the local model finds its assistant still loaded.
+        Whoever may call this makes this machine send requests to the address given: offer it only to the
+        page's administrator (``rag ui --llm URL`` sets it at start).
+        """
+        from rag.models.openai_generate import server_address, shown_address
+
+        text = (url or "").strip()
+        if not text:
+            self._url = self._api_key = None
+            return None
+        try:
+            address = server_address(text)
+        except RagError as e:
+            raise InputError(str(e)) from None
+        self._url, self._api_key = address, ((api_key or "").strip() or None)
+        return shown_address(address)
+
+    def server(self) -> str | None:
+        """The address of the server answering, as it may be shown (no password); None: this process."""
+        from rag.models.openai_generate import shown_address
+
+        return shown_address(self._url) if self._url else None
+
+    def _key(self, model: str) -> tuple[str, str | None]:
+        return (model, self._url)
 
     def names(self) -> list[str]:
         names = index_names(index_root())
@@ -87,31 +130,34 @@ class Assistants:
             raise InputError(self.t["no_index"].format(index=index, names=", ".join(names) or "—"))
 
     def is_loaded(self, index: str, model: str) -> bool:
-        return self._loaded.get(model, (None,))[0] == index
+        return self._loaded.get(self._key(model), (None,))[0] == index
 
     def loaded(self) -> list[tuple[str, str]]:
-        """(index, model) of the assistants in memory, least recently used first."""
-        return [(index, model) for model, (index, _) in self._loaded.items()]
+        """(index, model) of the assistants in memory for the current server (or this process), least
+        recently used first."""
+        return [(index, model) for (model, url), (index, _) in self._loaded.items() if url == self._url]
 
     def get(self, index: str, model: str):
         self.check(index, model)
         with self._lock:
-            found = self._loaded.get(model)
+            key, url, api_key = self._key(model), self._url, self._api_key
+            found = self._loaded.get(key)
             if found and found[0] == index:
-                self._loaded.move_to_end(model)
+                self._loaded.move_to_end(key)
                 return found[1]
-            self._free(model)
+            self._free(key)
             while len(self._loaded) >= self.max_models:
                 self._free(next(iter(self._loaded)))
-            log.info("loading assistant for index %s, model %s", index, model)
-            assistant = self.factory(index, model)
-            self._loaded[model] = (index, assistant)
+            where = f" at {self.server()}" if url else ""
+            log.info("loading assistant for index %s, model %s%s", index, model, where)
+            assistant = self.factory(index, model, url=url, api_key=api_key) if url else self.factory(index, model)
+            self._loaded[key] = (index, assistant)
             return assistant
 
-    def _free(self, model: str) -> None:
-        if model in self._loaded:
-            index, _ = self._loaded.pop(model)
-            log.info("freeing the assistant for index %s, model %s", index, model)
+    def _free(self, key: tuple[str, str | None]) -> None:
+        if key in self._loaded:
+            index, _ = self._loaded.pop(key)
+            log.info("freeing the assistant for index %s, model %s", index, key[0])
             gc.collect()  # the model's memory goes back now, once any answer still using it is done
 
     def reload_index(self, index: str, done: object = None) -> None:

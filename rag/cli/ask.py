@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from rag.answer.settings import AskSettings
-from rag.cli.options import backend_option, filter_options, index_option, llm_option, passage_tokens_option
+from rag.cli.options import filter_options, index_option, passage_tokens_option, reader_options
 
 
 def _echo_answer_sources(answer) -> None:
@@ -30,8 +30,7 @@ def _erase(text: str) -> None:
 @click.command("ask")
 @click.argument("question")
 @index_option()
-@llm_option
-@backend_option
+@reader_options
 @click.option("-k", type=click.IntRange(min=1), default=AskSettings.k, show_default=True, help="Passages to retrieve.")
 @click.option(
     "--max-tokens",
@@ -43,19 +42,20 @@ def _erase(text: str) -> None:
 @passage_tokens_option
 @filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print the whole Answer as JSON (no streaming).")
-def ask(question, index, model, backend, k, max_tokens, passage_tokens, filters, as_json) -> None:
+def ask(question, index, reader, k, max_tokens, passage_tokens, filters, as_json) -> None:
     """Answer QUESTION from the indexed articles, with numbered sources.
 
     The answer streams as it is written, then is replaced by its checked version: [n] markers
     point to the sources listed below it. When the sources do not hold the answer, a fixed
-    message says so (refused).
+    message says so (refused). With --llm URL the model answers from an OpenAI-compatible server
+    (llama.cpp server, vLLM, Ollama); its answers are checked here the same way.
     """
     import json
     import sys
 
     from rag.answer.assistant import Assistant
 
-    assistant = Assistant.load(index, model=model, backend=backend, passage_tokens=passage_tokens)
+    assistant = Assistant.load(index, **reader.settings(), passage_tokens=passage_tokens)
     if as_json:
         answer = assistant.ask(question, k=k, max_tokens=max_tokens, filters=filters)
         click.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))

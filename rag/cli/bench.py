@@ -12,7 +12,14 @@ from pathlib import Path
 
 import click
 
-from rag.cli.options import backend_option, index_option, out_file_option, passage_tokens_option, writable_file
+from rag.cli.options import (
+    backend_option,
+    index_option,
+    out_file_option,
+    passage_tokens_option,
+    server_options,
+    writable_file,
+)
 from rag.config import DEFAULT_EMBEDDER, DEFAULT_LLM
 
 
@@ -65,8 +72,8 @@ def bench() -> None:
     "--scale",
     default=None,
     metavar="N[,N…]",
-    help="Instead: index size figures at N chunks (e.g. 100000,1000000): FAISS flat vs approximate vs Milvus on "
-    "synthetic 384-d vectors, and BM25 on N passages of real text (N up to 100,000).",
+    help="Instead: index size figures at N chunks (e.g. 100000,1000000): FAISS flat vs approximate vs Milvus vs "
+    "the product's own store on synthetic 384-d vectors, and BM25 on N passages of real text (N up to 100,000).",
 )
 @click.option(
     "--ann",
@@ -76,8 +83,14 @@ def bench() -> None:
     help="With --scale: the approximate FAISS index (auto: HNSW up to 500k vectors, IVF-PQ re-ranked above).",
 )
 @click.option("--no-milvus", is_flag=True, help="With --scale: leave Milvus out.")
+@click.option(
+    "--store-only",
+    is_flag=True,
+    help="With --scale: only the product's own store, an index folder of N synthetic chunks written as "
+    "`rag index build` writes it and searched as `rag serve` searches it (p50, p95, recall@10 against exact).",
+)
 def bench_retrieval(
-    dataset, settings, limit, latency_questions, markdown, out, paired_speed, scale, ann, no_milvus
+    dataset, settings, limit, latency_questions, markdown, out, paired_speed, scale, ann, no_milvus, store_only
 ) -> None:
     """Measure retrieval (R@1/R@5/R@10/MRR@10 for lexical, dense, hybrid), indexing chunks/s, peak memory
     and query latency on a SQuAD file, for one or more embedder settings.
@@ -99,7 +112,8 @@ def bench_retrieval(
         except ValueError as e:
             message = f"{scale!r}: give sizes as whole numbers of at least 1, like 100000,1000000"
             raise click.BadParameter(message, param_hint="--scale") from e
-        click.echo(scale_table(run_scale(sizes, ann=ann, milvus=not no_milvus, dataset=dataset)))
+        rows = run_scale(sizes, ann=ann, milvus=not no_milvus, dataset=dataset, store_only=store_only)
+        click.echo(scale_table(rows))
         click.echo(benchmark.machine_note())
         return
     parsed = [benchmark.EmbedderSetting.parse(s) for s in settings or [DEFAULT_EMBEDDER]]
@@ -125,6 +139,7 @@ def bench_retrieval(
     "--model", "-m", "models", multiple=True, help=f"Answer model(s) to measure (repeatable). Default: {DEFAULT_LLM}."
 )
 @backend_option
+@server_options
 @click.option(
     "--gold",
     type=click.Path(dir_okay=False),
@@ -137,12 +152,12 @@ def bench_retrieval(
 )
 @passage_tokens_option
 @out_file_option("Also write the figures as JSON here.")
-def bench_answers(index, models, backend, gold, repeat, passage_tokens, out) -> None:
+def bench_answers(index, models, backend, server, gold, repeat, passage_tokens, out) -> None:
     """Time to first token, total time (p50/p95) and accuracy on gold questions, per model.
 
     Accuracy is rag eval's "right": an answerable question counts when the answer contains an accepted
     answer and every cited document is gold; an unanswerable one when it is refused. The first question
-    of each model is asked once untimed (warm-up).
+    of each model is asked once untimed (warm-up). With --llm, the model(s) a server serves.
     """
     import time
 
@@ -152,10 +167,12 @@ def bench_answers(index, models, backend, gold, repeat, passage_tokens, out) -> 
 
     questions = load_gold(gold)
     report = {}
-    for model in models or (DEFAULT_LLM,):
+    for model in models or ((None,) if server else (DEFAULT_LLM,)):
         started = time.perf_counter()
-        assistant = Assistant.load(index, model=model, backend=backend, passage_tokens=passage_tokens)
+        reader = {"backend": backend, **server}  # --llm: the served model (None: the server's only one)
+        assistant = Assistant.load(index, model=model, **reader, passage_tokens=passage_tokens)
         load_s = time.perf_counter() - started
+        model = assistant.generator.name
 
         def show(row) -> None:
             click.echo(f"{'ok ' if row.right else 'BAD'} {row.question}\n    {row.text}  {row.cited}")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
 import click
 
-from rag.cli.options import index_option, llm_option, writable_folder
+from rag.cli.options import index_option, reader_options, writable_folder
 
 
 @click.command("eval")
@@ -31,7 +32,7 @@ from rag.cli.options import index_option, llm_option, writable_folder
     help="Only the questions of one half of the articles (a stable split): tune on one, report on the other.",
 )
 @click.option("--retrieval-only", is_flag=True, help="Score retrieval only; do not generate answers.")
-@llm_option
+@reader_options(backend=False)
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -39,7 +40,7 @@ from rag.cli.options import index_option, llm_option, writable_folder
     default=None,
     help="Folder for report.json, report.md and plots. Default: eval/runs/<gold stem>-<mode>[-<half>].",
 )
-def eval_command(gold: Path, index, limit, sample, half, retrieval_only, model, out) -> None:
+def eval_command(gold: Path, index, limit, sample, half, retrieval_only, reader, out) -> None:
     """Evaluate on GOLD: a JSONL gold set (see eval/README.md) or a SQuAD v1.1 JSON(.gz).
 
     Prints a summary and writes report.json, report.md, recall_at_k.png and latency.png.
@@ -49,6 +50,7 @@ def eval_command(gold: Path, index, limit, sample, half, retrieval_only, model, 
     Examples:
       rag eval eval/seeds.jsonl
       rag eval ../shared/datasets/squad-it/squad_it-dev.json.gz --retrieval-only
+      rag eval eval/seeds.jsonl --llm http://127.0.0.1:8080/v1   (the model a server serves)
     """
     from rag.evaluation.run import evaluate
     from rag.evaluation.squad import squad_index_name
@@ -56,6 +58,16 @@ def eval_command(gold: Path, index, limit, sample, half, retrieval_only, model, 
     if out is None:
         mode = "retrieval" if retrieval_only else "answers"
         out = Path("eval") / "runs" / "-".join([squad_index_name(gold), mode, *([half] if half else [])])
+    assistant, model = None, reader.model
+    if reader.url and not retrieval_only:  # the served model: loaded here, named with its server in the report
+        from rag.answer.assistant import Assistant
+        from rag.evaluation.gold import is_squad
+        from rag.evaluation.squad import ensure_squad_index
+
+        if index is None:
+            index = str(ensure_squad_index(gold) if is_squad(gold) else "seeds")
+        assistant = Assistant.load(index=index, **reader.settings())
+        model = str(dataclasses.replace(reader, model=assistant.generator.name))
     report = evaluate(
         gold,
         index=index,
@@ -64,6 +76,7 @@ def eval_command(gold: Path, index, limit, sample, half, retrieval_only, model, 
         half=half,
         retrieval_only=retrieval_only,
         model=model,
+        assistant=assistant,
         out=out,
     )
     click.echo(report.table())

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 
 from rag.config import DEFAULT_LLM
+from rag.errors import RagError
 
 
 def _writable(folder: bool):
@@ -88,6 +90,133 @@ def llm_option(func):
         show_default=True,
         help="Answer model: built-in name, GGUF file or HF folder.",
     )(func)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """The answer model a command was told to use: ``model`` run by ``backend`` in this process, or served by
+    an OpenAI-compatible server at ``url`` (``backend`` ``openai``; ``model`` None: the server's only one).
+    ``api_key`` is never shown (not in ``repr``, nor in ``str``)."""
+
+    model: str | None
+    backend: str = "llama-cpp"
+    url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+
+    def settings(self) -> dict:
+        """Keyword arguments for ``Assistant.load`` (and ``load_generator``): model, backend, url, api_key."""
+        served = {"url": self.url, "api_key": self.api_key} if self.url else {}
+        return {"model": self.model, "backend": self.backend, **served}
+
+    def __str__(self) -> str:
+        if not self.url:
+            return str(self.model)
+        from rag.models.openai_generate import shown_address
+
+        return f"{self.model or 'the model'} served at {shown_address(self.url)}"
+
+
+def server_option_list() -> list:
+    """``--llm URL`` ($RAG_LLM_URL) and ``--api-key`` ($RAG_LLM_API_KEY, never shown): one definition."""
+    return [
+        click.option(
+            "--llm",
+            "llm_url",
+            envvar="RAG_LLM_URL",
+            show_envvar=True,
+            metavar="URL",
+            help="Answer with the model an OpenAI-compatible server serves at URL (llama.cpp server, vLLM, Ollama), "
+            "e.g. http://127.0.0.1:8080/v1; see docs/serving.md.",
+        ),
+        click.option(
+            "--api-key",
+            envvar="RAG_LLM_API_KEY",
+            show_envvar=True,
+            show_default=False,
+            metavar="KEY",
+            help="API key of the --llm server (sent as a Bearer token; never printed).",
+        ),
+    ]
+
+
+def server_options(func):
+    """``--llm`` and ``--api-key`` alone (for a command whose ``--model`` is its own), given to the command as
+    ``server``: ``{"backend": "openai", "url": ..., "api_key": ...}`` (checked), or ``{}`` without ``--llm``."""
+
+    @functools.wraps(func)
+    def wrapper(*args, llm_url, api_key, **kwargs):
+        return func(*args, server=_served(llm_url, api_key), **kwargs)
+
+    for option in reversed(server_option_list()):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def _served(llm_url: str | None, api_key: str | None) -> dict:
+    url = (llm_url or "").strip()
+    if not url:
+        return {}
+    from rag.models.openai_generate import server_address
+
+    try:
+        url = server_address(url)
+    except RagError as e:
+        raise click.BadParameter(str(e).removeprefix("--llm "), param_hint="--llm") from None
+    return {"backend": "openai", "url": url, "api_key": (api_key or "").strip() or None}
+
+
+MODEL_HELP = (
+    "Answer model: built-in name, GGUF file or HF folder; with --llm, the name the server serves it under "
+    "(default: its only model)."
+)
+
+
+def reader_options(func=None, *, backend: bool = True, model_help: str = MODEL_HELP):
+    """``--model``, ``--backend`` (with ``backend=True``), ``--llm URL`` ($RAG_LLM_URL) and ``--api-key``
+    ($RAG_LLM_API_KEY), given to the command as one ``reader`` (a ``Reader``). With ``--llm`` the answers
+    come from that OpenAI-compatible server (backend ``openai``), and ``--model`` names the served model."""
+    if func is None:
+        return functools.partial(reader_options, backend=backend, model_help=model_help)
+    from rag.backends import REGISTRY  # imports no model library (llama_cpp, torch, transformers)
+
+    backends = list(REGISTRY["generator"])
+    options = [
+        click.option("--model", "-m", default=None, help=f"{model_help} [default: {DEFAULT_LLM}]"),
+        *server_option_list(),
+    ]
+    if backend:
+        options.insert(
+            1,
+            click.option(
+                "--backend",
+                type=click.Choice(backends),
+                default=None,
+                help=f"How the answer model runs. [default: {backends[0]}; openai with --llm]",
+            ),
+        )
+
+    @functools.wraps(func)  # keeps the options declared below this decorator (click's __click_params__)
+    def wrapper(*args, model, llm_url, api_key, **kwargs):
+        chosen = kwargs.pop("backend", None) if backend else None
+        url = (llm_url or "").strip() or None
+        if chosen == "openai" and not url:
+            raise click.BadParameter(
+                "the openai backend needs the server's address: give --llm URL", param_hint="--backend"
+            )
+        if url and chosen not in (None, "openai"):
+            raise click.BadParameter(
+                f"--llm answers with a served model; drop --backend {chosen}", param_hint="--backend"
+            )
+        if url:
+            served = _served(url, api_key)
+            reader = Reader(model or None, "openai", served["url"], served["api_key"])
+        else:
+            reader = Reader(model or DEFAULT_LLM, chosen or backends[0])
+        return func(*args, reader=reader, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
 
 
 def backend_option(func):

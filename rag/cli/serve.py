@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from rag.cli.options import index_option, listen_options, llm_option
+from rag.cli.options import index_option, listen_options, reader_options
 from rag.cli.sharing import logins, sharing_options
 from rag.ui.strings import LANGUAGES
 
@@ -13,11 +13,11 @@ from rag.ui.strings import LANGUAGES
 @click.command("serve")
 @index_option()
 @listen_options(port=8000)
-@llm_option
+@reader_options(backend=False)
 @click.option("--ui/--no-ui", default=True, show_default=True, help="Also serve the chat page at /.")
 @click.option("--lang", type=click.Choice(LANGUAGES), default="it", show_default=True, help="Language of the page.")
 @sharing_options
-def serve(index, host, port, model, ui, lang, auth_pairs, auth_file, max_file_mb, max_batch_mb) -> None:
+def serve(index, host, port, reader, ui, lang, auth_pairs, auth_file, max_file_mb, max_batch_mb) -> None:
     """Serve the HTTP API for other programs, and the chat page beside it.
 
     \b
@@ -26,7 +26,8 @@ def serve(index, host, port, model, ui, lang, auth_pairs, auth_file, max_file_mb
     GET  /v1/models            the answer model served
     GET  /docs                 the API's own reference (OpenAPI)
 
-    The models load once at start; answers are written one at a time.
+    The models load once at start; answers are written one at a time, or, with --llm URL, by an
+    OpenAI-compatible server (llama.cpp server, vLLM, Ollama) that may write many at once.
     Serving beyond this machine (--host 0.0.0.0)? Add --auth USER:PASS or --auth-file FILE: the page
     asks for the login, the API for it as its key (Basic, or Bearer USER:PASS).
     """
@@ -37,8 +38,16 @@ def serve(index, host, port, model, ui, lang, auth_pairs, auth_file, max_file_mb
     from rag.api.app import create_app
     from rag.logins import Throttle
 
-    click.echo(f"loading the index {index!r} and the model {model} …", err=True)
-    assistant = Assistant.load(index=index, model=model)
+    if reader.url:  # the served model's name, asked now: a server that is down is said before any loading
+        import dataclasses
+
+        from rag.models.openai_generate import served_model
+
+        reader = dataclasses.replace(reader, model=served_model(reader.url, reader.model, reader.api_key))
+    click.echo(f"loading the index {index!r} and the model {reader} …", err=True)
+    assistant = Assistant.load(index=index, **reader.settings())
+    model = assistant.generator.name  # with --llm and no --model: the server's only model
+    served = {"url": reader.url, "api_key": reader.api_key} if reader.url else {}
     throttle = Throttle()  # one count of wrong logins for the API and the page
     app = create_app(lambda: assistant, model=model, logins=credentials, throttle=throttle)
     if ui:
@@ -46,8 +55,11 @@ def serve(index, host, port, model, ui, lang, auth_pairs, auth_file, max_file_mb
         from rag.ui.server import mount_app
         from rag.ui.uploads import MB, UploadLimits
 
-        def shared(name: str, llm: str):  # the page reuses the loaded assistant for the same index and model
-            return assistant if (name, llm) == (index, model) else page.load_assistant(name, llm)
+        def shared(name: str, llm: str, **server):  # the page reuses the loaded assistant: same index and model
+            server = server or served
+            if (name, llm, server.get("url")) == (index, model, reader.url):
+                return assistant
+            return page.load_assistant(name, llm, **server)
 
         limits = UploadLimits(file_mb=max_file_mb, batch_mb=max_batch_mb)
         demo = page.build_app(shared, index=index, model=model, lang=lang, limits=limits)
