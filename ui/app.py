@@ -20,7 +20,7 @@ from rag.ui.controller import ChatController  # noqa: E402
 from rag.ui.server import CSS, launch_app, theme  # noqa: E402
 from rag.ui.strings import UPLOAD_KINDS  # noqa: E402
 from rag.ui.uploads import UploadLimits  # noqa: E402
-from rag.ui.view import empty_html  # noqa: E402
+from rag.ui.view import documents_html, empty_html  # noqa: E402
 
 from rag.answer.settings import AskSettings  # noqa: E402
 from rag.config import DEFAULT_LLM, FAST_LLM  # noqa: E402
@@ -62,12 +62,14 @@ def build_app(
     t = controller.t
     # Choices of inputs (documents, sources, indexes) are filled when a visitor's page loads, not here: gradio
     # describes its API, with each input's choices, on the page it shows before the login.
-    doc_rows, _, _, examples = controller.catalog(index, model) if preload else ([], [], [], [])
+    view = controller.catalog(index, model) if preload else None
+    examples = view.examples if view else []
 
     # uploads are indexed when added: gradio's copies older than UPLOADS_KEPT are removed (all at shutdown)
     with gr.Blocks(title=t["page_title"], delete_cache=(3600, UPLOADS_KEPT)) as demo:
         demo.controller = controller  # for tests and notebooks
         gr.Markdown(f"# {t['page_title']}\n{t['subtitle']}", elem_id="header")
+        status = gr.Markdown(view.status if view else "", elem_id="status-line")
         turns = gr.State([])
         saved = gr.BrowserState([], storage_key="rag-news-chat")  # the conversation, kept across reloads
         with gr.Row(equal_height=False):
@@ -101,12 +103,19 @@ def build_app(
                     export = gr.Button(t["export"], variant="secondary", size="sm", elem_id="export")
                 export_status = gr.Markdown(elem_id="export-status")
                 export_file = gr.File(label=t["export"], visible=False, interactive=False, elem_id="export-file")
-                with gr.Accordion(t["filters"], open=False, elem_id="filters"):
-                    with gr.Row():
+                # A filter with nothing to filter by is not shown: no dates, no date boxes; no sources, no list.
+                dated, sourced = (view.dated, bool(view.sources)) if view else (False, False)
+                with gr.Accordion(t["filters"], open=False, elem_id="filters", visible=dated or sourced) as filters:
+                    with gr.Row(visible=dated, elem_id="date-filters") as dates:
                         date_from = gr.Textbox(label=t["date_from"], placeholder="2026-01-01", elem_id="date-from")
                         date_to = gr.Textbox(label=t["date_to"], placeholder="2026-12-31", elem_id="date-to")
                     source_box = gr.Dropdown(
-                        [], value=[], multiselect=True, label=t["source_filter"], elem_id="source-filter"
+                        [],
+                        value=[],
+                        multiselect=True,
+                        label=t["source_filter"],
+                        elem_id="source-filter",
+                        visible=sourced,
                     )
             with gr.Column(scale=2, min_width=300):
                 gr.Markdown(f"### {t['sources']}\n{t['sources_hint']}", elem_id="sources-title")
@@ -115,7 +124,9 @@ def build_app(
             with gr.Column(scale=3, min_width=320):
                 with gr.Accordion(t["settings"], open=False, elem_id="settings"):
                     with gr.Row():
-                        index_box = gr.Dropdown([], value=index, label=t["index"], allow_custom_value=True)
+                        index_box = gr.Dropdown(
+                            [], value=index, label=t["index"], allow_custom_value=True, elem_id="index-box"
+                        )
                         model_box = gr.Radio(
                             [(t["model_large"], DEFAULT_LLM), (t["model_small"], FAST_LLM)]
                             if model in (DEFAULT_LLM, FAST_LLM)
@@ -141,13 +152,8 @@ def build_app(
                     cancel_add = gr.Button(t["add_cancel"], variant="stop", size="sm", elem_id="cancel-add")
                 with gr.Accordion(t["docs_title"], open=False, elem_id="documents"):
                     gr.Markdown(t["docs_help"])
-                    docs_table = gr.Dataframe(
-                        doc_rows,
-                        headers=[t["docs_col_title"], t["docs_col_date"], t["docs_col_source"], t["docs_col_id"]],
-                        interactive=False,
-                        wrap=True,
-                        elem_id="docs-table",
-                    )
+                    # A list, not a table: title, then date · source · id, readable at any width.
+                    docs_table = gr.HTML(documents_html(view.rows if view else [], t), elem_id="docs-table")
                     docs_pick = gr.Dropdown([], value=[], multiselect=True, label=t["docs_pick"], elem_id="docs-pick")
                     docs_delete = gr.Button(t["docs_delete"], variant="stop", size="sm", elem_id="docs-delete")
                     docs_status = gr.Markdown(elem_id="docs-status")
@@ -173,15 +179,22 @@ def build_app(
         export.click(export_conversation, turns, [export_file, export_status], queue=False, api_name="export")
 
         def refresh_catalog(index_name, model_name):
-            rows, choices, names, questions = controller.catalog(index_name, model_name)
+            shown = controller.catalog(index_name, model_name)
             return (
-                rows,
-                gr.update(choices=choices, value=[]),
-                gr.update(choices=names),
-                gr.update(examples=[{"text": q} for q in questions]),
+                documents_html(shown.rows, t),
+                gr.update(choices=shown.choices, value=[]),
+                gr.update(choices=shown.sources, value=[], visible=bool(shown.sources)),
+                gr.update(examples=[{"text": q} for q in shown.examples]),
+                shown.status,
+                gr.update(visible=shown.dated or bool(shown.sources)),
+                gr.update(visible=shown.dated),
+                gr.update() if shown.dated else "",  # a hidden date box must not filter
+                gr.update() if shown.dated else "",
             )
 
-        catalog_outputs = [docs_table, docs_pick, source_box, chatbot]
+        catalog_outputs = [docs_table, docs_pick, source_box, chatbot, status, filters, dates, date_from, date_to]
+        # progress (a model may load) is shown on the documents list only: a timer on the status line hid it
+        quiet = {"show_progress_on": docs_table, "api_visibility": "private"}
         docs_delete.click(
             controller.delete,
             [docs_pick, index_box, model_box],
@@ -189,13 +202,26 @@ def build_app(
             api_name="delete_documents",
             concurrency_limit=1,
             concurrency_id="assistant",
-        ).then(refresh_catalog, [index_box, model_box], catalog_outputs, api_visibility="private")
-        index_box.change(refresh_catalog, [index_box, model_box], catalog_outputs, api_visibility="private")
+        ).then(refresh_catalog, [index_box, model_box], catalog_outputs, **quiet)
+        index_box.change(refresh_catalog, [index_box, model_box], catalog_outputs, **quiet)
+        model_box.change(
+            controller.status,
+            [index_box, model_box],
+            status,
+            queue=False,
+            show_progress="hidden",
+            api_visibility="private",
+        )
 
         def fill_choices(index_name, model_name):  # on each page load, after the login
             return gr.update(choices=available_indexes(index)), *refresh_catalog(index_name, model_name)
 
-        demo.load(fill_choices, [index_box, model_box], [index_box, *catalog_outputs], api_visibility="private")
+        demo.load(
+            fill_choices,
+            [index_box, model_box],
+            [index_box, *catalog_outputs],
+            **quiet,
+        )
 
         def pick_example(evt: gr.SelectData):
             value = evt.value
@@ -237,7 +263,7 @@ def build_app(
             api_name="add_articles",
             concurrency_limit=1,
             concurrency_id="ingest",  # apart from the questions, which keep being answered meanwhile
-        ).then(refresh_catalog, [index_box, model_box], catalog_outputs, api_visibility="private")
+        ).then(refresh_catalog, [index_box, model_box], catalog_outputs, **quiet)
 
         def cancel_upload(request: gr.Request):
             controller.uploads.cancel(request.session_hash)

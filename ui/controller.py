@@ -9,17 +9,41 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from rag.ui import tools
 from rag.ui.assistants import Assistants, redact
-from rag.ui.strings import LENGTHS, strings
+from rag.ui.strings import LENGTHS, MODEL_NAMES, strings
 from rag.ui.uploads import UploadLimits, Uploads
-from rag.ui.view import Turn, chat_messages, empty_html, history_pairs, pending_html, source_refs, sources_html
+from rag.ui.view import (
+    Turn,
+    chat_messages,
+    empty_html,
+    history_pairs,
+    pending_html,
+    source_refs,
+    sources_html,
+    status_line,
+)
 
 from rag.errors import RagError
 from rag.index import catalog
 
 log = logging.getLogger("rag.ui")
+
+
+@dataclass
+class IndexView:
+    """What the page shows of an index (``ChatController.catalog``)."""
+
+    rows: list[list[str]]  # the documents: title, date, source, id; latest first
+    choices: list[tuple[str, str]]  # the delete picker's (label, id)
+    sources: list[str]  # the sources filter's choices: none, no filter shown
+    examples: list[str]  # example questions that fit the index
+    dated: bool  # whether any document has a date: none, no date filters shown
+    status: str  # the status line: index, article count, model
 
 
 class ChatController:
@@ -117,15 +141,55 @@ class ChatController:
             return None, f"⚠ {self.t['export_empty']}"
         return str(tools.export_file(done, self.t, self.lang)), ""
 
-    def catalog(self, index: str, model: str) -> tuple[list[list[str]], list, list[str], list[str]]:
-        """What the page shows of the index: (documents table, delete choices, sources, example questions)."""
-        store = self.assistants.get(index, model).retriever.store
-        return (
-            tools.documents_rows(store, self.lang),
-            tools.document_choices(store),
-            catalog.sources(store),
-            catalog.examples_for(store, self.lang),
+    def catalog(self, index: str, model: str) -> IndexView:
+        """What the page shows of the index: documents, delete choices, sources, examples, the status line (which
+        says what is wrong when the index cannot be read; the rest is then empty)."""
+        try:
+            assistant = self.assistants.get(index, model)
+            store = assistant.retriever.store
+            rows = tools.documents_rows(store, self.lang)
+        except RagError as e:
+            return IndexView([], [], [], [], False, f"⚠ {redact(str(e))}")
+        return IndexView(
+            rows=rows,
+            choices=tools.document_choices(store),
+            sources=catalog.sources(store),
+            examples=catalog.examples_for(store, self.lang),
+            dated=any(row[1] for row in rows),
+            status=status_line(index, *self.reader(model, assistant), len(rows), self.t),
         )
+
+    def status(self, index: str, model: str) -> str:
+        """The status line for ``index`` and ``model``, without loading anything: the article count is the one
+        of an assistant already loaded on ``index`` (left out when there is none)."""
+        try:
+            self.assistants.check(index, model)
+        except RagError as e:
+            return f"⚠ {redact(str(e))}"
+        loaded = [self.assistants.get(i, m) for i, m in self.assistants.loaded() if i == index]
+        count = len(loaded[-1].retriever.store.doc_ids()) if loaded else None
+        mine = self.assistants.get(index, model) if self.assistants.is_loaded(index, model) else None
+        return status_line(index, *self.reader(model, mine), count, self.t)
+
+    def reader(self, model: str, assistant=None) -> tuple[str, str]:
+        """(name, host) of the reader the status line names. A served reader (its generator has a ``url``, as
+        ``rag.models.openai_generate.OpenAIGenerator``) is named by the server's model and its host (never the
+        user or password a URL may hold); any other by ``model_name``."""
+        generator = getattr(assistant, "generator", None)
+        url = getattr(generator, "url", None)
+        if not isinstance(url, str) or not url:
+            return self.model_name(model), ""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host  # an IPv6 address, as written in a URL
+        if parts.port:
+            host += f":{parts.port}"
+        return str(getattr(generator, "name", "") or model), host
+
+    @staticmethod
+    def model_name(model: str) -> str:
+        """The name the page shows for ``model``: a short one for the offered models, else the file or folder name."""
+        return MODEL_NAMES.get(model) or Path(model).name or model
 
     def delete(self, doc_ids: list[str] | None, index: str, model: str) -> str:
         """Remove the chosen documents from ``index``; returns the status line."""

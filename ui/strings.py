@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rag.config import DEFAULT_LLM, FAST_LLM
 from rag.errors import InputError
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -36,10 +37,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "docs_delete": "Elimina i documenti scelti",
         "docs_none": "Scegli prima uno o più documenti.",
         "docs_deleted": "Eliminati dall'indice «{index}»: {count}.",
-        "docs_col_title": "Titolo",
-        "docs_col_date": "Data",
-        "docs_col_source": "Fonte",
-        "docs_col_id": "Id",
+        "docs_empty": "Nessun articolo nell'indice: aggiungine da «Aggiungi articoli».",
+        "docs_no_date": "senza data",
+        "docs_more": "…e altri {count}, più vecchi (tutti si possono scegliere in «Da eliminare»).",
+        "status_index": "Indice **{index}**",
+        "status_one": "1 articolo",
+        "status_many": "{count} articoli",
+        "status_model": "modello **{model}**",
+        "status_host": " servito da **{host}**",
         "searching": "Cerco negli articoli…",
         "writing": "Scrivo la risposta…",
         "loading_model": "Carico il modello {model} (solo la prima volta)…",
@@ -126,10 +131,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "docs_delete": "Delete the chosen documents",
         "docs_none": "Pick one or more documents first.",
         "docs_deleted": "Deleted from index “{index}”: {count}.",
-        "docs_col_title": "Title",
-        "docs_col_date": "Date",
-        "docs_col_source": "Source",
-        "docs_col_id": "Id",
+        "docs_empty": "No article in the index: add some with “Add articles”.",
+        "docs_no_date": "no date",
+        "docs_more": "…and {count} older ones (all can be picked in “To delete”).",
+        "status_index": "Index **{index}**",
+        "status_one": "1 article",
+        "status_many": "{count} articles",
+        "status_model": "model **{model}**",
+        "status_host": " served by **{host}**",
         "searching": "Searching the articles…",
         "writing": "Writing the answer…",
         "loading_model": "Loading the {model} model (first time only)…",
@@ -190,6 +199,8 @@ LANGUAGES = tuple(STRINGS)
 
 # Answer length setting -> max_tokens for the generator.
 LENGTHS: dict[str, int] = {"short": 60, "medium": 120, "long": 240}
+# Short names of the offered models, for the status line (any other model is shown by its file or folder name).
+MODEL_NAMES = {DEFAULT_LLM: "Qwen2.5\u00a01.5B", FAST_LLM: "Qwen2.5\u00a00.5B"}  # no line break inside
 UPLOAD_KINDS = (".txt", ".md", ".jsonl", ".html", ".htm", ".pdf", ".docx")  # read by rag.sources.ingest
 
 

@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -167,6 +168,59 @@ def conversation_markdown(turns: Sequence[Turn], t: Mapping[str, str], lang: str
         if turn.refs:
             out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def status_line(index: str, model: str, host: str, articles: int | None, t: Mapping[str, str]) -> str:
+    """The line under the page's title: the index, how many articles it holds, the model (and the host of a
+    served one), as Markdown with the names escaped.
+
+    >>> from rag.ui.strings import STRINGS
+    >>> status_line("seeds", "Qwen2.5 1.5B", "", 8, STRINGS["it"])
+    'Indice **seeds** · 8 articoli · modello **Qwen2.5 1.5B**'
+    >>> status_line("notizie", "qwen2.5-7b", "gpu.lan:8080", 1, STRINGS["en"])
+    'Index **notizie** · 1 article · model **qwen2.5\\\\-7b** served by **gpu.lan:8080**'
+    """
+    parts = [t["status_index"].format(index=md_escape(index))]
+    if articles is not None:
+        parts.append((t["status_one"] if articles == 1 else t["status_many"]).format(count=articles))
+    where = t["status_host"].format(host=md_escape(host)) if host else ""
+    parts.append(t["status_model"].format(model=md_escape(model)) + where)
+    return " · ".join(parts)
+
+
+def md_escape(text: str) -> str:
+    """``text`` shown as it is in Markdown: no emphasis, links or HTML of its own.
+
+    >>> print(md_escape("a_b*<c> [x](y)"))
+    a\\_b\\*&lt;c&gt; \\[x\\]\\(y\\)
+    """
+    return re.sub(r"([\\`*_{}\[\]()#+!|~-])", r"\\\1", html.escape(text, quote=False))
+
+
+def documents_html(rows: Sequence[Sequence[str]], t: Mapping[str, str], limit: int = 500) -> str:
+    """The index's documents as a compact list that reads at any width: the title, then date · source · id.
+
+    ``rows`` are (title, date, source, id), latest first (``rag.ui.tools.documents_rows``); past ``limit``
+    the list says how many older ones are not shown (the delete picker still has them all).
+    """
+    if not rows:
+        return f'<div class="doc-empty">{esc(t["docs_empty"])}</div>'
+    items = []
+    for title, day, source, doc_id in rows[:limit]:
+        when = (
+            f'<span class="doc-date">{esc(day)}</span>'
+            if day
+            else f'<span class="doc-undated">{esc(t["docs_no_date"])}</span>'
+        )
+        meta = [when] + ([f'<span class="doc-source">{esc(source)}</span>'] if source else [])
+        meta.append(f'<code class="doc-id">{esc(doc_id)}</code>')
+        items.append(
+            f'<li class="doc" data-doc="{esc(doc_id)}"><div class="doc-title">{esc(title)}</div>'
+            f'<div class="doc-meta">{" · ".join(meta)}</div></li>'
+        )
+    more = len(rows) - limit
+    tail = f'<div class="doc-more">{esc(t["docs_more"].format(count=more))}</div>' if more > 0 else ""
+    return f'<ol class="doc-list">{"".join(items)}</ol>{tail}'
 
 
 def add_report_text(report, index: str, t: Mapping[str, str]) -> str:

@@ -1,5 +1,6 @@
 """What the chat page shows at a glance and never shows, driven through the controller with small fakes (fast):
-progress instead of drafts, errors never exported as answers, PDF and Word uploads."""
+progress instead of drafts, errors never exported as answers, PDF and Word uploads, the status line, hidden
+empty filters, the documents list."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tests.conftest import SEEDS, write
 
 IT = STRINGS["it"]
 MODEL = "qwen2.5-1.5b-instruct"
+FAST = "qwen2.5-0.5b-instruct"
 
 
 class Scripted:
@@ -172,3 +174,139 @@ def test_a_file_that_cannot_be_read_is_one_line_and_changes_nothing(index_contro
     assert status.startswith("⚠") and IT["add_failed"] in status and said in status, status
     assert "Traceback" not in status and str(tmp_path) not in status
     assert (tmp_path / "index" / "seeds" / "meta.json").read_text() == before
+
+
+# ---- the page at a glance: status line, filters, documents ----------------------------------------
+DATED = "Pavia, 5 marzo 2026 – La sindaca ha inaugurato il ponte pedonale sul Ticino con l'ingegnere Marco Bellandi.\n"
+UNDATED = "Il consiglio comunale ha approvato il bilancio con diciotto voti favorevoli e sei contrari.\n"
+
+
+def build(tmp_path, fake_embedder, files: dict[str, str], name: str = "seeds"):
+    """An index named ``name`` of ``files`` (file name -> text), and a factory of fake assistants over it."""
+    from tests.ui.test_ui import FakeAssistant
+
+    folder = tmp_path / "articles" / name
+    for file, text in files.items():
+        write(folder / file, text)
+    build_index(load_documents([folder]), tmp_path / "index" / name, fake_embedder)
+    made = []
+
+    def factory(index, model):
+        made.append((index, model))
+        return FakeAssistant(Retriever.load(index, embedder=fake_embedder))
+
+    factory.made = made
+    return factory
+
+
+def component(demo, elem_id: str) -> dict:
+    return next(c for c in demo.get_config_file()["components"] if c["props"].get("elem_id") == elem_id)
+
+
+def refresh(demo, index: str, model: str = MODEL) -> dict:
+    """What the page's catalog refresh (on load, index change, add, delete) sends, by output elem_id."""
+    fn = next(f for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "refresh_catalog")
+    values = fn.fn(index, model)
+    ids = [demo.blocks[block._id].elem_id if hasattr(block, "_id") else None for block in fn.outputs]
+    return dict(zip(ids, values, strict=True))
+
+
+def test_status_line_says_index_articles_and_model_and_follows_changes(tmp_path, fake_embedder):
+    from rag.ui import app
+
+    factory = build(tmp_path, fake_embedder, {"ponte.txt": DATED, "bilancio.txt": UNDATED})
+    demo = app.build_app(factory, index="seeds", model=MODEL)
+    assert (
+        component(demo, "status-line")["props"]["value"]
+        == "Indice **seeds** · 2 articoli · modello **Qwen2.5\u00a01.5B**"
+    )
+    controller = demo.controller
+    # choosing the other model says so at once, without loading it
+    assert controller.status("seeds", FAST) == "Indice **seeds** · 2 articoli · modello **Qwen2.5\u00a00.5B**"
+    assert factory.made == [("seeds", MODEL)]
+    # adding and removing articles changes the count the page shows
+    added = write(tmp_path / "upload" / "tre.txt", "Roma, 2 marzo 2026 – Il treno per Napoli è ripartito alle 9.\n")
+    assert controller.add_files([str(added)], "seeds", MODEL).startswith("✓")
+    assert refresh(demo, "seeds")["status-line"].startswith("Indice **seeds** · 3 articoli ·")
+    assert controller.delete(["tre.txt", "bilancio.txt"], "seeds", MODEL).startswith("✓")
+    assert refresh(demo, "seeds")["status-line"].startswith("Indice **seeds** · 1 articolo ·")
+    # an index that cannot be chosen is said on the status line, not as a traceback
+    said = refresh(demo, "nope")["status-line"]
+    assert said.startswith("⚠") and "nope" in said and str(tmp_path) not in said
+
+
+class Served:
+    """A served reader as ``rag.models.openai_generate.OpenAIGenerator`` shows itself: the server's model name and
+    the URL it was given (a password in it too)."""
+
+    name = "qwen2.5-7b-instruct"
+    url = "http://reader:s3cret@gpu.lan:8080/v1"
+
+
+def test_a_served_reader_is_named_with_its_host_never_its_password(tmp_path, fake_embedder):
+    from rag.ui import app
+
+    factory = build(tmp_path, fake_embedder, {"ponte.txt": DATED})
+
+    reader = Served()
+
+    def served(index, model):
+        assistant = factory(index, model)
+        assistant.generator = reader
+        return assistant
+
+    demo = app.build_app(served, index="seeds", model=MODEL)
+    said = component(demo, "status-line")["props"]["value"]
+    assert said == "Indice **seeds** · 1 articolo · modello **qwen2.5\\-7b\\-instruct** servito da **gpu.lan:8080**"
+    assert demo.controller.status("seeds", MODEL) == said and refresh(demo, "seeds")["status-line"] == said
+    assert "s3cret" not in said and "reader" not in said
+    reader.url = "https://[fd00::5]/v1"
+    assert demo.controller.status("seeds", MODEL).endswith(" servito da **\\[fd00::5\\]**")
+
+
+def test_a_filter_with_nothing_to_filter_by_is_hidden(tmp_path, fake_embedder):
+    from rag.ui import app
+
+    factory = build(tmp_path, fake_embedder, {"ponte.txt": DATED, "bilancio.txt": UNDATED})
+    demo = app.build_app(factory, index="seeds", model=MODEL)
+    assert component(demo, "source-filter")["props"]["visible"] is False  # no article has a source
+    assert component(demo, "date-filters")["props"]["visible"] is True  # one has a date
+    assert component(demo, "filters")["props"]["visible"] is True
+    shown = refresh(demo, "seeds")
+    assert shown["source-filter"]["visible"] is False and shown["filters"]["visible"] is True
+
+    build(tmp_path, fake_embedder, {"bilancio.txt": UNDATED}, name="comune")  # no date, no source
+    shown = refresh(demo, "comune")
+    assert shown["filters"]["visible"] is False and shown["date-filters"]["visible"] is False
+    assert shown["date-from"] == "" and shown["date-to"] == "", "a hidden date box must not keep filtering"
+
+    sourced = '{"id": "g1", "text": "' + DATED.strip() + '", "source": "La Gazzetta del Ticino"}\n'
+    build(tmp_path, fake_embedder, {"gazzetta.jsonl": sourced}, name="gazzetta")
+    shown = refresh(demo, "gazzetta")
+    assert shown["source-filter"]["visible"] is True
+    assert shown["source-filter"]["choices"] == ["La Gazzetta del Ticino"]
+
+
+def test_the_documents_list_shows_title_date_source_and_id(tmp_path, fake_embedder):
+    from rag.ui import app
+
+    sourced = '{"id": "g/1.html", "text": "' + DATED.strip() + '", "source": "Gazzetta <b>", "title": "Ponte & C"}\n'
+    factory = build(tmp_path, fake_embedder, {"gazzetta.jsonl": sourced, "bilancio.txt": UNDATED})
+    demo = app.build_app(factory, index="seeds", model=MODEL)
+    listed = component(demo, "docs-table")["props"]["value"]
+    assert listed == refresh(demo, "seeds")["docs-table"]
+    first, second = listed.split("</li>")[:2]
+    assert 'data-doc="g/1.html"' in first and "Ponte &amp; C" in first and "5 marzo 2026" in first
+    assert "Gazzetta &lt;b&gt;" in first and '<code class="doc-id">g/1.html</code>' in first
+    assert 'data-doc="bilancio.txt"' in second and IT["docs_no_date"] in second
+
+
+def test_a_long_documents_list_says_how_many_are_not_shown():
+    from rag.ui.view import documents_html
+
+    from rag.render import esc
+
+    rows = [[f"Titolo {n}", "", "", f"d{n}.txt"] for n in range(7)]
+    listed = documents_html(rows, IT, limit=5)
+    assert listed.count('<li class="doc"') == 5 and IT["docs_more"].format(count=2) in listed
+    assert documents_html([], IT) == f'<div class="doc-empty">{esc(IT["docs_empty"])}</div>'

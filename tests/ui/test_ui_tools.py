@@ -62,7 +62,8 @@ def test_reversed_dates_are_said_in_the_page_words(controller):
 
 
 def test_documents_list_latest_first_and_delete(controller):
-    rows, choices, sources, examples = controller.catalog("notizie", MODEL)
+    shown = controller.catalog("notizie", MODEL)
+    rows, choices, sources = shown.rows, shown.choices, shown.sources
     assert rows[0] == [
         "Bari, la fiera del libro chiude con quarantamila visitatori",
         "27 aprile 2026",
@@ -74,8 +75,13 @@ def test_documents_list_latest_first_and_delete(controller):
     assert ("Pavia, inaugurato il nuovo ponte pedonale sul Ticino", "ponte-ticino.html") in choices
     status = controller.delete(["ponte-ticino.html", "sciopero-torino.html"], "notizie", MODEL)
     assert status == "✓ " + IT["docs_deleted"].format(index="notizie", count=2)
-    rows, choices, *_ = controller.catalog("notizie", MODEL)
-    assert len(rows) == 3 and "ponte-ticino.html" not in [r[3] for r in rows]
+    shown = controller.catalog("notizie", MODEL)
+    rows, choices = shown.rows, shown.choices
+    assert (
+        len(rows) == 3
+        and shown.status.startswith("Indice **notizie** · 3 articoli ·")
+        and "ponte-ticino.html" not in [r[3] for r in rows]
+    )
     _, panel, _, _ = ask(controller, "ponte pedonale sul Ticino Bellandi")
     assert "ponte-ticino.html" not in panel  # the assistant searches the index as it is now
     assert controller.delete([], "notizie", MODEL) == f"⚠ {IT['docs_none']}"
