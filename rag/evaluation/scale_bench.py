@@ -4,7 +4,10 @@ Dense side, on synthetic vectors (384 dims, unit length, drawn around 2,000 rand
 cluster as sentence embeddings do; queries are stored vectors plus noise): FAISS flat (exact), FAISS's
 approximate index (``choose_ann``: HNSW up to 500k vectors, IVF-PQ re-ranked with the exact vectors
 above; ``--ann`` forces one) and Milvus (milvus-lite, AUTOINDEX). For each: build time, memory added
-to the process, size on disk, single-query p50/p95 and recall@10 against exact search.
+to the process, size on disk, single-query p50/p95 and recall@10 against exact search. And the product's
+own store (``bench_store``): an index folder of N synthetic chunks written as ``rag index build`` writes it
+(exact below ``rag.stores.folder.APPROXIMATE_FROM`` chunks, approximate from there), opened and searched as
+``Retriever`` does; ``--store-only`` measures it alone.
 
 Lexical side, on real Italian text: BM25 (bm25s, Italian stemmer) over N passages made of 3 sentences
 drawn from SQuAD-it dev, queried with its real questions.
@@ -135,7 +138,7 @@ def bench_milvus(data: np.ndarray, queries: np.ndarray, exact: np.ndarray, folde
 
     gc.collect()
     before, started = _rss_mb(), time.perf_counter()
-    client = connect(str(folder / "scale.db"))
+    client = connect(str(folder / "scale.db"), create=True)
     schema = client.create_schema(auto_id=False)
     schema.add_field("id", DataType.INT64, is_primary=True)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=data.shape[1])
@@ -188,24 +191,88 @@ def _p(latencies: list[float]) -> tuple[float, float]:
     return percentile(latencies, 50), percentile(latencies, 95)
 
 
+def bench_store(data: np.ndarray, queries: np.ndarray, exact: np.ndarray, folder: Path, depth: int = 50) -> ScaleRow:
+    """The product's store at ``len(data)`` chunks: written through ``FaissStore.edit`` as ``rag index build``
+    writes an index (SQLite, BM25, the vector index ``fit_vectors`` picks), opened as ``rag serve`` opens it,
+    and searched as ``Retriever`` searches (``dense_search`` at its depth, 50); recall@10 of that ranking's top
+    10 against exact search. Chunk i of the data is row i + 1 (a new index numbers its rows from 1)."""
+    from rag.models.embed_info import EmbedderInfo
+    from rag.stores.faiss_store import FaissStore
+    from rag.stores.folder import is_approximate
+    from rag.stores.meta import IndexMeta
+    from rag.types import Chunk, ChunkSettings, Document, Filters
+
+    n, dim = data.shape
+    path = folder / "index" / "synthetic"
+    meta = IndexMeta(EmbedderInfo("synthetic", dim, "", "", 512), ChunkSettings())
+    gc.collect()
+    started = time.perf_counter()
+    with FaissStore.edit(path, meta, fresh=True) as store:
+        for d, start in enumerate(range(0, n, 10)):  # documents of 10 chunks
+            doc_id, end = f"doc-{d}", min(n, start + 10)
+            chunks = [
+                Chunk(f"{doc_id}::{j}", doc_id, j, f"Notizia sintetica {d}, parte {j}.", 0, 0, f"Notizia {d}")
+                for j in range(end - start)
+            ]
+            store.add_document(
+                Document(doc_id, " ".join(c.text for c in chunks), f"Notizia {d}"), chunks, data[start:end]
+            )
+    build = time.perf_counter() - started
+    disk = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+    gc.collect()
+    before = _rss_mb()
+    store = FaissStore.open(path)
+    ram = _rss_mb() - before
+    try:
+        vectors = store.vectors
+        kind = f"IVF{vectors.nlist},Flat nprobe {vectors.nprobe}" if is_approximate(vectors) else "flat (exact)"
+        none = Filters()
+        store.dense_search(queries[0], depth, none)
+        latencies = _latencies(lambda q: store.dense_search(q, depth, none), queries)
+        found = [[row - 1 for row, _ in store.dense_search(q, depth, none)] for q in queries]
+    finally:
+        store.close()
+    return ScaleRow("rag store (FAISS folder)", kind, n, build, ram, disk, *_p(latencies), _recall(found, exact))
+
+
+def exact_neighbours(data: np.ndarray, queries: np.ndarray, k: int = 10) -> np.ndarray:
+    import faiss
+
+    index = faiss.IndexFlatIP(data.shape[1])
+    for start in range(0, len(data), 100_000):
+        index.add(data[start : start + 100_000])
+    return index.search(queries, k)[1]
+
+
 def run_scale(
-    sizes: list[int], ann: str = "auto", milvus: bool = True, dataset: Path | None = None, queries: int = 200
+    sizes: list[int],
+    ann: str = "auto",
+    milvus: bool = True,
+    dataset: Path | None = None,
+    queries: int = 200,
+    store_only: bool = False,
 ) -> list[ScaleRow]:
+    """The rows of ``scale_table`` for each size; ``store_only``: only the product's store (``bench_store``)."""
     rows = []
     for n in sizes:
         data, probes = synthetic(n, queries=queries)
-        flat, exact_index = bench_faiss("flat", data, probes, None)
-        exact = exact_index.search(probes, 10)[1]
-        del exact_index
-        rows.append(flat)
-        kind = choose_ann(n, ann)
-        if kind != "flat":
-            rows.append(bench_faiss(kind, data, probes, exact)[0])
-        if milvus:
-            with tempfile.TemporaryDirectory() as folder:
-                rows.append(bench_milvus(data, probes, exact, Path(folder)))
+        if store_only:
+            exact = exact_neighbours(data, probes)
+        else:
+            flat, exact_index = bench_faiss("flat", data, probes, None)
+            exact = exact_index.search(probes, 10)[1]
+            del exact_index
+            rows.append(flat)
+            kind = choose_ann(n, ann)
+            if kind != "flat":
+                rows.append(bench_faiss(kind, data, probes, exact)[0])
+            if milvus:
+                with tempfile.TemporaryDirectory() as folder:
+                    rows.append(bench_milvus(data, probes, exact, Path(folder)))
+        with tempfile.TemporaryDirectory() as folder:
+            rows.append(bench_store(data, probes, exact, Path(folder)))
         del data
-        if dataset is not None and n <= BM25_MAX:
+        if dataset is not None and n <= BM25_MAX and not store_only:
             rows.append(bench_bm25(n, dataset))
     return rows
 

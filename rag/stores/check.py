@@ -17,6 +17,7 @@ import numpy as np
 
 from rag.errors import StoreError
 from rag.stores.atomic import locked, recover
+from rag.stores.folder import vector_ids
 from rag.stores.lexical import LexicalIndex
 from rag.stores.meta import IndexMeta, rebuild_hint
 
@@ -67,8 +68,7 @@ def _read_vector_ids(path: Path, report: CheckReport) -> set[int] | None:
     import faiss
 
     try:
-        index = faiss.read_index(str(path / "vectors.faiss"))
-        return set(faiss.vector_to_array(index.id_map).tolist())
+        return set(vector_ids(faiss.read_index(str(path / "vectors.faiss"))).tolist())
     except (OSError, RuntimeError, AttributeError) as e:
         report.problems.append(f"vectors.faiss: unreadable ({' '.join(str(e).split())[:200]})")
     return None

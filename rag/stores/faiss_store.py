@@ -1,9 +1,10 @@
-"""The default backend: ``rag.stores.folder.Store`` (FAISS flat + SQLite, atomic folder swaps by
-``rag.stores.folder_edit``) and its BM25 index (``rag.stores.lexical``), behind the ``ChunkStore`` interface.
-Behaviour is the store's as it was."""
+"""The default backend: ``rag.stores.folder.Store`` (FAISS vectors, exact or approximate by size, and SQLite;
+atomic folder swaps by ``rag.stores.folder_edit``) and its BM25 index (``rag.stores.lexical``), behind the
+``ChunkStore`` interface."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.models.embed import Embedder
-from rag.stores.folder import Store
+from rag.stores.folder import Store, describe_vectors, search_vectors
 from rag.stores.folder_edit import edit
 from rag.stores.lexical import LexicalIndex
 from rag.stores.meta import IndexMeta
@@ -80,8 +81,9 @@ class FaissStore:
             return []
         query = np.ascontiguousarray(vector, dtype=np.float32)[None, :]
         depth = k
-        while True:
-            scores, rows = index.search(query, min(depth, total))
+        while True:  # an approximate index reads as many more of its lists as hits are asked for, all at the end
+            widen = math.inf if depth >= total else depth / k
+            scores, rows = search_vectors(index, query, min(depth, total), widen)
             ranked = self._filtered(
                 [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0], filters
             )
@@ -115,7 +117,7 @@ class FaissStore:
         return self.store.query(counts)[0]
 
     def info(self) -> dict:
-        return {"backend": "faiss", "where": str(self.store.path), "vectors": "FAISS IndexFlatIP (exact)"}
+        return {"backend": "faiss", "where": str(self.store.path), "vectors": describe_vectors(self.store.vectors)}
 
     def check_embedder(self, embedder: Embedder) -> None:
         self.store.check_embedder(embedder)

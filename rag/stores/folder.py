@@ -3,7 +3,8 @@
 Layout of ``index/<name>/``::
 
     meta.json        what built it: embedder, chunking, counts, format version, times (``rag.stores.meta``)
-    vectors.faiss    IndexIDMap2(IndexFlatIP) over unit vectors; ids are chunk row ids (stable)
+    vectors.faiss    unit vectors by chunk row id (stable): exact (IndexIDMap2 over IndexFlatIP) below
+                     ``APPROXIMATE_FROM`` chunks, approximate (IndexIVFFlat) from there (``fit_vectors``)
     chunks.sqlite    documents (with content hash) and chunks (text, offsets, metadata)
     lexical/         BM25 index over the same chunks (see ``rag.stores.lexical``)
     feeds.json       the feeds the index follows (``rag.index.feeds``), if any
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import math
 import os
 import sqlite3
 import threading
@@ -34,10 +37,179 @@ from rag.stores.lexical import LexicalIndex
 from rag.stores.meta import IndexMeta, content_hash, damaged
 from rag.types import Chunk, Document
 
+log = logging.getLogger(__name__)
+
 # One open at a time: numpy reads .npy headers with ``ast``, whose parser is not thread-safe in
 # Python 3.11 (CPython gh-106905: "AST constructor recursion depth mismatch" under concurrent reloads).
 _OPENING = threading.Lock()
 _CHUNK_COLUMNS = ("id", "doc_id", "ordinal", "text", "start", "end", "title", "date", "place", "source", "url")
+
+
+# ---- the vectors ---------------------------------------------------------------------------
+# A flat index reads every vector for each query: its time grows with the chunks and passes a few ms near 50k
+# 384-d vectors on one core (`rag bench retrieval --scale 20000,50000,100000 --store-only`). From there the
+# folder holds an inverted file instead: the vectors, exact and unchanged, sorted into 4·sqrt(n) lists by their
+# nearest k-means centre; a query reads the lists of its ``nprobe`` nearest centres, with exact inner products.
+# ``nprobe`` is measured when the lists are made: the fewest that find RECALL_TARGET of the exact 10 nearest
+# for queries made from the index's own vectors; if a quarter of the lists is not enough (vectors without
+# clusters), the index stays exact. Unlike HNSW (no removal in FAISS) or IVF-PQ re-ranked by IndexRefineFlat
+# (neither given ids nor removal), it keeps chunk row ids, adds and removes in place, and gives back a stored
+# vector (a hash table of ids): no rebuild on change, and the same memory as the flat index.
+APPROXIMATE_FROM = 50_000
+RECALL_TARGET = 0.97
+
+
+def new_vectors(dim: int):
+    """An empty vector index (exact; ``fit_vectors`` makes it approximate when it grows)."""
+    import faiss
+
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+
+def is_approximate(index) -> bool:
+    import faiss
+
+    return isinstance(index, faiss.IndexIVF)
+
+
+def _lists(n: int) -> int:
+    return max(1, int(4 * math.sqrt(n)))
+
+
+def stored_vectors(index) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, vectors) of every vector ``index`` holds (either kind), ids ascending."""
+    import faiss
+
+    if not is_approximate(index):
+        ids = faiss.vector_to_array(index.id_map).astype(np.int64)
+        vectors = faiss.downcast_index(index.index).reconstruct_n(0, index.ntotal) if index.ntotal else None
+    else:
+        lists, dim = index.invlists, index.d
+        parts_ids, parts = [], []
+        for i in range(index.nlist):
+            size = lists.list_size(i)
+            if size:
+                parts_ids.append(faiss.rev_swig_ptr(lists.get_ids(i), size).copy())
+                codes = faiss.rev_swig_ptr(lists.get_codes(i), size * dim * 4)
+                parts.append(np.frombuffer(codes, dtype=np.float32).reshape(size, dim).copy())
+        ids = np.concatenate(parts_ids) if parts_ids else np.zeros(0, dtype=np.int64)
+        vectors = np.concatenate(parts) if parts else None
+    if vectors is None:
+        return ids, np.zeros((0, index.d), dtype=np.float32)
+    order = np.argsort(ids, kind="stable")
+    return ids[order], vectors[order]
+
+
+def vector_ids(index) -> np.ndarray:
+    """The chunk row ids ``index`` holds (either kind)."""
+    import faiss
+
+    if not is_approximate(index):
+        return faiss.vector_to_array(index.id_map).astype(np.int64)
+    lists = index.invlists
+    parts = [faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy() for i in range(index.nlist)]
+    return np.concatenate([p for p in parts if len(p)] or [np.zeros(0, dtype=np.int64)])
+
+
+def fit_vectors(index, before: int = 0, approximate_from: int | None = None):
+    """The vector index to write for what ``index`` holds now, ``before`` being the chunks it held when last
+    written (0: a new index): from ``approximate_from`` chunks (default ``APPROXIMATE_FROM``) an inverted file,
+    tried when the index first reaches it and again each time it doubles (``_approximate`` may find the vectors
+    better searched exactly). An inverted file is trained again when its chunks are 4 times those it was trained
+    for (its lists would be twice as long) and becomes exact below half the threshold; otherwise ``index`` is
+    kept as it is (adds and removes were made in it in place).
+
+    >>> fit_vectors(new_vectors(8)).ntotal
+    0
+    """
+    threshold = APPROXIMATE_FROM if approximate_from is None else approximate_from
+    n = index.ntotal
+    if is_approximate(index):
+        if n < threshold // 2:
+            return _rebuilt(index, approximate=False)
+        if _lists(n) >= 2 * index.nlist:
+            return _rebuilt(index, approximate=True)
+        return index
+
+    def step(count: int) -> int:  # -1 below the threshold, then 0, 1, 2… at each doubling
+        return -1 if count < threshold else int(math.log2(count / threshold))
+
+    return _rebuilt(index, approximate=True) if step(n) > step(before) else index
+
+
+def _rebuilt(index, approximate: bool):
+    import faiss
+
+    ids, vectors = stored_vectors(index)
+    if approximate:
+        lists = _lists(len(ids))
+        out = faiss.index_factory(index.d, f"IVF{lists},Flat", faiss.METRIC_INNER_PRODUCT)
+        sample = np.random.default_rng(0).choice(len(ids), min(len(ids), 40 * lists), replace=False)
+        out.train(vectors[np.sort(sample)])
+        out.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove_ids by chunk row
+        _add(out, ids, vectors)
+        if _calibrate(out, ids, vectors):
+            return out
+        del out
+    out = new_vectors(index.d)
+    _add(out, ids, vectors)
+    return out
+
+
+def _add(index, ids: np.ndarray, vectors: np.ndarray) -> None:
+    for start in range(0, len(ids), 100_000):
+        index.add_with_ids(vectors[start : start + 100_000], ids[start : start + 100_000])
+
+
+def _calibrate(index, ids: np.ndarray, vectors: np.ndarray, queries: int = 200) -> bool:
+    """Set ``index.nprobe`` to the fewest lists (from nlist/64, at least 8, doubling) whose search finds
+    ``RECALL_TARGET`` of the exact 10 nearest stored vectors for two kinds of queries: stored vectors (a question
+    close to one chunk) and the normalised sum of two drawn at random (a question between subjects). ``False``
+    if a quarter of the lists is not enough: the vectors have too little cluster structure for lists to pay."""
+    import faiss
+
+    rng = np.random.default_rng(1)
+    m = min(queries, len(vectors))
+    pairs = rng.integers(0, len(vectors), (m, 2))
+    between = vectors[pairs[:, 0]] + vectors[pairs[:, 1]]
+    between /= np.maximum(np.linalg.norm(between, axis=1, keepdims=True), 1e-9)
+    probes = np.ascontiguousarray(np.concatenate([vectors[rng.integers(0, len(vectors), m)], between]))
+    exact = ids[faiss.knn(probes, vectors, 10, faiss.METRIC_INNER_PRODUCT)[1]]
+    most, nprobe = max(1, index.nlist // 4), max(8, index.nlist // 64)
+    while True:
+        nprobe = min(nprobe, most)
+        found = index.search(probes, 10, params=faiss.SearchParametersIVF(nprobe=nprobe))[1]
+        hits = [len(set(f) & set(e)) / 10 for f, e in zip(found.tolist(), exact.tolist(), strict=True)]
+        recall = min(float(np.mean(hits[:m])), float(np.mean(hits[m:])))
+        if recall >= RECALL_TARGET:
+            index.nprobe = nprobe
+            log.info("vectors: IVF%d, %d lists read per query (recall@10 %.3f)", index.nlist, nprobe, recall)
+            return True
+        if nprobe >= most:
+            log.info("vectors: kept exact (IVF%d reads a quarter of its lists for recall@10 %.3f)", index.nlist, recall)
+            return False
+        nprobe *= 2
+
+
+def search_vectors(index, queries: np.ndarray, k: int, widen: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """FAISS's search of ``index``; an inverted file reads ``widen`` times as many lists as it was given
+    (all of them for ``math.inf``): a search whose hits are filtered out asks again, deeper and wider."""
+    import faiss
+
+    if not is_approximate(index) or widen == 1.0:
+        return index.search(queries, k)
+    probes = index.nlist if math.isinf(widen) else min(index.nlist, math.ceil(index.nprobe * widen))
+    return index.search(queries, k, params=faiss.SearchParametersIVF(nprobe=probes))
+
+
+def describe_vectors(index) -> str:
+    """What ``rag index info`` says of the vector index."""
+    if not is_approximate(index):
+        return "FAISS IndexFlatIP (exact)"
+    return (
+        f"FAISS IndexIVFFlat (approximate: {index.nprobe} of {index.nlist} lists read per query, exact scores; "
+        f"from {APPROXIMATE_FROM:,} chunks)"
+    )
 
 
 def lexical_rows(folder: Path) -> np.ndarray:
@@ -80,7 +252,7 @@ class Store:
     def __init__(self, path: Path, meta: IndexMeta, vectors, db: sqlite3.Connection):
         self.path = path
         self.meta = meta
-        self.vectors = vectors  # faiss.IndexIDMap2
+        self.vectors = vectors  # new_vectors() or fit_vectors()'s inverted file
         self.db = db
         self.changed = False  # set by the writing methods; an edit that changed nothing is not swapped in
         self._lock = threading.RLock()

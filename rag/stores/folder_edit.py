@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rag.errors import StoreError
 from rag.stores.atomic import locked, recover_unlocked, remove_stale_temps, swap, working_copy
-from rag.stores.folder import Store
+from rag.stores.folder import Store, fit_vectors, new_vectors
 from rag.stores.lexical import LexicalIndex
 from rag.stores.meta import KEPT_FILES, IndexMeta
 
@@ -59,7 +59,6 @@ def edit(path: str | os.PathLike, meta: IndexMeta | None = None, fresh: bool = F
 
 
 def _edit_in(work: Path, path: Path, meta: IndexMeta | None, fresh: bool) -> Iterator[Store]:
-    import faiss
 
     try:
         if path.exists() and not fresh:
@@ -75,7 +74,7 @@ def _edit_in(work: Path, path: Path, meta: IndexMeta | None, fresh: bool) -> Ite
                 raise StoreError(f"no index at {path} to update; build it first with `rag index build`")
             db = sqlite3.connect(work / "chunks.sqlite", check_same_thread=False)
             db.executescript(_SCHEMA)
-            vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(meta.embedder.dim))
+            vectors = new_vectors(meta.embedder.dim)
             store = Store(work, meta, vectors, db)
         yield store
         if not (fresh or store.changed):  # nothing added or removed: the index on disk stays as it is,
@@ -92,14 +91,17 @@ def _edit_in(work: Path, path: Path, meta: IndexMeta | None, fresh: bool) -> Ite
 
 
 def _save(store: Store) -> None:
-    """Write the working copy's files: commit SQLite, count, write the vectors, rebuild BM25, meta.json last."""
+    """Write the working copy's files: commit SQLite, count, write the vectors (``fit_vectors``), rebuild BM25,
+    meta.json last."""
     import faiss
 
     store.db.commit()
+    before = store.meta.chunks  # when last written (0 for a new index)
     counts = store.db.execute("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)").fetchone()
     store.meta = replace(
         store.meta, documents=counts[0], chunks=counts[1], created=store.meta.created or _now(), updated=_now()
     )
+    store.vectors = fit_vectors(store.vectors, before)  # exact or approximate, by the number of chunks
     faiss.write_index(store.vectors, str(store.path / "vectors.faiss"))
     shutil.rmtree(store.path / "lexical", ignore_errors=True)
     pairs = [(row, chunk.title + "\n" + chunk.text) for row, chunk in store.all_chunks()]
