@@ -127,13 +127,12 @@ def build_app(
                         index_box = gr.Dropdown(
                             [], value=index, label=t["index"], allow_custom_value=True, elem_id="index-box"
                         )
-                        model_box = gr.Radio(
+                        local_choices = (
                             [(t["model_large"], DEFAULT_LLM), (t["model_small"], FAST_LLM)]
                             if model in (DEFAULT_LLM, FAST_LLM)
-                            else [(model, model), (t["model_large"], DEFAULT_LLM), (t["model_small"], FAST_LLM)],
-                            value=model,
-                            label=t["model"],
+                            else [(model, model), (t["model_large"], DEFAULT_LLM), (t["model_small"], FAST_LLM)]
                         )
+                        model_box = gr.Radio(local_choices, value=model, label=t["model"], elem_id="model-box")
                     with gr.Row():
                         k_box = gr.Slider(1, 10, value=AskSettings.k, step=1, label=t["passages"])
                         length_box = gr.Radio(
@@ -141,6 +140,15 @@ def build_app(
                             value="medium",
                             label=t["length"],
                         )
+                    # A served reader (an OpenAI-compatible server), for everyone; chosen only from this machine.
+                    gr.Markdown(t["llm_help"], elem_id="llm-help")
+                    with gr.Row():
+                        llm_url = gr.Textbox(
+                            label=t["llm_url"], placeholder=t["llm_url_hint"], max_lines=1, elem_id="llm-url"
+                        )
+                        llm_key = gr.Textbox(label=t["llm_key"], type="password", max_lines=1, elem_id="llm-key")
+                    llm_use = gr.Button(t["llm_use"], variant="secondary", size="sm", elem_id="llm-use")
+                    llm_status = gr.Markdown(elem_id="llm-status")
             with gr.Column(scale=2, min_width=300):
                 with gr.Accordion(t["add_title"], open=False, elem_id="add-articles"):
                     gr.Markdown(t["add_help"])
@@ -213,14 +221,40 @@ def build_app(
             api_visibility="private",
         )
 
+        def model_choices() -> list[tuple[str, str]]:
+            """The model buttons: the served model alone while a server chosen on the page answers."""
+            if controller.served:
+                return [(t["model_served"].format(model=controller.served), controller.served)]
+            return local_choices
+
         def fill_choices(index_name, model_name):  # on each page load, after the login
-            return gr.update(choices=available_indexes(index)), *refresh_catalog(index_name, model_name)
+            model_name = controller.served or model_name
+            return (
+                gr.update(choices=available_indexes(index)),
+                gr.update(choices=model_choices(), value=model_name),
+                *refresh_catalog(index_name, model_name),
+            )
 
         demo.load(
             fill_choices,
             [index_box, model_box],
-            [index_box, *catalog_outputs],
+            [index_box, model_box, *catalog_outputs],
             **quiet,
+        )
+
+        def use_server(url, key, index_name, model_name, request: gr.Request):
+            client = request.client.host if request is not None and request.client is not None else None
+            said, now, line = controller.use_server(url, key, index_name, model_name, client)
+            models = gr.update() if now is None else gr.update(choices=model_choices(), value=now)
+            return said, models, line, gr.update(value="")  # the key is not kept in the page
+
+        llm_use.click(
+            use_server,
+            [llm_url, llm_key, index_box, model_box],
+            [llm_status, model_box, status, llm_key],
+            concurrency_limit=1,
+            concurrency_id="assistant",  # the probe and the model's load take turns with answers
+            api_visibility="private",
         )
 
         def pick_example(evt: gr.SelectData):

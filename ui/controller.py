@@ -22,6 +22,7 @@ from rag.ui.view import (
     chat_messages,
     empty_html,
     history_pairs,
+    md_escape,
     pending_html,
     source_refs,
     sources_html,
@@ -32,6 +33,9 @@ from rag.errors import RagError
 from rag.index import catalog
 
 log = logging.getLogger("rag.ui")
+
+# Where the page's reader may be changed from: this machine (the page's administrator), never a visitor elsewhere.
+LOCAL_CLIENTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 @dataclass
@@ -54,6 +58,8 @@ class ChatController:
         self.lang = lang
         self.t = strings(lang)
         self.uploads = Uploads(assistants, self.t, limits or UploadLimits())
+        self.local_models = assistants.models  # the models offered while no server answers
+        self.served: str | None = None  # the model a server chosen on the page serves (``use_server``)
 
     def respond(
         self,
@@ -170,6 +176,46 @@ class ChatController:
         count = len(loaded[-1].retriever.store.doc_ids()) if loaded else None
         mine = self.assistants.get(index, model) if self.assistants.is_loaded(index, model) else None
         return status_line(index, *self.reader(model, mine), count, self.t)
+
+    def use_server(
+        self, url: str | None, api_key: str | None, index: str, model: str, client: str | None
+    ) -> tuple[str, str | None, str]:
+        """Answer, for every visitor of the page, with the model the OpenAI-compatible server at ``url`` serves
+        (empty: with this machine's models again). Returns (message, the model the page now uses or None when
+        nothing changed, status line).
+
+        Only a request from this machine (``client``, the browser's address) may do it: the choice holds for
+        everyone, and makes this machine send requests to the address given. The server is asked for its
+        model (one, or the page says which it serves) and the assistant is loaded before anything changes
+        for the others; a server that is down, refuses the key or serves several models is one line and
+        nothing changes. The key is never shown or kept beyond the assistants' use of it.
+        """
+        t = self.t
+        if client not in LOCAL_CLIENTS:
+            return f"⚠ {t['llm_only_here']}", None, self.status(index, model)
+        text = (url or "").strip()
+        if not text:
+            self.assistants.use_server(None)
+            self.assistants.models, self.served = self.local_models, None
+            local = model if self.local_models is None or model in self.local_models else self.local_models[0]
+            return f"✓ {t['llm_local']}", local, self.status(index, local)
+        from rag.models.openai_generate import served_model, server_address
+
+        key = (api_key or "").strip() or None
+        try:
+            name = served_model(server_address(text), None, key)
+        except RagError as e:
+            return f"⚠ {redact(str(e))}", None, self.status(index, model)
+        self.assistants.use_server(text, key)
+        self.assistants.models, self.served = (name,), name
+        try:
+            assistant = self.assistants.get(index, name)
+        except RagError as e:  # reached a moment ago, failing now: back to this machine, said
+            _, local, status = self.use_server("", None, index, model, client)
+            return f"⚠ {redact(str(e))} {t['llm_local']}", local, status
+        shown, host = self.reader(name, assistant)
+        said = t["llm_served"].format(model=md_escape(shown), host=md_escape(host))
+        return f"✓ {said}", name, self.status(index, name)
 
     def reader(self, model: str, assistant=None) -> tuple[str, str]:
         """(name, host) of the reader the status line names. A served reader (its generator has a ``url``, as

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from rag.ui.strings import STRINGS
@@ -19,6 +20,7 @@ from rag.index.retriever import Retriever
 from rag.sources.ingest import load_documents
 
 from tests.conftest import ROOT, SEEDS, FakeEmbedder, write
+from tests.llm_server import bad_server
 from tests.ui.test_ui import FakeAssistant
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -47,7 +49,14 @@ def served(tmp_path_factory):
         build_index(
             load_documents([write(tmp / "comune" / "bilancio.txt", UNDATED)]), tmp / "index" / "comune", embedder
         )
-        demo = app.build_app(lambda index, model: FakeAssistant(Retriever.load(index, embedder=embedder)), "notizie")
+
+        def factory(index, model, url=None, api_key=None):
+            assistant = FakeAssistant(Retriever.load(index, embedder=embedder))
+            if url:  # served: named as OpenAIGenerator names itself
+                assistant.generator = SimpleNamespace(name=model, url=url)
+            return assistant
+
+        demo = app.build_app(factory, "notizie")
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -177,3 +186,37 @@ def test_filters_with_nothing_to_filter_by_are_hidden(browser, url, shots):
     page.screenshot(path=shots / "no-filters-1280.png", full_page=True)
     page.context.close()
     assert os.path.exists(shots / "no-filters-1280.png")
+
+
+def test_the_reader_can_be_a_served_model_chosen_in_the_settings(browser, url, shots):
+    """Last in this module: the page answers from a server for a while (and goes back to this machine)."""
+
+    def chat(handler):
+        raise AssertionError("the fake assistant never asks the server to write")
+
+    with bad_server(chat, models=("qwen-servito",), key="sk-7") as server:
+        port = server.split(":")[2].split("/")[0]
+        for device, width in ((PHONE, 390), (LAPTOP, 1280)):
+            page = open_page(browser, url, device)
+            page.click("#settings .label-wrap")
+            page.fill("#llm-url input, #llm-url textarea", server)
+            page.fill("#llm-key input", "sk-7")
+            assert page.locator("#llm-key input").get_attribute("type") == "password"
+            page.click("#llm-use")
+            page.wait_for_function(
+                "port => document.querySelector('#status-line').innerText.includes('servito da 127.0.0.1:' + port)",
+                arg=port,
+                timeout=30_000,
+            )
+            assert "qwen-servito" in page.inner_text("#llm-status") and "sk-7" not in page.content()
+            assert page.locator("#model-box").inner_text().count("qwen-servito") == 1
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.locator("#settings").scroll_into_view_if_needed()
+            page.screenshot(path=shots / f"server-{width}.png", full_page=True)
+            page.fill("#llm-url input, #llm-url textarea", "")
+            page.click("#llm-use")
+            page.wait_for_function(
+                "() => !document.querySelector('#status-line').innerText.includes('servito')", timeout=30_000
+            )
+            assert IT["llm_local"] in page.inner_text("#llm-status")
+            page.context.close()
