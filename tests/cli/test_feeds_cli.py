@@ -8,7 +8,7 @@ from tests.cli.test_cli import rag
 from tests.conftest import ROOT
 from tests.index.test_feeds import NEW_ITEM, serve
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.embedder  # the commands, in child processes, load the default embedder
 
 
 def test_pages_then_a_feed_then_a_sync(tmp_path):

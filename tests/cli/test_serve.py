@@ -8,19 +8,16 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from rag.index.indexer import build_index
-from rag.sources.ingest import load_documents
-
-from tests.conftest import SEEDS, UMEROV_DOC
+from tests.conftest import UMEROV_DOC
 from tests.ui.test_ui_e2e import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.server, pytest.mark.llm, pytest.mark.embedder]  # a child process loads both
 
 
 @contextmanager
-def serving(tmp_path, embedder, *options: str):
-    """``rag serve`` on a free port over the seeds (the small LLM): ``(base URL, first /v1/models reply)``."""
-    build_index(load_documents([SEEDS]), tmp_path / "index" / "seeds", embedder)
+def serving(*options: str):
+    """``rag serve`` on a free port over $RAG_INDEX_DIR/seeds (the test's copy, ``seeds_index``) with the small
+    LLM, loading its own models as users run it: ``(base URL, first /v1/models reply)``."""
     port = free_port()
     command = [sys.executable, "-m", "rag", "serve", "--port", str(port), "--model", "qwen2.5-0.5b-instruct"]
     server = subprocess.Popen([*command, *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -41,8 +38,8 @@ def serving(tmp_path, embedder, *options: str):
         server.wait(timeout=30)
 
 
-def test_rag_serve_answers_searches_and_serves_the_page(tmp_path, real_embedder):
-    with serving(tmp_path, real_embedder) as (base, models):
+def test_rag_serve_answers_searches_and_serves_the_page(seeds_index):
+    with serving() as (base, models):
         assert models.json()["data"][0]["id"] == "qwen2.5-0.5b-instruct"
         hits = httpx.get(f"{base}/search", params={"q": "Chi accompagnava Umerov a Bruxelles?", "k": 1}).json()
         assert hits["hits"][0]["doc_id"] == UMEROV_DOC
@@ -53,9 +50,9 @@ def test_rag_serve_answers_searches_and_serves_the_page(tmp_path, real_embedder)
         assert page.status_code == 200 and "gradio" in page.text.lower()
 
 
-def test_rag_serve_with_a_login_guards_the_api_and_the_page(tmp_path, real_embedder):
+def test_rag_serve_with_a_login_guards_the_api_and_the_page(seeds_index):
     # an audit: `rag serve` had no --auth, so on 0.0.0.0 anyone could ask, add and delete articles
-    with serving(tmp_path, real_embedder, "--auth", "anna:segreta", "--max-file-mb", "0.01") as (base, refused):
+    with serving("--auth", "anna:segreta", "--max-file-mb", "0.01") as (base, refused):
         assert refused.status_code == 401
         assert httpx.get(f"{base}/v1/models", auth=("anna", "segreta"), timeout=5).status_code == 200
         assert httpx.get(f"{base}/config", timeout=30).status_code == 401  # the page asks for the login too
