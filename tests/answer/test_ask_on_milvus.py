@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import SEEDS, UMEROV_DOC
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.llm, pytest.mark.embedder]  # `rag ask` in child processes loads both
 
 
 def rag(*args):

@@ -32,7 +32,7 @@ def test_close_waits_for_queries_running_in_other_threads(tmp_path):
     assert result["reads"] > 10 and result["refused after close"] == 3, result
 
 
-@pytest.mark.slow
+@pytest.mark.soak  # 62 s of load
 def test_search_reload_add_remove_concurrently_for_a_minute(tmp_path):
     """3 threads search (every mode, with and without filters) and check each hit against its document,
     one thread reloads the shared Retriever, one adds an article, finds it, and removes an older one."""
