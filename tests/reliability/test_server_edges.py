@@ -166,6 +166,44 @@ def test_a_file_uploaded_to_the_mounted_page_is_still_indexed(factory, seeds, tm
     assert "ponte.txt" in Retriever.load(seeds, embedder=FakeEmbedder()).store.doc_ids()
 
 
+@contextmanager
+def local_web(folder):
+    """``folder`` served over HTTP on 127.0.0.1 (a service of the server's own network); yields its base URL."""
+    import functools
+    import http.server
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{web.server_address[1]}"
+    finally:
+        web.shutdown()
+        web.server_close()
+
+
+@pytest.mark.slow
+@pytest.mark.server
+@pytest.mark.parametrize("how", ["rag serve", "rag ui"])
+def test_neither_the_file_route_nor_an_address_reads_what_the_server_can_reach(factory, seeds, tmp_path, how):
+    """Hostile cases beside: gradio's file route asked for a server path, and a ``FileData`` naming an address
+    on the server's own network (as its path, or as its url) for ``add_articles``."""
+    secret = write(tmp_path / "www" / "interno.txt", SECRET)
+    before = (seeds / "meta.json").read_text()
+    serving = rag_ui(factory) if how == "rag ui" else rag_serve(factory, factory("seeds", LARGE))
+    with local_web(secret.parent) as web, serving as base, httpx.Client(timeout=60) as client:
+        assert httpx.get(f"{web}/interno.txt").text == SECRET  # the service is there
+        for path in (str(secret), "/etc/passwd", "//" + str(secret).lstrip("/")):
+            reply = client.get(f"{base}/gradio_api/file={path}")
+            assert reply.status_code in (403, 404) and "4242" not in reply.text and "root:" not in reply.text, path
+        address = f"{web}/interno.txt"
+        for file in ({"path": address}, {"path": "interno.txt", "url": address}):
+            args = {"data": [[{**file, "meta": {"_type": "gradio.FileData"}}], "seeds", LARGE]}
+            answer = client.post(f"{base}/gradio_api/run/add_articles", json=args).text
+            assert "Aggiunti: 1" not in answer and "4242" not in answer, (file, answer)
+    assert (seeds / "meta.json").read_text() == before, "the index changed"
+
+
 def test_the_upload_handler_reads_only_inside_the_upload_folder(factory, seeds, tmp_path):
     """Beside gradio's own check: ``Uploads.folder`` refuses a path outside it, and a link out of it."""
     from rag.ui import app as ui
