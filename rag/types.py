@@ -193,7 +193,7 @@ class Citation:
 @dataclass
 class Evidence:
     """Measurements behind an answer's refusal decision (``None``: not measurable for this answer);
-    ``rag.answer.refusal.Thresholds`` turns them into a yes/no."""
+    the checks of ``rag.answer.verify`` turn them into a yes/no."""
 
     coverage: float = 0.0  # weighted share of the question's content words in the best passage
     dense: float | None = None  # cosine question / best passage
@@ -211,7 +211,10 @@ class Evidence:
     context: str = ""  # what the model read: "sentences" (the best ones of the passages) or "articles" (whole)
     escalated: bool = False  # the sentences gave no backed answer, so the whole articles were read
     reply: str = ""  # what the model wrote (before any refusal replaced it)
-    reasons: list[str] = field(default_factory=list)
+    adds_nothing: bool = False  # the short answer's words are all the question's own
+    verbatim: bool | None = None  # the short answer is a span of a sentence read (None: not asked)
+    reasons: list[str] = field(default_factory=list)  # the checks that refused it
+    fired: list[str] = field(default_factory=list)  # every check that fired, also those switched off
 
 
 @dataclass

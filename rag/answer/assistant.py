@@ -18,15 +18,18 @@ import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
+from datetime import date
 
 import numpy as np
 
 from rag.answer.citations import strip_markers
-from rag.answer.judge import judge
+from rag.answer.kinds import Asked, Kind, read_question
+from rag.answer.news import answer_news
 from rag.answer.prompt import DONT_KNOW, SHORT_LABEL, SYSTEM, Prompt, build_prompt, document_hit, labels
 from rag.answer.refusal import DENSE_FLOORS, REFUSAL, absent_names, coverage
 from rag.answer.reply import parse
 from rag.answer.settings import AskSettings, make_settings, split_settings
+from rag.answer.verify import relaxed, run_checks, verify_fact
 from rag.config import DEFAULT_LLM
 from rag.errors import InputError, check_counts
 from rag.index.retriever import Retriever
@@ -42,6 +45,26 @@ _FOLLOW_UP_RE = re.compile(
     r"quello|quella|costui|suo|sua|suoi|sue|he|she|it|they|him|her|them|his|its|their|this|that)\b",
     re.IGNORECASE,
 )
+
+
+# What is being done while nothing checked can be shown yet, in the question's language.
+STATUS = {
+    "reading": {"it": "Leggo {n} passaggi degli articoli…", "en": "Reading {n} passages of the articles…"},
+    "summary": {
+        "it": "Cerco l'articolo e le sue frasi principali…",
+        "en": "Finding the article and its main sentences…",
+    },
+    "digest": {"it": "Cerco gli articoli di cui si chiede…", "en": "Finding the articles asked about…"},
+    "list": {"it": "Cerco l'articolo e ciò che nomina…", "en": "Finding the article and what it names…"},
+}
+
+
+def _cited_hit(citation) -> Hit:
+    """The passage a news reply cites, as a search hit (the page lists what was consulted)."""
+    return Hit(
+        citation.chunk_id, citation.doc_id, citation.title, citation.passage, citation.score, citation.number,
+        0, len(citation.passage), citation.date, citation.place, None, None,
+    )  # fmt: skip
 
 
 class Assistant:
@@ -90,10 +113,12 @@ class Assistant:
         k: int | None = None,
         max_tokens: int | None = None,
         filters: Filters | None = None,
+        today: date | None = None,
     ) -> Answer:
         """Answer ``question`` (``history``: earlier (question, answer) pairs of the chat; ``filters``
-        restrict the articles searched)."""
-        answers = self.ask_stream(question, history, k, max_tokens, filters)
+        restrict the articles searched; ``today``: the day it is asked, which "questa settimana" or "ieri"
+        are read against, by default the machine's)."""
+        answers = self.ask_stream(question, history, k, max_tokens, filters, today)
         return next(a for a in answers if a.done)
 
     def ask_stream(
@@ -103,12 +128,14 @@ class Assistant:
         k: int | None = None,
         max_tokens: int | None = None,
         filters: Filters | None = None,
+        today: date | None = None,
     ) -> Iterator[Answer]:
-        """Yield partial answers (``done=False``, growing ``text`` without markers), then one final
-        ``Answer`` (``done=True``) with markers, citations, ``refused`` and timings.
+        """Yield partial answers (``done=False``), then one final ``Answer`` (``done=True``) with markers,
+        citations, ``refused`` and timings.
 
-        A refused answer's text is the fixed message in the question's language, even if partial
-        text was streamed before the check.
+        Nothing unchecked is ever yielded: a partial answer holds a ``status`` (what is being done) and only
+        text that has passed the checks (a digest's lines, one by one). The kind of question (a fact, a
+        summary, a digest of the news of a time or topic, a list: ``rag.answer.kinds``) picks the reply.
         """
         started = time.perf_counter()
         question = self._check_question(question)
@@ -119,6 +146,10 @@ class Assistant:
         history = [(valid_text(q), valid_text(strip_markers(a))) for q, a in history if q and a]
         query, context = self.rewrite(question, history)
         timings: dict[str, float] = {}
+        asked = read_question(question, today or date.today())
+        if asked.kind is not Kind.FACT:
+            yield from self._news(asked, question, query, language, filters, today or date.today(), started)
+            return
 
         hits = self.retriever.search(query, k=k, filters=filters, mode=self.settings.mode)
         cross = language != self.settings.source_language
@@ -134,7 +165,8 @@ class Assistant:
             evidence=evidence,
         )
 
-        early = self.settings.thresholds.retrieval_reasons(evidence)
+        off = self.settings.checks_off
+        early = run_checks(evidence, self.settings.thresholds, off, stage="retrieval")
         if not hits or early:
             evidence.reasons = early[:1] or ["weak retrieval"]  # the first says enough: nothing was generated
             log.info("refused before generation (%s): coverage %.2f, dense %s, names not found %s",
@@ -157,9 +189,11 @@ class Assistant:
                 break
             evidence.context, evidence.escalated = ("articles" if whole else "sentences"), bool(n)
             base.passages = [p.hit for p in prompt.passages]
-            result = yield from self._generate(base, prompt, max_tokens, started)
+            result = yield from self._generate(base, prompt, max_tokens, started, cross)
             reply, draft = result
-            answer = judge(question, reply, draft, prompt, evidence, self.settings, cross, said)
+            thresholds = relaxed(self.settings.thresholds, evidence.context)
+            lang = self.settings.source_language
+            answer = verify_fact(question, reply, draft, prompt, evidence, thresholds, off, cross, said, lang)
             if answer is not None:
                 text, citations, short = answer
                 yield self._finish(dataclasses.replace(base, short=short), text, citations, [], started)
@@ -211,28 +245,56 @@ class Assistant:
         cached = bool(prompt.passages) and self.generator.cached_share(prompt.messages) >= self.settings.cached_share
         return prompt, cached
 
-    def _generate(self, base: Answer, prompt: Prompt, max_tokens: int, started: float):
-        """Stream the reply (partial Answers), then return ``(Reply, raw text)``."""
+    def _generate(self, base: Answer, prompt: Prompt, max_tokens: int, started: float, cross: bool = False):
+        """Generate the reply, yielding only a status (nothing unchecked is shown), then return
+        ``(Reply, raw text)``. In the articles' language only the short answer is needed (what is shown is
+        the sentence of the article it stands in), so generation stops at its line's end; across languages
+        the model's sentence is the translation shown, so it goes on."""
         timings = base.timings
         language = labels(base.language)
         raw = ""
         generate_started = time.perf_counter()
         first = FirstToken(" " + DONT_KNOW[language])
+        status = STATUS["reading"].get(language, STATUS["reading"]["en"]).format(n=len(prompt.passages))
+        yield dataclasses.replace(base, text="", status=status, done=False, timings=dict(timings))
+        stop = () if cross else ("\n",)
         pieces = self.generator.stream(
-            prompt.messages, max_tokens=max_tokens, reply_prefix=SHORT_LABEL[language], first=first
+            prompt.messages, max_tokens=max_tokens, stop=stop, reply_prefix=SHORT_LABEL[language], first=first
         )
         for piece in pieces:
             if not raw:
                 timings.setdefault("first_token", time.perf_counter() - started)
             raw += piece
-            partial = parse(strip_markers(raw, partial=True))
-            shown = " — ".join(x for x in (partial.short, partial.sentence) if x)
-            if shown:
-                yield dataclasses.replace(base, text=shown, short=partial.short, done=False, timings=dict(timings))
         timings["generate"] = timings.get("generate", 0.0) + time.perf_counter() - generate_started
         timings.setdefault("first_token", timings["generate"] + timings["retrieve"])
         base.evidence.doubt = first.probability
         return parse(raw), raw
+
+    def _news(self, asked: Asked, question: str, query: str, language: str, filters, today: date, started: float):
+        """A summary, digest or list (``rag.answer.news``): the articles' own sentences, each cited."""
+        if not asked.topic and asked.kind is not Kind.DIGEST and query != question:  # a follow-up: its subject
+            asked = dataclasses.replace(asked, topic=read_question(f"Riassumi {query}", today).topic)
+        base = Answer(question=question, text="", query=asked.topic or query, language=language, evidence=Evidence())
+        status = STATUS[asked.kind.value].get(language, STATUS[asked.kind.value]["en"])
+        yield dataclasses.replace(base, status=status, done=False)
+
+        def propose(messages):
+            return self.generator.generate(messages, max_tokens=160)
+
+        reply = answer_news(asked, question, language, self.retriever, today, filters, propose)
+        base.timings["retrieve"] = time.perf_counter() - started
+        if reply.reason:
+            base.evidence.reasons = [reply.reason]
+            text = reply.text or REFUSAL.get(language, REFUSAL["en"])
+            yield self._finish(base, text, [], [reply.reason], started)
+            return
+        base.passages = [_cited_hit(c) for c in reply.citations]
+        if reply.lines:  # a digest: each line is shown as it is ready (checked: the articles' own words)
+            for n in range(1, len(reply.lines)):
+                base.timings.setdefault("first_token", time.perf_counter() - started)
+                yield dataclasses.replace(base, text="\n".join(reply.lines[:n]), done=False)
+        base.timings.setdefault("first_token", time.perf_counter() - started)
+        yield self._finish(base, reply.text, reply.citations, [], started)
 
     def rewrite(self, question: str, history: Sequence[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
         """The search query for ``question`` in a chat, and the earlier exchanges to show the model.

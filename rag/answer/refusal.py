@@ -4,9 +4,8 @@
 question the best passage covers (``coverage``), the cosine between the question and the best
 passage (``dense``), how much of the answer's new content the passages contain (``support``),
 whether any answer sentence could be cited (``cited``), and whether the model itself said the
-sources lack the answer. ``Thresholds`` turns them into a yes/no and the reasons for it; its
-defaults were calibrated on SQuAD-it (``eval/answer-calibration.md``). A refused answer's text is
-``REFUSAL`` in the question's language.
+sources lack the answer. The checks of ``rag.answer.verify`` turn them into a yes/no and the reasons
+for it. A refused answer's text is ``REFUSAL`` in the question's language.
 """
 
 from __future__ import annotations
@@ -15,11 +14,9 @@ import difflib
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rag.answer.asks import CARDINALS, NUMBER_WORDS, TIME_WORDS, asks_for
 from rag.text import all_stopwords, fold, keys
-from rag.types import Evidence
 
 # The fixed text of a refused answer, in the question's language.
 REFUSAL = {
@@ -58,7 +55,7 @@ def wrong_answer_type(question: str, answer: str) -> bool:
     """
     kind = asks_for(question)
     if kind == "count":
-        return not re.search(NUMBER_WORDS, answer, re.IGNORECASE) or _counts_something_else(question, answer)
+        return not re.search(NUMBER_WORDS, answer, re.IGNORECASE) or counts_something_else(question, answer)
     if kind == "date":
         return not re.search(TIME_WORDS, answer, re.IGNORECASE)
     return False
@@ -74,13 +71,13 @@ _NUMBER_NOUN_RE = re.compile(
 )
 
 
-def _counts_something_else(question: str, answer: str) -> bool:
+def counts_something_else(question: str, answer: str) -> bool:
     r"""Asked how many of something ("Quanti muri…?"), the answer counts something else ("54 punti") and
     never names what was asked: a near miss. Lines of ``answer`` are read apart (short answer, sentence).
 
-    >>> _counts_something_else("Quanti muri ha fatto Haak?", "54 punti\nHaak ha fatto 54 punti.")
+    >>> counts_something_else("Quanti muri ha fatto Haak?", "54 punti\nHaak ha fatto 54 punti.")
     True
-    >>> _counts_something_else("Quante formazioni ci sono?", "2\nCi sono due formazioni geomorfologiche.")
+    >>> counts_something_else("Quante formazioni ci sono?", "2\nCi sono due formazioni geomorfologiche.")
     False
     """
     from rag.text import tokenize
@@ -111,81 +108,6 @@ DENSE_FLOORS: dict[str, float] = {
     "embeddinggemma-300m": 0.36,
     "multilingual-e5-small": 0.83,
 }
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Refuse when retrieval is weak (``coverage`` below ``min_coverage`` and ``dense`` below
-    ``min_dense``, when there is one), when the answer's support is below ``min_support``, when the quoted sentences
-    cover less than ``min_focus`` of the question, when no sentence of the answer matches a passage
-    sentence (nothing to cite), when a "how many"/"when" question gets no number or time, when the
-    model says the sources do not hold the answer, when the short answer stands in an article that covers
-    the question much less than another article in the prompt, or when it answered but gave "don't know" a
-    probability of ``max_doubt`` or more as its first word (``Evidence.doubt``: near misses, where the
-    sources share the question's topic and names but not the detail asked for, show up there).
-
-    Defaults: checked on SQuAD-it dev (eval/answer-calibration.md)."""
-
-    min_coverage: float = 0.5
-    min_dense: float | None = None  # None: the embedder's floor from DENSE_FLOORS (see Assistant)
-    min_support: float = 0.5
-    min_focus: float = 0.2
-    # Seeds (tuning set): answered near misses had doubts 0.06-0.27, right answers at most 0.094;
-    # SQuAD-it answerable questions sat at 0.000-0.006 (eval/answer-calibration.md, "Doubt").
-    max_doubt: float = 0.1
-    # the article the short answer stands in must cover at least this share of what the best article in
-    # the prompt covers of the question (dev set: "Quale impresa costruirà il nuovo ospedale?" answered
-    # with a volleyball team's name found in another article)
-    min_answer_article: float = 0.5
-
-    def weak_retrieval(self, evidence: Evidence) -> bool:
-        """Coverage and cosine both low. Not applied across languages: the floors are calibrated on
-        questions in the articles' language (across languages the question's words are not in the
-        passages and cosines run lower), so such a question is judged after generation only."""
-        if evidence.cross_language:
-            return False
-        dense_weak = evidence.dense is None or self.min_dense is None or evidence.dense < self.min_dense
-        return evidence.coverage < self.min_coverage and dense_weak
-
-    def retrieval_reasons(self, evidence: Evidence) -> list[str]:
-        """What retrieval alone refuses (judged before generating): weak passages, or a name in the
-        question the articles found never mention (empty: go on)."""
-        reasons = ["weak retrieval"] if self.weak_retrieval(evidence) else []
-        if evidence.unnamed and not evidence.cross_language:
-            reasons.append("the articles never name what is asked")
-        return reasons
-
-    def refuse(self, evidence: Evidence) -> bool:
-        evidence.reasons = self.retrieval_reasons(evidence)
-        if evidence.model_refused:
-            evidence.reasons.append("model found no answer")
-        elif evidence.doubt is not None and evidence.doubt >= self.max_doubt:
-            evidence.reasons.append("model unsure of the answer")
-        if evidence.wrong_type:
-            evidence.reasons.append("answer is not the kind the question asks for")
-        if evidence.support is not None and evidence.support < self.min_support:
-            evidence.reasons.append("answer not grounded")
-        if evidence.focus is not None and evidence.focus < self.min_focus:
-            evidence.reasons.append("quoted sentences do not address the question")
-        if evidence.answer_article is not None and evidence.answer_article < self.min_answer_article:
-            evidence.reasons.append("the answer comes from an article about something else")
-        if evidence.cited is False and not evidence.reasons:  # said only when nothing above explains it
-            evidence.reasons.append("no source sentence matches the answer")
-        return bool(evidence.reasons)
-
-
-# Every reason ``Thresholds.refuse`` can give (the chat page words each one in its language).
-REASONS = (
-    "weak retrieval",
-    "the articles never name what is asked",
-    "model found no answer",
-    "model unsure of the answer",
-    "answer is not the kind the question asks for",
-    "answer not grounded",
-    "quoted sentences do not address the question",
-    "the answer comes from an article about something else",
-    "no source sentence matches the answer",
-)
 
 
 def absent_names(question: str, texts: Sequence[str]) -> list[str]:

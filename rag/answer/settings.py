@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from rag.answer.refusal import Thresholds
+from rag.answer.verify import Thresholds, check_names
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,12 @@ class AskSettings:
     cached_share: float = 0.8  # "mostly cached": this share of the prompt's tokens already read
     escalate: bool = True  # when the sentences give no backed answer, read the whole articles and retry
     thresholds: Thresholds = Thresholds()
+    # checks switched off, by name (``rag.answer.verify.Reason``: "doubt", "focus", …); ``rag bench checks``
+    # switches them all off to see every check that fires, and what each would change
+    checks_off: frozenset[str] = frozenset()
+
+    def __post_init__(self):
+        object.__setattr__(self, "checks_off", check_names(self.checks_off))
 
 
 def split_settings(settings: dict) -> tuple[dict, dict]:

@@ -16,7 +16,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rag.answer.refusal import DENSE_FLOORS, Thresholds
+from rag.answer.refusal import DENSE_FLOORS
+from rag.answer.verify import Thresholds
 from rag.evaluation.gold import HALVES, GoldQuestion, half_of
 from rag.evaluation.metrics import answer_contains, refusal_precision_recall
 from rag.types import Evidence, Filters

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.answer.refusal import Thresholds
+from rag.answer.verify import Thresholds
 from rag.evaluation.calibrate import choose_thresholds, dense_floor, hiding_article, refusal_scores
 from rag.types import Chunk
 

@@ -1,0 +1,226 @@
+"""What kind of question a news reader asks, read from its words: a single fact, a summary of one
+article, the news of a time or a topic (a digest), or a list of things an article names.
+
+Each kind gets its own retrieval and reply (``rag.answer.news`` for the three that are not a fact). The
+time a question names is read against ``today`` ("questa settimana", "a marzo", "ieri", "la notizia più
+recente"); the topic is what is left once the words of the kind and the time are taken out.
+
+>>> from datetime import date
+>>> read_question("Riassumi l'articolo su Umerov", date(2026, 3, 1)).kind
+<Kind.SUMMARY: 'summary'>
+>>> asked = read_question("Quali notizie sono state pubblicate a marzo 2026?", date(2026, 4, 10))
+>>> asked.kind, asked.date_from, asked.date_to, asked.topic
+(<Kind.DIGEST: 'digest'>, '2026-03-01', '2026-03-31', '')
+>>> read_question("Quali sono le ultime notizie su Valtronic?", date(2026, 4, 10)).topic
+'Valtronic'
+>>> read_question("Quali paesi sono citati nell'articolo su Umerov?", date(2026, 4, 10)).things
+'countries'
+>>> read_question("Chi accompagnava Umerov a Bruxelles?", date(2026, 4, 10)).kind
+<Kind.FACT: 'fact'>
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from rag.text import MONTHS, all_stopwords, fold
+
+
+class Kind(StrEnum):
+    FACT = "fact"
+    SUMMARY = "summary"
+    DIGEST = "digest"
+    LIST = "list"
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a question asks for: its kind, its topic, the days it names, and for a list what to list."""
+
+    kind: Kind
+    topic: str = ""  # the question's words once the kind's and the time's are taken out ("Valtronic")
+    date_from: str | None = None  # ISO days, inclusive
+    date_to: str | None = None
+    latest: bool = False  # "la notizia più recente", "le ultime notizie": newest first, fewest needed
+    things: str = ""  # for a list: "countries", "people", "places", "organisations", or the noun asked
+
+
+_I = re.IGNORECASE
+# A summary of one article.
+_SUMMARY_RE = re.compile(
+    r"^\W*(?:riassum\w*|fammi (?:un )?riassunto|(?:un |il )?riassunto|sintetizz\w*|(?:una |in )?sintesi|"
+    r"di (?:che |cosa |che cosa )parla|(?:che )?cosa (?:sappiamo|si sa|dice|racconta)\b|"
+    r"(?:che )?cos[a'’]\s*(?:è|e') (?:la notizia|l'articolo|l’articolo)|"
+    r"summari[sz]e|give (?:me )?a summary|(?:a )?summary of|what (?:do we know|is known) about|"
+    r"what (?:is|'s) the (?:article|story|news) (?:about|on)|what does the (?:article|story) say)",
+    _I,
+)
+# News by time or topic: a digest across articles.
+_DIGEST_RE = re.compile(
+    r"\b(?:ultim[ae] notizi\w*|ultim[ei] novit\w*|novit[àa]\b|notizi[ae] (?:di|del|della|dei|delle|su|sul|sull\w*|"
+    r"da|dal|dall\w*|in|nel|nell\w*|più recent\w*|pubblicat\w*|uscit\w*)|notizia più recente|"
+    r"(?:che )?cos[a'’]\s*(?:è|e') success\w*|cosa (?:è |e' )?success\w*|che (?:cosa )?(?:è |e' )?success\w*|"
+    r"cosa (?:è|e') accadut\w*|cosa succede|aggiornament\w+|quali notizie|"
+    r"what'?s new|latest news|(?:the )?latest on|what happened|news (?:of|from|about|on|in)|"
+    r"most recent (?:news|story))",
+    _I,
+)
+_LATEST_RE = re.compile(
+    r"\b(?:ultim[aei]|più recent[ei]|recentissim\w*|latest|most recent|newest|what'?s new|novit)", _I
+)
+# A list of things an article names (plural question word + plural noun, or "elenca").
+_LIST_RE = re.compile(
+    r"^\W*(?:(?:quali|which|what)\s+(?:sono\s+(?:i|gli|le)\s+)?(\w+)|elenca\w*\s+(?:i|gli|le|tutt[ie]\s+\w+)?\s*(\w+)|"
+    r"list\s+(?:the\s+|all\s+)?(\w+))",
+    _I,
+)
+_THINGS = {
+    "countries": r"paesi|nazioni|stati|countries|nations|states",
+    "people": r"persone|personaggi|protagonisti|politici|people|persons",
+    "places": r"città|luoghi|localit\w+|cities|places|towns",
+    "organisations": r"organizzazioni|enti|istituzioni|organi[sz]ations|institutions",
+}
+_THINGS_RE = {name: re.compile(rf"^(?:{words})$", _I) for name, words in _THINGS.items()}
+# A list's noun must be plural to mean "several": Italian plural endings, or English -s.
+_PLURAL_RE = re.compile(r"^\w+[ie]$|^\w+s$|^città$|^società$|^novità$|^people$", _I)
+# Plural words after "quali" that ask for news or a fact, not a list of things an article names.
+_NOT_THINGS = set(
+    "notizie novita aggiornamenti articoli ultime ultimi recenti news articles stories updates latest are were "
+    "have did do does happened".split()
+)
+
+_MONTH_NAMES = {
+    fold(name): number
+    for names in (MONTHS["it"], MONTHS["en"].lower())
+    for number, name in enumerate(names.split(), start=1)
+}
+_MONTH_RE = re.compile(
+    r"\b(?:(?:a|ad|di|del mese di|nel mese di|nel|in|durante|for|of|during)\s+)?(" + "|".join(_MONTH_NAMES) + r")"
+    r"(?:\s+(?:del\s+|of\s+)?(\d{4}))?\b",
+    _I,
+)
+_DAY_RE = re.compile(r"\b(\d{1,2})\s+(" + "|".join(_MONTH_NAMES) + r")(?:\s+(\d{4}))?\b", _I)
+_RELATIVE_RANGES = [  # pattern -> (days back from today to the range's start, days back to its end) or a name
+    (re.compile(r"\b(?:oggi|today)\b", _I), (0, 0)),
+    (re.compile(r"\b(?:ieri|yesterday)\b", _I), (1, 1)),
+    (re.compile(r"\b(?:questa settimana|this week|in settimana)\b", _I), "this week"),
+    (re.compile(r"\b(?:la )?settimana scorsa|(?:la )?scorsa settimana|last week\b", _I), "last week"),
+    (re.compile(r"\b(?:questo mese|this month)\b", _I), "this month"),
+    (re.compile(r"\b(?:(?:il )?mese scorso|(?:lo )?scorso mese|last month)\b", _I), "last month"),
+    (re.compile(r"\b(?:negli )?ultimi (\d+|due|tre|sette|dieci|quindici|trenta) giorni|last (\d+) days\b", _I), "days"),
+]
+_SMALL = {"due": 2, "tre": 3, "sette": 7, "dieci": 10, "quindici": 15, "trenta": 30}
+# Words that say what kind of question it is, or that it is about "the news", not what it is about.
+_FRAME_WORDS = set(
+    "riassumi riassunto riassumere sintetizza sintesi fammi parla parlano sappiamo sa dice racconta notizia notizie "
+    "articolo articoli pezzo novità novita ultime ultimi ultima recente recenti recentissime più piu successo "
+    "successa accaduto accade succede aggiornamenti aggiornamento pubblicate pubblicati pubblicato uscite cosa "
+    "che quali quale qual chi sono stati state stata è e stato citati citate nominati nominate menzionati "
+    "menzionate coinvolti "
+    "elenca elencami tutti tutte summarize summarise summary give article story news latest new what whats "
+    "happened known know about mentioned named cited list all the most recent newest which is are were "
+    "questa settimana scorsa mese scorso oggi ieri today yesterday week month last this days giorni".split()
+)
+
+
+def read_question(question: str, today: date, newest: date | None = None) -> Asked:
+    """The kind, topic and days of ``question`` asked on ``today`` (``newest``: the index's newest article,
+    the anchor of "la notizia più recente" when it is older than today)."""
+    date_from, date_to = _days(question, today)
+    latest = bool(_LATEST_RE.search(question))
+    if _SUMMARY_RE.search(question):
+        kind = Kind.SUMMARY
+    elif (listed := _list_kind(question))[0] is Kind.LIST:  # "Quali comuni … nell'aggiornamento del 4 febbraio"
+        return Asked(Kind.LIST, _topic(question, listed[1]), date_from, date_to, latest, listed[1])
+    elif _DIGEST_RE.search(question) or (date_from and _names_no_fact(question)):
+        kind = Kind.DIGEST
+    else:
+        kind = Kind.FACT
+    if kind is Kind.SUMMARY and (date_from or latest) and re.search(r"\bnotizie\b|\bnews\b", question, _I):
+        kind = Kind.DIGEST  # "riassumi le notizie di marzo": several articles
+    return Asked(kind, _topic(question) if kind is not Kind.FACT else "", date_from, date_to, latest)
+
+
+def _names_no_fact(question: str) -> bool:
+    """A question that names a time but asks no fact of it ("Marzo 2026?", "Notizie di ieri")."""
+    return not re.search(r"\b(?:chi|quando|dove|quant\w+|perch\w+|come|who|when|where|how|why)\b", question, _I)
+
+
+def _list_kind(question: str) -> tuple[Kind, str]:
+    match = _LIST_RE.search(question)
+    if not match:
+        return Kind.FACT, ""
+    noun = next(g for g in match.groups() if g)
+    for name, pattern in _THINGS_RE.items():
+        if pattern.match(noun):
+            return Kind.LIST, name
+    if fold(noun) in _NOT_THINGS or fold(noun) in all_stopwords():  # "Quali notizie…", "What are…"
+        return Kind.FACT, ""
+    if match.group(2) or match.group(3):  # "elenca …", "list …": whatever follows
+        return Kind.LIST, noun.lower()
+    if _PLURAL_RE.match(noun):  # "Quali opere sono citate…?", "Quali musei hanno prestato opere…?"
+        return Kind.LIST, noun.lower()
+    return Kind.FACT, ""
+
+
+def _topic(question: str, things: str = "") -> str:
+    """The question's own words, less those of its kind and time: what the news is about.
+
+    >>> _topic("Che cosa è successo nello sport?")
+    'sport'
+    >>> _topic("Di cosa parla la notizia da Padova?")
+    'Padova'
+    """
+    text = _MONTH_RE.sub(" ", question)
+    text = re.sub(r"\b\d{4}\b|\b\d{1,2}\b", " ", text)
+    stop = all_stopwords() | _FRAME_WORDS | {fold(w) for w in _THINGS.get(things, things).split("|")}
+    words = [w for w in re.findall(r"[\w’'-]+", text) if fold(w).strip("'’") not in stop and len(w) > 1]
+    words = [re.sub(r"^(?:\w{1,4}['’])", "", w) for w in words]  # "sull'Ucraina" -> "Ucraina"
+    return " ".join(w for w in words if w and fold(w) not in stop)
+
+
+def _days(question: str, today: date) -> tuple[str | None, str | None]:
+    """The days ``question`` names, as inclusive ISO dates (None, None when it names none)."""
+    day = _DAY_RE.search(question)
+    if day:
+        year = int(day.group(3)) if day.group(3) else _year_for(_MONTH_NAMES[fold(day.group(2))], today)
+        try:
+            one = date(year, _MONTH_NAMES[fold(day.group(2))], int(day.group(1)))
+        except ValueError:
+            return None, None
+        return one.isoformat(), one.isoformat()
+    for pattern, span in _RELATIVE_RANGES:
+        match = pattern.search(question)
+        if not match:
+            continue
+        if isinstance(span, tuple):
+            return (today - timedelta(days=span[0])).isoformat(), (today - timedelta(days=span[1])).isoformat()
+        if span == "this week":
+            return (today - timedelta(days=today.weekday())).isoformat(), today.isoformat()
+        if span == "last week":
+            monday = today - timedelta(days=today.weekday() + 7)
+            return monday.isoformat(), (monday + timedelta(days=6)).isoformat()
+        if span == "this month":
+            return today.replace(day=1).isoformat(), today.isoformat()
+        if span == "last month":
+            end = today.replace(day=1) - timedelta(days=1)
+            return end.replace(day=1).isoformat(), end.isoformat()
+        count = next(g for g in match.groups() if g)
+        days = int(count) if count.isdigit() else _SMALL[fold(count)]
+        return (today - timedelta(days=days)).isoformat(), today.isoformat()
+    month = _MONTH_RE.search(question)
+    if month and (month.group(2) or re.search(r"\b(?:notizi|news|success|happen|accad|pubblicat|mese)", question, _I)):
+        number = _MONTH_NAMES[fold(month.group(1))]
+        year = int(month.group(2)) if month.group(2) else _year_for(number, today)
+        last = calendar.monthrange(year, number)[1]
+        return date(year, number, 1).isoformat(), date(year, number, last).isoformat()
+    return None, None
+
+
+def _year_for(month: int, today: date) -> int:
+    """The year of the latest ``month`` not after ``today`` ("a marzo" asked in April 2026: March 2026)."""
+    return today.year if month <= today.month else today.year - 1
