@@ -39,6 +39,7 @@ _BYLINE = re.compile(
     r"^(?:(?i:di|by)\s+" + _NAME + r"|(?i:a cura (?:dell['’]\s*|(?:di|del|della|dei|degli)\s+)|"
     r"dal nostro (?:inviato|corrispondente)\s+|dalla nostra (?:inviata|corrispondente)\s+)\S.{0,60})$"
 )
+_KICKER = re.compile(r"^[^\Wa-zà-ÿ]+(?:\s+[^\Wa-zà-ÿ]+){0,4}$")  # 1-5 words in capitals, no lower case
 _LABEL = re.compile(  # a press release's label above its headline: never the title
     r"^(?:comunicato stampa|comunicato|nota stampa|nota per la stampa|press release)(?:\s+n\.?\s*\d+)?[.:]?$",
     re.IGNORECASE,
@@ -61,13 +62,19 @@ class Head:
     dateline: Dateline | None = None
 
     def title(self, markdown: bool = False) -> str | None:
-        """The headline: the first line above the dateline that is not a byline ("di Mario Rossi") or a label
-        ("COMUNICATO STAMPA")."""
-        for line in self.lines:
-            cleaned = _plain(line, markdown)
-            if cleaned and not _BYLINE.match(cleaned) and not _LABEL.match(cleaned):
-                return cleaned
-        return None
+        """The headline: the first line above the dateline that is not a byline ("di Mario Rossi"), a label
+        ("COMUNICATO STAMPA") or a kicker (a few words in capitals above a headline: "CRISI INDUSTRIALE").
+
+        >>> Head(["CRISI INDUSTRIALE", "Ceramiche Valdera, 180 esuberi", "di Lucia Bernardini"]).title()
+        'Ceramiche Valdera, 180 esuberi'
+        >>> Head(["SCIOPERO GENERALE DEI TRASPORTI"]).title()
+        'SCIOPERO GENERALE DEI TRASPORTI'
+        """
+        lines = [c for c in (_plain(line, markdown) for line in self.lines) if c]
+        lines = [c for c in lines if not _BYLINE.match(c) and not _LABEL.match(c)]
+        if len(lines) > 1 and _KICKER.match(lines[0]) and not lines[1].isupper():
+            return lines[1]
+        return lines[0] if lines else None
 
 
 def parse_dateline(text: str) -> Dateline | None:
