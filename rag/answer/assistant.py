@@ -281,7 +281,8 @@ class Assistant:
         def propose(messages):
             return self.generator.generate(messages, max_tokens=160)
 
-        reply = answer_news(asked, question, language, self.retriever, today, filters, propose)
+        floor = self.settings.thresholds.min_dense
+        reply = answer_news(asked, question, language, self.retriever, today, filters, propose, floor)
         base.timings["retrieve"] = time.perf_counter() - started
         if reply.reason:
             base.evidence.reasons = [reply.reason]

@@ -91,14 +91,20 @@ def newest_date(retriever: Retriever) -> date | None:
 
 
 def articles_about(
-    retriever: Retriever, asked: Asked, question: str, filters: Filters | None, limit: int
+    retriever: Retriever,
+    asked: Asked,
+    question: str,
+    filters: Filters | None,
+    limit: int,
+    min_dense: float | None = None,
 ) -> list[tuple[Document, float]]:
     """The articles a news question is about, most relevant first, with their relevance (0-1): those in the
     days it names, and about its topic when it has one.
 
     Without a topic every article of those days is relevant. With one, an article is relevant when it
     holds the topic's words (title, place, source and text count), else when the embedding model puts it
-    as close to the topic as the closest article (within ``_DENSE_MARGIN``): "sport" finds volleyball.
+    as close to the topic as the closest article (within ``_DENSE_MARGIN``) and at least ``min_dense`` (the
+    retrieval check's floor, ``Thresholds.min_dense``): "sport" finds volleyball, "Sanremo" nothing.
     """
     filters = _within(filters, asked)
     store = retriever.store
@@ -124,7 +130,7 @@ def articles_about(
             relevance = 0.5 + 0.25 * lexical[d.id] + 0.25 * titled[d.id]
         elif (
             best_dense is not None
-            and dense.get(d.id, -1.0) >= best_dense - _DENSE_MARGIN
+            and dense.get(d.id, -1.0) >= max(best_dense - _DENSE_MARGIN, min_dense if min_dense is not None else -1.0)
             and not any(v >= 0.5 for v in lexical.values())
         ):
             relevance = 0.4
@@ -465,10 +471,12 @@ def answer_news(
     today: date,
     filters: Filters | None = None,
     propose: Callable[[list[dict[str, str]]], str] | None = None,
+    min_dense: float | None = None,
 ) -> NewsReply:
-    """The reply to a summary, digest or list question (``propose`` asks the model for a list's items)."""
+    """The reply to a summary, digest or list question (``propose`` asks the model for a list's items;
+    ``min_dense``: the cosine an article must reach to be about a topic whose words it does not write)."""
     if asked.kind is Kind.DIGEST:
-        docs = articles_about(retriever, asked, question, filters, DIGEST_ARTICLES)
+        docs = articles_about(retriever, asked, question, filters, DIGEST_ARTICLES, min_dense)
         if not docs:
             if asked.date_from and not asked.topic:
                 return NewsReply(
@@ -476,7 +484,7 @@ def answer_news(
                 )
             return NewsReply("", [], REASONS["no_article_on_topic"])
         return digest(docs, asked, language, today)
-    docs = articles_about(retriever, asked, question, filters, 1)
+    docs = articles_about(retriever, asked, question, filters, 1, min_dense)
     if not docs:
         return NewsReply("", [], REASONS["no_article_on_topic"])
     doc = docs[0][0]

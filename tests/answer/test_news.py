@@ -1,0 +1,150 @@
+"""Summaries, digests and lists (rag.answer.news) on the dev set's articles, with the fake embedder (the
+topic is found by its words) and, for lists, a scripted proposer: fast, no real models."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from rag.answer.assistant import Assistant, make_settings
+from rag.answer.kinds import read_question
+from rag.answer.news import REASONS, answer_news, names_in, proposed_items
+
+from tests.answer.test_assistant import ScriptedGenerator
+
+ARTICLES = Path(__file__).resolve().parents[2] / "eval" / "dev" / "articles"
+TODAY = date(2026, 4, 15)
+
+
+@pytest.fixture(scope="module")
+def dev_retriever(tmp_path_factory):
+    from rag.index.indexer import build_index
+    from rag.index.retriever import Retriever
+    from rag.sources.ingest import load_documents
+
+    from tests.conftest import FakeEmbedder
+
+    folder = tmp_path_factory.mktemp("news") / "index" / "dev"
+    build_index(load_documents([ARTICLES]), folder, FakeEmbedder())
+    return Retriever.load(str(folder), embedder=FakeEmbedder())
+
+
+def ask(retriever, question, propose=None, today=TODAY):
+    asked = read_question(question, today)
+    # the fake embedder's cosines mean nothing: no article is "close" without the topic's words
+    return answer_news(asked, question, "it", retriever, today, propose=propose, min_dense=2.0)
+
+
+def cited_docs(reply):
+    return [c.doc_id for c in reply.citations]
+
+
+def test_a_summary_is_one_articles_own_sentences_each_cited_none_cut(dev_retriever):
+    reply = ask(dev_retriever, "Riassumi l'articolo sulla mostra di Carlo Crivelli ad Ascoli Piceno.")
+    assert not reply.reason and set(cited_docs(reply)) == {"mostra-crivelli-ascoli.md"}
+    body = reply.text.split("\n\n", 1)[1]
+    sentences = re.findall(r"(.+?) \[(\d+)\]", body)
+    assert 3 <= len(sentences) <= 5 and [int(n) for _, n in sentences] == list(range(1, len(sentences) + 1))
+    document = dev_retriever.store.document("mostra-crivelli-ascoli.md")
+    for (sentence, _), citation in zip(sentences, reply.citations, strict=True):
+        assert sentence.strip().endswith((".", "!", "?", "»", '"', "”", ")"))  # never cut mid-phrase
+        assert " ".join(citation.quote.split()) in " ".join(document.text.split())
+
+
+def test_relative_dates_in_a_summary_are_resolved_against_the_articles_date(dev_retriever):
+    reply = ask(dev_retriever, "Riassumi l'accordo su Ceramiche Valdera firmato al ministero.")
+    assert cited_docs(reply)[0] == "ceramiche-valdera-accordo.txt"
+    assert "ieri (12 febbraio 2026)" in reply.text
+
+
+def test_the_latest_news_on_a_story_gives_each_article_dated_newest_first(dev_retriever):
+    reply = ask(dev_retriever, "Quali sono le ultime notizie su Ceramiche Valdera?")
+    assert cited_docs(reply)[:2] == ["ceramiche-valdera-accordo.txt", "ceramiche-valdera-esuberi.txt"]
+    assert reply.lines and "13 febbraio 2026" in reply.lines[0] and "3 febbraio 2026" in reply.lines[1]
+    assert "95" in reply.lines[0] and "180" in reply.lines[1]
+
+
+def test_the_news_of_a_month_are_that_months_articles_only(dev_retriever):
+    reply = ask(dev_retriever, "Cosa è successo a gennaio 2026?")
+    assert set(cited_docs(reply)) == {"morbillo-verona.txt", "bce-tassi.txt"}
+    days = [date.fromisoformat(c.date) for c in reply.citations]
+    assert days == sorted(days, reverse=True)
+
+
+def test_a_month_without_articles_says_so_and_names_the_newest(dev_retriever):
+    reply = ask(dev_retriever, "Quali notizie sono state pubblicate a maggio 2026?", today=date(2026, 6, 1))
+    assert reply.reason == REASONS["no_article_in_dates"] and not reply.citations
+    assert (
+        reply.text
+        == "Nessun articolo tra il 1 maggio 2026 e il 31 maggio 2026. L'articolo più recente è del 14 aprile 2026."
+    )
+
+
+def test_a_topic_no_article_is_about_is_refused(dev_retriever):
+    reply = ask(dev_retriever, "Quali sono le ultime notizie sul Festival di Sanremo?")
+    assert reply.reason == REASONS["no_article_on_topic"] and not reply.citations
+
+
+def test_the_countries_an_article_names_are_listed_as_it_writes_them(dev_retriever):
+    reply = ask(dev_retriever, "Quali paesi sono citati nell'articolo del 3 febbraio su Ceramiche Valdera?")
+    assert set(cited_docs(reply)) == {"ceramiche-valdera-esuberi.txt"}
+    items = re.findall(r"^- (.+?) \[\d+\]$", reply.text, re.M)
+    assert {"Germania", "Stati Uniti"} <= set(items)
+
+
+def test_a_list_keeps_only_what_the_article_writes(dev_retriever):
+    proposals = []
+
+    def propose(messages):
+        proposals.append(messages)
+        return "- Codacons\n- Unione energie per la mobilità, Federconsumatori Inventata\n3. Altroconsumo"
+
+    reply = ask(dev_retriever, "Quali associazioni sono citate nell'articolo sul prezzo dei carburanti?", propose)
+    items = re.findall(r"^- (.+?) \[\d+\]$", reply.text, re.M)
+    assert items and set(items) <= {"Codacons", "Unione energie per la mobilità"} and "Codacons" in items
+    assert reply.text.startswith("Associazioni citate in «Carburanti")  # the agreement follows the noun
+    assert "carburanti-prezzi" in proposals[0][-1]["content"] or "gasolio" in proposals[0][-1]["content"]
+
+
+def test_nothing_found_to_list_is_refused(dev_retriever):
+    reply = ask(
+        dev_retriever, "Quali squadre sono citate nell'articolo sui prezzi dei carburanti?", lambda m: "nessuno"
+    )
+    assert reply.reason == REASONS["nothing_to_list"] and not reply.citations
+
+
+def test_people_are_names_of_two_to_five_capitalised_words():
+    from rag.types import Document
+
+    doc = Document("a", "Ha parlato Christine Lagarde a Francoforte, con la Banca centrale europea.", "T")
+    found = [w for w, _ in names_in(doc, ["Christine Lagarde", "Francoforte", "Banca centrale europea"], people=True)]
+    assert found == ["Christine Lagarde"]
+    assert proposed_items("Lagarde e Lane") == ["Lagarde e Lane", "Lagarde", "Lane"]
+
+
+def test_the_assistant_streams_a_status_then_a_digests_lines_then_the_answer(dev_retriever):
+    generator = ScriptedGenerator("nessuno")
+    assistant = Assistant(dev_retriever, generator, make_settings(min_dense=2.0))
+    answers = list(assistant.ask_stream("Quali sono le ultime notizie sul morbillo nel Veronese?", today=TODAY))
+    assert answers[0].status and answers[0].text == "" and not answers[0].done
+    texts = [a.text for a in answers[1:]]
+    assert all(b.startswith(a) for a, b in zip(texts, texts[1:], strict=False))  # lines grow, never change
+    final = answers[-1]
+    assert (
+        final.done
+        and not final.refused
+        and {c.doc_id for c in final.citations} == {"morbillo-verona.txt", "morbillo-verona-aggiornamento.md"}
+    )
+    assert [p.doc_id for p in final.passages] == [c.doc_id for c in final.citations]
+    assert not generator.prompts  # a digest is the articles' own sentences: no generation
+
+
+@pytest.mark.parametrize("reason", list(REASONS.values()))
+def test_every_news_refusal_is_worded_on_the_page(reason):
+    from ui.strings import STRINGS
+
+    for words in STRINGS.values():
+        assert f"why:{reason}" in words
