@@ -17,6 +17,7 @@ from rag.cli.options import (
     index_option,
     out_file_option,
     passage_tokens_option,
+    reader_options,
     server_options,
     writable_file,
 )
@@ -279,3 +280,116 @@ def bench_refusal(dataset, index, model, limit, out, retrieval_limit, max_tokens
             handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in result.rows)
     for line in result.lines():
         click.echo(line)
+
+
+@bench.command("concurrency")
+@index_option(help="Index to ask.")
+@reader_options
+@click.option(
+    "--gold",
+    type=click.Path(dir_okay=False),
+    default="eval/seeds.jsonl",
+    show_default=True,
+    help="JSONL gold set whose questions (and follow-ups) the chats ask.",
+)
+@click.option(
+    "--chats",
+    "-n",
+    "counts",
+    type=click.IntRange(min=1),
+    multiple=True,
+    help="Chats asking at once, one round each (repeatable). Default: 1, 4, 8, 16.",
+)
+@click.option(
+    "--questions", "per_chat", type=click.IntRange(min=1), default=3, show_default=True, help="Questions per chat."
+)
+@out_file_option("Also write the rounds as JSON here.")
+@click.option(
+    "--markdown",
+    type=click.Path(path_type=Path),
+    callback=writable_file,
+    default=None,
+    help="Also write the table here.",
+)
+def bench_concurrency_command(index, reader, gold, counts, per_chat, out, markdown) -> None:
+    """N chats asking at once: p50/p95 time to the first checked text and to the whole answer.
+
+    Each chat asks a few gold questions in a row, follow-ups with their history. With the model in this
+    process, questions take turns (one model, one queue); with --llm URL, every chat's requests go to the
+    server at once and it batches them if it can (llama.cpp's llama-server --parallel N, vLLM). Each chat's
+    first question is asked once untimed first (warm-up).
+
+    \b
+    Example (a llama.cpp server with 8 slots, then this process, same model):
+      llama-server -m qwen2.5-1.5b-instruct-q4_k_m.gguf --port 8080 --parallel 8 -c 32768
+      rag bench concurrency --llm http://127.0.0.1:8080/v1 --out served.json --markdown served.md
+      rag bench concurrency --model qwen2.5-1.5b-instruct --out local.json --markdown local.md
+    """
+    from rag.answer.assistant import Assistant
+    from rag.answer.settings import make_settings
+    from rag.evaluation import concurrency_bench as cb
+    from rag.evaluation.gold import load_gold
+    from rag.index.retriever import Retriever
+
+    questions = load_gold(gold)
+    counts = counts or (1, 4, 8, 16)
+    first = Assistant.load(index, **reader.settings())  # the generator and embedder all chats share
+    generator, embedder = first.generator, first.retriever.embedder
+    shared_embedder = None
+
+    def make_assistant(guard):
+        nonlocal shared_embedder
+        shared_embedder = shared_embedder or guard(embedder)
+        assistant = Assistant(Retriever.load(index, embedder=shared_embedder), generator, make_settings())
+        for _ in assistant.ask_stream(questions[0].question):  # warm-up, untimed
+            pass
+        return assistant
+
+    label = f"{generator.name} served at {generator.where}" if reader.url else generator.name
+    click.echo(f"reader: {label}; CPU: {cb.machine()}", err=True)
+    click.echo("| " + " | ".join((*cb.HEADERS, "p95 vs 1 chat")) + " |")
+    rows: list[dict] = []
+
+    def show(row: dict) -> None:
+        rows.append(row)
+        click.echo(cb.table(rows).splitlines()[-1])
+
+    cb.bench_concurrency(make_assistant, questions, counts, per_chat, served=bool(reader.url), on_round=show)
+    meta = {"reader": label, "cpu": cb.machine(), "per_chat": per_chat, "gold": str(gold), "served": bool(reader.url),
+            "command": "rag " + " ".join(_without_key(sys.argv[1:]))}  # fmt: skip
+    cb.write_report(rows, meta, out, markdown)
+
+
+def _without_key(args: list[str]) -> list[str]:
+    """The command line without the API key's value (it is never written down)."""
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            out.append("KEY")
+        else:
+            out.append("--api-key=KEY" if arg.startswith("--api-key=") else arg)
+        skip = arg == "--api-key"
+    return out
+
+
+@bench.command("parity")
+@click.argument("run_a", type=click.Path(exists=True, path_type=Path))
+@click.argument("run_b", type=click.Path(exists=True, path_type=Path))
+@out_file_option("Also write the counts and the differing questions as JSON here.")
+def bench_parity(run_a, run_b, out) -> None:
+    """How many answers differ between two rag eval runs (their --out folders): e.g. the model in this
+    process and the same model served with --llm.
+
+    \b
+    Example:
+      rag eval eval/seeds.jsonl --model qwen2.5-1.5b-instruct --out eval/runs/local
+      rag eval eval/seeds.jsonl --llm http://127.0.0.1:8080/v1 --out eval/runs/served
+      rag bench parity eval/runs/local eval/runs/served
+    """
+    from rag.evaluation.concurrency_bench import compare_runs, parity_lines
+
+    result = compare_runs(run_a, run_b)
+    for line in parity_lines(result, str(run_a), str(run_b)):
+        click.echo(line)
+    if out:
+        out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
