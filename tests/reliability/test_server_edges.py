@@ -316,17 +316,29 @@ def test_a_client_that_goes_away_gives_the_model_back_at_once(factory, seeds, fa
 
 @pytest.mark.slow
 @pytest.mark.server
-def test_a_closed_browser_tab_gives_the_model_back(seeds, fake_embedder):
-    """Gradio closes the answer's generator when the page's event stream drops (what a closed tab does)."""
+@pytest.mark.parametrize("route", ["queue", "call"], ids=["the page's queue (a browser)", "gradio's /call"])
+def test_a_closed_browser_tab_gives_the_model_back(seeds, fake_embedder, route):
+    """Gradio closes the answer's generator when the event stream drops (what a closed tab does): through the
+    queue the page itself uses (join, then the session's stream) and through the /call route."""
     assistant = HeldModelAssistant(Retriever.load(seeds, embedder=fake_embedder))
     with rag_serve(lambda index, model: assistant, FakeAssistant(assistant.retriever)) as base:
         api = f"{base}/gradio_api"
         params = httpx.get(f"{api}/info").json()["named_endpoints"]["/ask"]["parameters"]
         data = [QUESTION if n == 0 else p.get("parameter_default") for n, p in enumerate(params)]
-        event = httpx.post(f"{api}/call/ask", json={"data": data}).json()["event_id"]
-        with httpx.stream("GET", f"{api}/call/ask/{event}", timeout=30) as reply:
+        if route == "queue":  # every input of the event, the chat's state too, as the page sends them
+            config = httpx.get(f"{base}/config").json()
+            ask = next(d for d in config["dependencies"] if d.get("api_name") == "ask")
+            values = {c["id"]: c.get("props", {}).get("value") for c in config["components"]}
+            data = [QUESTION if n == 0 else values[i] for n, i in enumerate(ask["inputs"])]
+            body = {"data": data, "fn_index": ask["id"], "session_hash": "scheda", "event_data": None}
+            assert httpx.post(f"{api}/queue/join", json=body).status_code == 200
+            stream, started = f"{api}/queue/data?session_hash=scheda", '"process_generating"'
+        else:
+            event = httpx.post(f"{api}/call/ask", json={"data": data}).json()["event_id"]
+            stream, started = f"{api}/call/ask/{event}", "event: generating"
+        with httpx.stream("GET", stream, timeout=30) as reply:
             for line in reply.iter_lines():
-                if line.startswith("event: generating"):
+                if started in line:
                     break
         left = time.monotonic()
         deadline = left + assistant.generation_time() + 10
