@@ -198,14 +198,10 @@ class Evidence:
     coverage: float = 0.0  # weighted share of the question's content words in the best passage
     dense: float | None = None  # cosine question / best passage
     support: float | None = None  # share of the answer's new content words found in the prompt passages
-    focus: float | None = None  # weighted share of the question's content words in the quoted sentences
     model_refused: bool = False
     wrong_type: bool = False  # "how many"/"when" answered without any number or time expression
     cited: bool | None = None  # whether any answer sentence matched a passage sentence (None: no answer)
     doubt: float | None = None  # the model's probability of starting its reply with "don't know" (None: unknown)
-    # coverage of the question by the article the short answer was found in, over the best article's
-    # in the prompt (None: one article, or the answer not found word for word)
-    answer_article: float | None = None
     cross_language: bool = False  # question and articles in different languages
     unnamed: list[str] = field(default_factory=list)  # names in the question the articles found never mention
     context: str = ""  # what the model read: "sentences" (the best ones of the passages) or "articles" (whole)

@@ -29,7 +29,7 @@ from rag.answer.prompt import DONT_KNOW, SHORT_LABEL, SYSTEM, Prompt, build_prom
 from rag.answer.refusal import DENSE_FLOORS, REFUSAL, absent_names, coverage
 from rag.answer.reply import parse
 from rag.answer.settings import AskSettings, make_settings, split_settings
-from rag.answer.verify import relaxed, run_checks, verify_fact
+from rag.answer.verify import run_checks, verify_fact
 from rag.config import DEFAULT_LLM
 from rag.errors import InputError, check_counts
 from rag.index.retriever import Retriever
@@ -191,8 +191,7 @@ class Assistant:
             base.passages = [p.hit for p in prompt.passages]
             result = yield from self._generate(base, prompt, max_tokens, started, cross)
             reply, draft = result
-            thresholds = relaxed(self.settings.thresholds, evidence.context)
-            lang = self.settings.source_language
+            lang, thresholds = self.settings.source_language, self.settings.thresholds
             answer = verify_fact(question, reply, draft, prompt, evidence, thresholds, off, cross, said, lang)
             if answer is not None:
                 text, citations, short = answer

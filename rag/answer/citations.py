@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from rag.answer.dates import resolve_relative_dates
 from rag.answer.prompt import PromptPassage
-from rag.answer.refusal import coverage
 from rag.text import keys
 from rag.types import Citation
 
@@ -81,7 +80,6 @@ class Grounded:
     text: str  # the answer with [n] markers
     citations: list[Citation]
     support: float | None
-    focus: float | None = None
 
 
 def _passage_sentences(passage: PromptPassage) -> list[tuple[int, int, set[str]]]:
@@ -156,8 +154,7 @@ def ground(
         else:
             out.append(sentence + marker)
     support = _support([k for k in kept] or [(s[2], s[3]) for s in sentences], all_keys, cross_language)
-    focus = coverage(question, [" ".join(quotes)]) if quotes else None
-    return Grounded(" ".join(out), citations, support, focus)
+    return Grounded(" ".join(out), citations, support)
 
 
 def _support(sentences: list[tuple[set[str], set[str]]], all_keys: set[str], cross_language: bool) -> float | None:

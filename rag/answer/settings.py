@@ -28,7 +28,7 @@ class AskSettings:
     cached_share: float = 0.8  # "mostly cached": this share of the prompt's tokens already read
     escalate: bool = True  # when the sentences give no backed answer, read the whole articles and retry
     thresholds: Thresholds = Thresholds()
-    # checks switched off, by name (``rag.answer.verify.Reason``: "doubt", "focus", …); ``rag bench checks``
+    # checks switched off, by name (``rag.answer.verify.Reason``: "doubt", "not_cited", …); ``rag bench checks``
     # switches them all off to see every check that fires, and what each would change
     checks_off: frozenset[str] = frozenset()
 

@@ -12,7 +12,6 @@ model's own sentence is shown (it translates), cited to the sentence it matches,
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,8 +38,6 @@ class Reason(StrEnum):
     ADDS_NOTHING = "answer adds nothing to the question"
     NOT_VERBATIM = "the short answer is not in the sources word for word"
     NOT_GROUNDED = "answer not grounded"
-    FOCUS = "quoted sentences do not address the question"
-    OTHER_ARTICLE = "the answer comes from an article about something else"
     NOT_CITED = "no source sentence matches the answer"
 
 
@@ -54,9 +51,7 @@ class Thresholds:
     min_coverage: float = 0.5  # share of the question's content words in the best passage
     min_dense: float | None = None  # cosine question / best passage
     min_support: float = 0.5  # share of the answer's new words found in the passages
-    min_focus: float = 0.2  # share of the question's words in the quoted sentence
     max_doubt: float = 0.1  # the model's probability of starting with "don't know"
-    min_answer_article: float = 0.5  # the answer's article covers this share of what the best article covers
 
     def refuse(self, evidence: Evidence, off: frozenset[str] = frozenset()) -> bool:
         """Run every check on ``evidence``; True when one that is not ``off`` fires (``evidence.reasons``)."""
@@ -91,10 +86,6 @@ CHECKS: tuple[Check, ...] = (
           lambda e, t: e.verbatim is False),
     Check(Reason.NOT_GROUNDED, "answer", "share of the answer's new words in the passages below min_support",
           lambda e, t: e.support is not None and e.support < t.min_support),
-    Check(Reason.FOCUS, "answer", "the quoted sentence covers less than min_focus of the question",
-          lambda e, t: e.focus is not None and e.focus < t.min_focus),
-    Check(Reason.OTHER_ARTICLE, "answer", "the answer's article covers the question far less than another",
-          lambda e, t: e.answer_article is not None and e.answer_article < t.min_answer_article),
     Check(Reason.NOT_CITED, "answer", "no sentence of the sources matches the answer", lambda e, t: e.cited is False),
 )  # fmt: skip
 
@@ -198,9 +189,6 @@ def verify_fact(
         spelled = {reply.short, spelled_numbers(reply.short, language)}
         supports = [ground(s, question, prompt.passages).support for s in spelled]
         evidence.support = max((x for x in supports if x is not None), default=None)
-    quote = found[3] if found else (grounded.citations[0].quote if grounded and grounded.citations else "")
-    evidence.focus = None if cross or not quote or evidence.context == "articles" else coverage(question, [quote])
-    evidence.answer_article = None if cross or not found else _answer_article(question, prompt, found[0])
     evidence.cited = None if evidence.model_refused else bool(found or (grounded and grounded.citations))
     if run_checks(evidence, thresholds, off, stage="answer") or evidence.model_refused:
         if not evidence.reasons:  # switched off, but nothing was answered: there is nothing to show
@@ -249,21 +237,3 @@ def _locate(short_raw: str, short: str, read, question: str, language: str):
             passage, a, b, shown = read[i]
             return passage, a, b, shown, ", ".join(shown[snap(p, [shown])[1] : snap(p, [shown])[2]] for p in parts)
     return None
-
-
-def _answer_article(question: str, prompt: Prompt, passage) -> float | None:
-    """How much of the question the article holding the answer covers, relative to the article of the prompt
-    that covers it most (None with a single article, or a question none of them shares words with)."""
-    by_doc: dict[str, list[str]] = {}
-    for p in prompt.passages:
-        by_doc.setdefault(p.hit.doc_id, []).append(p.text)
-    if len(by_doc) < 2:
-        return None
-    covered = {doc: coverage(question, [" ".join(texts)]) for doc, texts in by_doc.items()}
-    best = max(covered.values())
-    return covered[passage.hit.doc_id] / best if best > 0 else None
-
-
-def relaxed(thresholds: Thresholds, context: str) -> Thresholds:
-    """The model read whole articles: a quote off the question's words is fine (no focus floor)."""
-    return dataclasses.replace(thresholds, min_focus=0.0) if context == "articles" else thresholds

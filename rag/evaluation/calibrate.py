@@ -119,11 +119,9 @@ def calibrate_refusal(
                     "coverage": e.coverage,
                     "dense": e.dense,
                     "support": e.support,
-                    "focus": e.focus,
                     "model_refused": e.model_refused,
                     "wrong_type": e.wrong_type,
                     "doubt": e.doubt,
-                    "answer_article": e.answer_article,
                     "cited": e.cited,
                     "correct": answerable and bool(answer_contains(e.reply, g.answers)),
                     "reply": e.reply,
@@ -142,11 +140,9 @@ def _refuses(row: dict, t: Thresholds) -> bool:
         coverage=row["coverage"],
         dense=row["dense"],
         support=row.get("support"),
-        focus=row.get("focus"),
         model_refused=row.get("model_refused", False),
         wrong_type=row.get("wrong_type", False),
         doubt=row.get("doubt"),
-        answer_article=row.get("answer_article"),
         cited=row.get("cited"),  # absent from rows written before this check existed
     )
     return t.refuse(e)
@@ -219,11 +215,10 @@ def choose_thresholds(rows: list[dict], floor: float):
         (0.0, 0.3, 0.4, 0.5, 0.6, 0.7),
         (-1.0, *(round(floor + step, 2) for step in (-0.1, -0.05, 0.0, 0.05, 0.1))),
         (0.0, 0.25, 0.5, 0.67, 0.75),
-        (0.0, 0.2, 0.3, 0.4, 0.5),
         DOUBTS,
     )
-    for cov, dense, sup, focus, doubt in grid:
-        t = Thresholds(min_coverage=cov, min_dense=dense, min_support=sup, min_focus=focus, max_doubt=doubt)
+    for cov, dense, sup, doubt in grid:
+        t = Thresholds(min_coverage=cov, min_dense=dense, min_support=sup, max_doubt=doubt)
         s = refusal_scores(rows, t)
         key = (round(_f1(s), 4), -s["refused_answerable"])
         if best_key is None or key > best_key:

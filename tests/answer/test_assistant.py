@@ -54,7 +54,7 @@ def seeds_retriever(tmp_path, fake_embedder):
 def make_assistant(retriever, sentence, short=None, **settings):
     """An assistant whose model replies ``short`` (the sentence itself if None), then ``sentence``."""
     # Thresholds fixed here: the fake embedder's cosines are not on the real model's scale.
-    values = {"min_coverage": 0.3, "min_dense": 2.0, "min_support": 0.5, "min_focus": 0.0, "passage_tokens": 400}
+    values = {"min_coverage": 0.3, "min_dense": 2.0, "min_support": 0.5, "passage_tokens": 400}
     values.update(settings)
     reply = f" {sentence if short is None else short}\nRisposta: {sentence}"
     return Assistant(retriever, ScriptedGenerator(reply), make_settings(**values))
@@ -390,9 +390,7 @@ class Unsure(ScriptedGenerator):
 @pytest.mark.parametrize(("doubt", "refused"), [(0.02, False), (0.4, True), (None, False)])
 def test_an_answer_the_model_nearly_declined_is_refused(seeds_retriever, doubt, refused):
     reply = " Andrii Hnatov\nRisposta: Umerov era accompagnato da Andrii Hnatov."
-    settings = make_settings(
-        min_coverage=0.3, min_dense=2.0, min_focus=0.0, max_doubt=0.25, escalate=False, passage_tokens=400
-    )
+    settings = make_settings(min_coverage=0.3, min_dense=2.0, max_doubt=0.25, escalate=False, passage_tokens=400)
     answer = Assistant(seeds_retriever, Unsure(reply, doubt), settings).ask("Chi accompagnava Umerov a Bruxelles?")
     assert answer.refused is refused and answer.evidence.doubt == doubt
     assert answer.refusal_reasons == (["model unsure of the answer"] if refused else [])
@@ -400,7 +398,7 @@ def test_an_answer_the_model_nearly_declined_is_refused(seeds_retriever, doubt, 
 
 def test_a_doubtful_answer_from_sentences_is_tried_again_on_the_whole_articles(seeds_retriever):
     reply = " Andrii Hnatov\nRisposta: Umerov era accompagnato da Andrii Hnatov."
-    settings = make_settings(min_coverage=0.3, min_dense=2.0, min_focus=0.0, max_doubt=0.25)
+    settings = make_settings(min_coverage=0.3, min_dense=2.0, max_doubt=0.25)
     generator = Unsure(reply, 0.4)
     answer = Assistant(seeds_retriever, generator, settings).ask("Chi accompagnava Umerov a Bruxelles?")
     assert len(generator.prompts) == 2 and answer.evidence.escalated and answer.refused
@@ -429,18 +427,6 @@ def test_a_number_the_article_spells_out_is_grounded(seeds_retriever):
     assert not assistant.ask("Da quanti giorni dura la guerra secondo l'articolo su Rutte?").refused
     invented = make_assistant(seeds_retriever, sentence, short="4000", escalate=False, context="articles")
     assert invented.ask("Da quanti giorni dura la guerra secondo l'articolo su Rutte?").refused
-
-
-@pytest.mark.parametrize(("short", "refused"), [("Mark Rutte", True), ("Andrii Hnatov", False)])
-def test_an_answer_found_in_an_article_about_something_else_is_refused(seeds_retriever, short, refused):
-    # dev set: "Quale impresa costruirà il nuovo ospedale?" -> a volleyball team, from the other article
-    assistant = make_assistant(
-        seeds_retriever, short, short=short, escalate=False, context="articles", document_tokens=10_000
-    )
-    answer = assistant.ask("Chi accompagnava Umerov a Bruxelles?")  # the Rutte article covers 0.29 of it
-    assert {p.doc_id for p in answer.passages} == {UMEROV_DOC, RUTTE_DOC}
-    assert answer.refused is refused
-    assert ("the answer comes from an article about something else" in answer.refusal_reasons) is refused
 
 
 def test_a_short_answer_found_in_several_articles_is_placed_in_the_one_about_the_question():

@@ -9,7 +9,7 @@ from rag.answer.verify import CHECKS, REASONS, Reason, Thresholds, adds_nothing,
 from rag.errors import InputError
 from rag.types import Evidence
 
-SOUND = dict(coverage=0.9, dense=0.9, support=1.0, focus=0.6, doubt=0.01, cited=True, verbatim=True)
+SOUND = dict(coverage=0.9, dense=0.9, support=1.0, doubt=0.01, cited=True, verbatim=True)
 
 
 def test_every_reason_has_one_check():
@@ -27,8 +27,6 @@ def test_every_reason_has_one_check():
         ({"adds_nothing": True}, Reason.ADDS_NOTHING),
         ({"verbatim": False}, Reason.NOT_VERBATIM),
         ({"support": 0.2}, Reason.NOT_GROUNDED),
-        ({"focus": 0.05}, Reason.FOCUS),
-        ({"answer_article": 0.2}, Reason.OTHER_ARTICLE),
         ({"cited": False}, Reason.NOT_CITED),
     ],
 )

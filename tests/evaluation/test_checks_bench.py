@@ -6,7 +6,7 @@ from __future__ import annotations
 from rag.answer.verify import Thresholds
 from rag.evaluation.checks_bench import facts_of, markdown, outcome
 
-SOUND = {"coverage": 0.9, "dense": 0.9, "support": 1.0, "focus": 0.6, "doubt": 0.01, "cited": True, "verbatim": True}
+SOUND = {"coverage": 0.9, "dense": 0.9, "support": 1.0, "doubt": 0.01, "cited": True, "verbatim": True}
 
 
 def row(id, answerable=True, right=True, refused=False, near_miss=False, kind="fact", **evidence):

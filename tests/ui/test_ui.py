@@ -454,12 +454,10 @@ def test_every_refusal_reason_is_worded_in_every_page_language():
         coverage=0.0,
         dense=0.0,
         support=0.0,
-        focus=0.0,
         model_refused=True,
         wrong_type=True,
         unnamed=["Giro"],
         cited=False,
-        answer_article=0.1,
         adds_nothing=True,
         verbatim=False,
     )
