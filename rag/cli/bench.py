@@ -1,4 +1,4 @@
-"""``rag bench retrieval|answers|context|refusal``: the measurements behind the README's figures.
+"""``rag bench retrieval|answers|context|refusal|concurrency|parity|checks``: the measurements behind eval/RESULTS.md.
 
 Each command parses, calls one function of ``rag.evaluation`` and prints its figures.
 """
@@ -26,7 +26,8 @@ from rag.config import DEFAULT_EMBEDDER, DEFAULT_LLM
 
 @click.group()
 def bench() -> None:
-    """Measure speed and accuracy (retrieval, answers, prompt context, refusal calibration)."""
+    """Measure speed and accuracy (retrieval, answers, prompt context, refusal calibration, concurrency,
+    parity of two runs, the checks of the verifier)."""
 
 
 @bench.command("retrieval")
@@ -393,3 +394,68 @@ def bench_parity(run_a, run_b, out) -> None:
         click.echo(line)
     if out:
         out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+@bench.command("checks")
+@click.argument("gold", required=False, type=click.Path(dir_okay=False), default="eval/dev/questions.jsonl")
+@index_option(default="dev", help="Index the gold set's articles are in.")
+@reader_options
+@click.option(
+    "--half",
+    type=click.Choice(["tune", "test"]),
+    default=None,
+    help="Only this half of the articles (choose on tune, report once on test). [default: all]",
+)
+@click.option(
+    "--from",
+    "report",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="The report.json of an earlier all-checks-off run, instead of running one (--out of this command).",
+)
+@click.option("--curve", is_flag=True, help="Also the precision-coverage curve as the doubt check is made stricter.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write the all-checks-off run's report files here (report.json: give it to --from).",
+)
+def bench_checks(gold, index, reader, half, report, curve, out) -> None:
+    """What each check of the verifier does to single facts, by ablation.
+
+    Runs the gold set once with every check off, so each question gets the answer it would have without
+    them and a record of which checks fired, then recomputes what would be shown with all checks, none,
+    and each one left out: the answers it alone hides that were right (its cost) and wrong or near misses
+    (its gain). Summaries, digests and lists are not checked this way and are left out.
+
+    \b
+    Example:
+      rag bench checks --half tune --curve --out runs/checks-tune
+      rag bench checks --from runs/checks-tune/report.json --curve
+    """
+    from rag.answer.refusal import DENSE_FLOORS
+    from rag.answer.verify import Thresholds
+    from rag.errors import InputError
+    from rag.evaluation import checks_bench as cb
+
+    if report:
+        try:
+            data = json.loads(Path(report).read_text(encoding="utf-8"))
+            rows, embedder = data["questions"], data["meta"]["embedder"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise click.BadParameter(f"{report}: not a report.json of rag eval ({e})", param_hint="--from") from e
+    else:
+        from rag.answer.assistant import Assistant
+        from rag.evaluation.run import evaluate
+
+        try:
+            assistant = Assistant.load(index, checks_off=cb.ALL_CHECKS, **reader.settings())
+            result = evaluate(gold, index=index, assistant=assistant, half=half, out=out)
+        except InputError as e:
+            raise click.UsageError(str(e)) from e
+        rows, embedder = result.rows, result.meta["embedder"]
+    facts = cb.facts_of(rows)
+    if not facts:
+        raise click.UsageError("no single-fact question was answered in that run: nothing to measure")
+    click.echo(f"{len(facts)} single facts, checks at their defaults (embedder {embedder})\n")
+    click.echo(cb.markdown(facts, Thresholds(min_dense=DENSE_FLOORS.get(embedder)), curve=curve))

@@ -118,6 +118,15 @@ HELP = {  # options each command has documented (-h/--help aside): one dropped o
         *("--dataset", "-i", "--index", "-m", "--model", "--limit", "--out", "--retrieval-limit", "--max-tokens"),
         "--near-miss",
     },
+    ("bench", "concurrency"): {
+        *("-i", "--index", "-m", "--model", "--backend", "--llm", "--api-key", "--gold", "-n", "--chats"),
+        *("--questions", "--out", "--markdown"),
+    },
+    ("bench", "parity"): {"--out"},
+    ("bench", "checks"): {
+        *("-i", "--index", "-m", "--model", "--backend", "--llm", "--api-key", "--half", "--from", "--curve"),
+        "--out",
+    },
 }
 
 

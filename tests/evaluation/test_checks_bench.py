@@ -49,3 +49,24 @@ def test_the_report_gives_each_checks_cost_and_gain():
     assert "| doubt | 1 | 2 |" in text  # hides one right answer alone, and one wrong and one near miss
     assert "| not_verbatim | 0 | 1 |" in text
     assert "| max_doubt |" in text
+
+
+def test_the_command_reads_an_earlier_run_and_refuses_a_file_that_is_not_one(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from rag.cli.bench import bench
+
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"meta": {"embedder": "multilingual-e5-small"}, "questions": ROWS}))
+    result = CliRunner().invoke(bench, ["checks", "--from", str(report), "--curve"])
+    assert result.exit_code == 0, result.output
+    assert (
+        result.output.startswith("7 single facts")
+        and "| all on |" in result.output
+        and "| max_doubt |" in result.output
+    )
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    result = CliRunner().invoke(bench, ["checks", "--from", str(tmp_path / "bad.json")])
+    assert result.exit_code == 2 and "bad.json: not a report.json of rag eval" in result.output
