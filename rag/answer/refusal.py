@@ -71,6 +71,9 @@ _NUMBER_NOUN_RE = re.compile(
 )
 
 
+_PERCENT_RE = re.compile(r"\s*(?:%|\bper\s?cento\b|\bpercent\b)", re.IGNORECASE)
+
+
 def counts_something_else(question: str, answer: str) -> bool:
     r"""Asked how many of something ("Quanti muri…?"), the answer counts something else ("54 punti") and
     never names what was asked: a near miss. Lines of ``answer`` are read apart (short answer, sentence).
@@ -79,12 +82,15 @@ def counts_something_else(question: str, answer: str) -> bool:
     True
     >>> counts_something_else("Quante formazioni ci sono?", "2\nCi sono due formazioni geomorfologiche.")
     False
+    >>> counts_something_else("Quanti muri ha realizzato Haak?", "54 per cento in attacco")
+    True
     """
     from rag.text import tokenize
 
     match = _COUNTED_RE.search(question)
     if not match:
         return False
+    answer = _PERCENT_RE.sub(" percento", answer)  # "54 per cento", "54%": a share is counted
     counted_nouns = _NUMBER_NOUN_RE.findall(answer)
     if not counted_nouns:
         return False

@@ -6,8 +6,9 @@ on the model's reply), what it measures, and can be switched off by name (``AskS
 each with its effect). ``Evidence.fired`` records every check that fired, switched off or not.
 
 What a fact's answer shows (``verify_fact``): the short answer as the sources write it, and the sentence it
-stands in, verbatim and quoted («…» [1]). For a question in another language than the articles, the
-model's own sentence is shown (it translates), cited to the sentence it matches, with that sentence quoted.
+stands in, verbatim and quoted ("Andrii Hnatov — «Umerov sarà accompagnato dal …, Andrii Hnatov, …» [1]").
+For a question in another language than the articles, the model's own sentence is shown (it translates),
+cited to the sentence it matches, with that sentence quoted.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from rag.answer.dates import resolve_relative_dates
 from rag.answer.prompt import Prompt
 from rag.answer.refusal import counts_something_else, coverage, says_not_found, wrong_answer_type
 from rag.answer.reply import Reply, snap, tighten
-from rag.text import keys, spelled_numbers
+from rag.text import fold, keys, spelled_numbers
 from rag.types import Citation, Evidence
 
 
@@ -122,8 +123,10 @@ _DATE_RE = re.compile(rf"\d|\b(?:{MONTH_WORDS}|oggi|ieri|domani|dopodomani|today
 _NUMBER_RE = re.compile(NUMBER_WORDS, re.I)
 
 
-def wrong_kind(question: str, short: str) -> bool:
-    """A "quando"/"da quando" short answer without a date, a "quanti" one without a number (any format).
+def wrong_kind(question: str, short: str, sentence: str = "") -> bool:
+    """A "quando"/"da quando" short answer without a date, a "quanti" one without a number (any format) or
+    with the number of something else; a bare number is read with the words that follow it in its
+    ``sentence`` ("54" in "con il 54 per cento in attacco" counts a share, not the "muri" asked).
 
     >>> wrong_kind("Da quando Rutte è segretario generale?", "Rutte")
     True
@@ -131,12 +134,18 @@ def wrong_kind(question: str, short: str) -> bool:
     (False, False)
     >>> wrong_kind("Quanti soldati sono morti nella guerra?", "più di tremila giorni")
     True
+    >>> wrong_kind("Quanti muri ha fatto Haak?", "54", "Haak, autrice di 27 punti, con il 54 per cento in attacco.")
+    True
     """
     kind = asks_for(question)
     if kind == "date":
         return not _DATE_RE.search(short)
     if kind == "count":  # a number, and of the thing asked ("Quanti soldati…?" -> not "tremila giorni")
-        return not _NUMBER_RE.search(short) or counts_something_else(question, short)
+        if not _NUMBER_RE.search(short):
+            return True
+        at = fold(sentence).find(fold(short)) if sentence else -1
+        counted = " ".join(sentence[at:].split()[: len(short.split()) + 3]) if at >= 0 else short
+        return counts_something_else(question, counted)
     return False
 
 
@@ -177,7 +186,9 @@ def verify_fact(
     evidence.verbatim = None if evidence.model_refused or cross else found is not None
     evidence.adds_nothing = bool(short) and adds_nothing(f"{question} {said}", short)
     evidence.wrong_type = bool(short) and (
-        wrong_kind(question, short) if not cross else wrong_answer_type(question, f"{short}\n{reply.sentence}")
+        wrong_kind(question, short, found[3] if found else "")
+        if not cross
+        else wrong_answer_type(question, f"{short}\n{reply.sentence}")
     )
     if evidence.model_refused:
         evidence.support = None
@@ -198,7 +209,8 @@ def verify_fact(
         passage, a, b, sentence, *_ = found
         if cross and grounded and grounded.text:  # the model's translation, the original beside it
             return f"{grounded.text}\n«{sentence}» [1]", [cite(passage, a, b, 1)], short
-        return f"«{sentence}» [1]", [cite(passage, a, b, 1)], short
+        lead = f"{short} — " if short and fold(short) != fold(sentence) else ""
+        return f"{lead}«{sentence}» [1]", [cite(passage, a, b, 1)], short
     if grounded and grounded.citations:
         first = grounded.citations[0]
         return f"{grounded.text}\n«{first.quote}»", grounded.citations, short
@@ -208,6 +220,21 @@ def verify_fact(
 
 def _shown(passage, a: int, b: int) -> str:
     return resolve_relative_dates(" ".join(passage.hit.text[a:b].split()), passage.hit.date)
+
+
+_NUMBER_ONLY_RE = re.compile(r"[\d.,:/-]*\d")
+
+
+def _find(short: str, sentence: str) -> tuple[int, int, int] | None:
+    """``snap``, except that a number is found only whole: "3" is not in "3-1", "1,09" or "2.870".
+
+    >>> _find("3", "vinto per 3-1 davanti a 3 mila"), _find("3", "per 3-1"), _find("Haak", "Isabelle Haak")
+    ((0, 24, 25), None, (0, 9, 13))
+    """
+    if not _NUMBER_ONLY_RE.fullmatch(short.strip()):
+        return snap(short, [sentence])
+    match = re.search(rf"(?<![\w.,:/-]){re.escape(short.strip())}(?![\w]|[.,:/-]\d)", sentence)
+    return (0, match.start(), match.end()) if match else None
 
 
 def _locate(short_raw: str, short: str, read, question: str, language: str):
@@ -224,7 +251,7 @@ def _locate(short_raw: str, short: str, read, question: str, language: str):
         return max(places, key=lambda i: covers[i])
 
     for candidate in dict.fromkeys([short_raw, short, spelled_numbers(short, language)]):
-        at = {i: where for i, (*_, shown) in enumerate(read) if candidate and (where := snap(candidate, [shown]))}
+        at = {i: where for i, (*_, shown) in enumerate(read) if candidate and (where := _find(candidate, shown))}
         if at:
             i = best(list(at))
             passage, a, b, shown = read[i]

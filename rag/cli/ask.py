@@ -72,9 +72,10 @@ def ask(question, index, reader, k, max_tokens, passage_tokens, filters, as_json
             shown = answer.text
     if live and shown:
         _erase(shown)
-    if final.short and not final.refused:
-        click.echo(click.style(final.short, bold=True))
-    click.echo(final.text)
+    if final.short and not final.refused and final.text.startswith(final.short):  # the short answer in bold
+        click.echo(click.style(final.short, bold=True) + final.text[len(final.short) :])
+    else:
+        click.echo(final.text)
     _echo_answer_sources(final)
     if final.refused:
         withdrawn = "the draft answer was withdrawn; " if shown else ""
