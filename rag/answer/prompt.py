@@ -1,6 +1,6 @@
 """Build the chat prompt: the best sentences of the retrieved passages, with title and date, in a token budget.
 
-Prefill dominates time to first token on a CPU (README: answer speed), so whole chunks are not
+Prefill dominates time to first token on a CPU (eval/RESULTS.md: answers), so whole chunks are not
 pasted in: each passage is split into sentences, sentences are
 ranked by the question's content words (weighted by rarity among the candidates), by how much closer
 to the question they are than the other candidates in the embedding model's space (``similarity``),
@@ -99,7 +99,7 @@ def _weights(question_keys: set[str], sentence_keys: list[set[str]]) -> dict[str
 
 
 # Weight of a sentence's semantic closeness (in standard deviations above the candidates' mean cosine)
-# against its rarity-weighted shared words; chosen with `rag bench context` (README: context recall).
+# against its rarity-weighted shared words; chosen with `rag bench context` (eval/RESULTS.md: context recall).
 SEMANTIC_WEIGHT = 1.0
 
 Similarity = Callable[[str, Sequence[str]], Sequence[float]]  # (question, sentences) -> cosine of each

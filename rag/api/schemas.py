@@ -1,7 +1,7 @@
 """What the HTTP API reads and writes: OpenAI chat-completion requests and responses, plus the sources.
 
 Pure functions from the library's records (``Answer``, ``Hit``) to JSON-ready dicts; no server here.
-The extra fields, beside OpenAI's own, are documented in README.md ("HTTP API"):
+The extra fields, beside OpenAI's own, are documented in docs/api.md:
 
 - request: ``k`` (passages to retrieve) and ``filters`` (``date_from``, ``date_to``, ``sources``, ``doc_ids``);
 - response: ``sources`` (one per [n] marker: number, doc_id, title, date, place, source, url, quote, passage,

@@ -233,7 +233,7 @@ def _load_squad(path: Path) -> list[GoldQuestion]:
                     answers,
                     (squad_doc_id(article["title"], j),) if answers else (),
                 )
-                # the half of the split it falls in, so a report gives figures for both (README: answers)
+                # the half of the split it falls in, so a report gives figures for both (eval/README.md)
                 out.append(dataclasses.replace(question, tags=(f"half-{half_of(question)}",)))
     return out
 
