@@ -221,7 +221,7 @@ def test_with_logins_every_api_request_needs_one(fake):
 @pytest.mark.parametrize("trusted", [None, ""])
 def test_forwarded_for_names_the_client_only_when_the_proxy_is_trusted(fake, monkeypatch, trusted):
     """uvicorn trusts X-Forwarded-For from 127.0.0.1 by default (a proxy on this machine); FORWARDED_ALLOW_IPS=
-    (empty), as the README says, makes every local client count as itself, whatever address it names."""
+    (empty), as docs/security.md says, makes every local client count as itself, whatever address it names."""
     from rag.logins import Throttle
 
     if trusted is not None:
