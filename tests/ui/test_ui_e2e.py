@@ -10,12 +10,10 @@ import pytest
 
 from rag.config import DEFAULT_LLM
 from rag.index.catalog import write_examples
-from rag.index.indexer import build_index
-from rag.sources.ingest import load_documents
 
-from tests.conftest import SEEDS, UMEROV_DOC
+from tests.conftest import UMEROV_DOC, copy_seeds, seeds_assistant
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.llm, pytest.mark.embedder]
 
 QUESTION = "Chi accompagnava Umerov a Bruxelles?"
 SEED_EXAMPLES = [QUESTION, "Quando arriva Mark Rutte a Kiev?", "Dove terrà il suo discorso Rutte?"]
@@ -28,19 +26,28 @@ def free_port() -> int:
 
 
 @contextmanager
-def served_seed_app(tmp_dir, embedder, lang: str = "it"):
-    """Index the seeds into ``tmp_dir`` and serve the page on 127.0.0.1 with the real models, as `rag ui` does.
+def served_seed_app(tmp_dir, seeds_built, embedder, generator, lang: str = "it"):
+    """Copy the seed index into ``tmp_dir`` and serve the page on 127.0.0.1 with the real models, as `rag ui` does.
 
-    Yields the URL; the server is always closed.
+    The page's factory is ``rag ui``'s (``Assistant.load(index, model)``, then its warm-up), made from the
+    session's embedder and ``generator`` instead of loading them again. Yields the URL; the server is
+    always closed.
     """
     from rag.ui import app
+
+    def load_assistant(index: str, model: str):
+        if model != generator.name:
+            pytest.fail(f"the page asked for {model}; this test serves only {generator.name}")
+        assistant = seeds_assistant(tmp_dir / "index" / index, embedder, generator)
+        assistant.warm_up()
+        return assistant
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RAG_INDEX_DIR", str(tmp_dir / "index"))
         mp.setenv("RAG_CACHE_DIR", str(tmp_dir / "cache"))
-        build_index(load_documents([SEEDS]), tmp_dir / "index" / "seeds", embedder)
-        write_examples(tmp_dir / "index" / "seeds", SEED_EXAMPLES)  # as `make run` does
-        demo = app.build_app(app.load_assistant, index="seeds", model=DEFAULT_LLM, lang=lang)
+        seeds = copy_seeds(seeds_built, tmp_dir / "index")
+        write_examples(seeds, SEED_EXAMPLES)  # as `make run` does
+        demo = app.build_app(load_assistant, index="seeds", model=generator.name, lang=lang)
         port = free_port()
         app.launch_app(demo, host="127.0.0.1", port=port, block=False, quiet=True)
         try:
@@ -50,8 +57,9 @@ def served_seed_app(tmp_dir, embedder, lang: str = "it"):
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory, real_embedder):
-    with served_seed_app(tmp_path_factory.mktemp("ui-e2e"), real_embedder) as url:
+def url(tmp_path_factory, seeds_built, real_embedder, qwen_15b):
+    assert qwen_15b.name == DEFAULT_LLM  # the page's default model, asked for below
+    with served_seed_app(tmp_path_factory.mktemp("ui-e2e"), seeds_built, real_embedder, qwen_15b) as url:
         yield url
 
 
@@ -80,8 +88,11 @@ def test_umerov_answer_streams_names_hnatov_and_carries_sources(first_answer):
     assert [m["role"] for m in messages] == ["user", "assistant"]
     assert "Hnatov" in answer and re.search(r"\[\\\[\d\\\]\]\(#src-\d\)", answer), answer  # [n] linked to its card
     assert box == ""
-    partial_texts = [text_of(s[0][-1]) for s in steps[:-1] if s[0]]
-    assert any(t.endswith("▍") for t in partial_texts), "tokens were streamed to the page before the end"
+    # while pending, the page shows what is being done ("_Leggo 3 articoli…_") or checked text as it grows
+    partial_texts = [text_of(s[0][-1]) for s in steps[:-1] if s[0] and s[0][-1]["role"] == "assistant"]
+    assert partial_texts, "the page showed nothing before the end"
+    for shown in partial_texts:
+        assert re.fullmatch(r"_[^_\n]+_", shown) or shown.endswith(" ▍"), shown
     assert f'data-doc="{UMEROV_DOC}"' in panel and "<mark>" in panel
     assert "3 dicembre 2025" in panel and "Roma" in panel and "° per pertinenza" in panel
     marked = " ".join(re.findall(r"<mark>(.*?)</mark>", panel, flags=re.S))
