@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.conftest import ROOT, SEEDS, write
+from tests.conftest import ROOT, write
 
 NOTEBOOK = ROOT / "eval" / "notebooks" / "quickstart.ipynb"
 README = ROOT / "README.md"
@@ -74,7 +74,8 @@ def test_readme_points_at_the_notebook_and_uses_its_entry_points():
             assert re.search(rf"^from rag import .*\b{name}\b", code, flags=re.M), f"the notebook does not use {name}"
 
 
-@pytest.mark.slow
+@pytest.mark.llm  # in its own kernel: it loads its own models, the session's are in this process
+@pytest.mark.embedder
 def test_the_notebook_runs_top_to_bottom_on_a_fresh_seeds_index(tmp_path):
     import nbformat
     from nbclient import NotebookClient
@@ -93,16 +94,33 @@ def test_the_notebook_runs_top_to_bottom_on_a_fresh_seeds_index(tmp_path):
     assert sum(h.count("data:image/png;base64,") for h in html) >= 4  # both reports' plots inline
 
 
-@pytest.mark.slow
-def test_the_readme_notebook_snippet_runs(tmp_path, real_embedder, monkeypatch, capsys):
-    from rag.index.indexer import build_index
-    from rag.sources.ingest import load_documents
+def test_the_readme_notebook_snippet_runs(seeds_index, real_embedder, qwen_15b, monkeypatch, capsys):
+    from rag.answer import assistant
+    from rag.index import retriever
 
-    build_index(load_documents([SEEDS]), tmp_path / "index" / "seeds", real_embedder)  # RAG_INDEX_DIR's seeds
+    # The snippet's Retriever.load and Assistant.load read the index and pick the models as users get them;
+    # the loads themselves hand back the session's copies of those same models.
+    load_embedder, load_generator, shared = retriever.load_embedder, assistant.load_generator, set()
+
+    def shared_embedder(info):
+        if info != real_embedder.info:
+            return load_embedder(info)
+        shared.add("embedder")
+        return real_embedder
+
+    def shared_generator(model, backend="llama-cpp", **settings):
+        if (model, backend, settings) != (qwen_15b.name, "llama-cpp", {}):
+            return load_generator(model, backend, **settings)
+        shared.add("generator")
+        return qwen_15b
+
+    monkeypatch.setattr(retriever, "load_embedder", shared_embedder)
+    monkeypatch.setattr(assistant, "load_generator", shared_generator)
     monkeypatch.chdir(ROOT)  # the snippet reads eval/seeds.jsonl
     scope: dict = {}
     exec(compile(_readme_snippet(), "README.md (From a notebook)", "exec"), scope)
     assert scope["hits"] and scope["hits"][0].doc_id == "004_bfb007c660085e29.txt"
+    assert shared == {"embedder", "generator"}  # what the snippet loaded: the default models
     answer = scope["answer"]
     assert not answer.refused and answer.citations and "<mark>" in answer._repr_html_()
     assert scope["partial"].done and capsys.readouterr().out.strip()
