@@ -255,15 +255,22 @@ class Assistant:
         generate_started = time.perf_counter()
         first = FirstToken(" " + DONT_KNOW[language])
         status = STATUS["reading"].get(language, STATUS["reading"]["en"]).format(n=len(prompt.passages))
-        yield dataclasses.replace(base, text="", status=status, done=False, timings=dict(timings))
+        waiting = dataclasses.replace(base, text="", status=status, done=False, timings=dict(timings))
+        yield waiting
         stop = () if cross else ("\n",)
         pieces = self.generator.stream(
             prompt.messages, max_tokens=max_tokens, stop=stop, reply_prefix=SHORT_LABEL[language], first=first
         )
-        for piece in pieces:
-            if not raw:
-                timings.setdefault("first_token", time.perf_counter() - started)
-            raw += piece
+        try:
+            for piece in pieces:
+                if not raw:
+                    timings.setdefault("first_token", time.perf_counter() - started)
+                raw += piece
+                yield waiting  # the same status: a reader that goes away (a closed tab, a client gone) can stop here
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()  # the model is free again at once, whoever stops
         timings["generate"] = timings.get("generate", 0.0) + time.perf_counter() - generate_started
         timings.setdefault("first_token", timings["generate"] + timings["retrieve"])
         base.evidence.doubt = first.probability
