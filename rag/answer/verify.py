@@ -184,7 +184,7 @@ def verify_fact(
         short = found[4]
     grounded = ground(reply.sentence, question, prompt.passages, cross_language=True) if cross else None
     evidence.verbatim = None if evidence.model_refused or cross else found is not None
-    evidence.adds_nothing = bool(short) and adds_nothing(f"{question} {said}", short)
+    evidence.adds_nothing = bool(short) and adds_nothing(question, short)  # its own words, not the chat's
     evidence.wrong_type = bool(short) and (
         wrong_kind(question, short, found[3] if found else "")
         if not cross

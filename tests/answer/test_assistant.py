@@ -480,3 +480,12 @@ def test_lone_surrogates_in_a_question_or_the_chat_are_dropped(seeds_retriever):
     assert seeds_retriever.search("Umerov \udc00 Bruxelles", k=1)
     with pytest.raises(InputError, match="no readable text"):
         assistant.ask("\ud800\udfff")
+
+
+def test_a_follow_up_answered_with_what_the_chat_already_said_is_not_refused_as_adding_nothing(seeds_retriever):
+    # the page's end-to-end test: "E chi lo accompagnava?" after the Umerov answer was refused, its short answer
+    # "Andrii Hnatov" being in the previous answer; only the question's own words make an answer empty
+    assistant = make_assistant(seeds_retriever, "Umerov sarà accompagnato da Andrii Hnatov.", short="Andrii Hnatov")
+    history = [("Chi accompagnava Umerov a Bruxelles?", f"Andrii Hnatov — «{HNATOV_SENTENCE}» [1]")]
+    answer = assistant.ask("E chi lo accompagnava?", history=history)
+    assert not answer.refused and answer.short == "Andrii Hnatov", answer.refusal_reasons
