@@ -178,12 +178,10 @@ def test_models_lists_the_served_model(base):
 
 
 @pytest.mark.slow
-def test_the_real_assistant_answers_umerov_with_the_citation(tmp_path, real_embedder):
-    from rag.answer.assistant import Assistant
+def test_the_real_assistant_answers_umerov_with_the_citation(assistant_15b):
     from rag.config import DEFAULT_LLM
 
-    build_index(load_documents([SEEDS]), tmp_path / "index" / "seeds", real_embedder)
-    assistant = Assistant.load(str(tmp_path / "index" / "seeds"), model=DEFAULT_LLM)
+    assistant = assistant_15b  # the session's 1.5B over a copy of the session's seed index
     with serving(create_app(lambda: assistant, model=DEFAULT_LLM)) as url:
         client = openai_client(url)
         reply = client.chat.completions.create(model=DEFAULT_LLM, messages=[{"role": "user", "content": QUESTION}])

@@ -39,6 +39,7 @@ def _can_unshare() -> str | None:
 
 
 @pytest.mark.slow
+@pytest.mark.server
 def test_contract_on_a_real_milvus_server(tmp_path):
     pytest.importorskip("milvus", reason="the milvus wheel (Milvus standalone server) is not installed")
     reason = _can_unshare()
