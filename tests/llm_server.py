@@ -83,9 +83,10 @@ Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
 
 
 @contextlib.contextmanager
-def bad_server(chat: Handler, models: tuple[str, ...] = ("served",)) -> Iterator[str]:
+def bad_server(chat: Handler, models: tuple[str, ...] = ("served",), key: str | None = None) -> Iterator[str]:
     """A stdlib server whose ``GET /v1/models`` lists ``models`` and whose ``POST /v1/chat/completions`` is
-    answered by ``chat(handler)``; yields its ``/v1`` URL. Requests are served each in its own thread."""
+    answered by ``chat(handler)``; yields its ``/v1`` URL. With ``key``, a request without it as its Bearer
+    token is answered 401 as OpenAI does. Requests are served each in its own thread."""
     import json
 
     class Serve(http.server.BaseHTTPRequestHandler):
@@ -94,7 +95,20 @@ def bad_server(chat: Handler, models: tuple[str, ...] = ("served",)) -> Iterator
         def log_message(self, *args):  # quiet
             pass
 
+        def refused(self) -> bool:
+            if key is None or self.headers.get("Authorization") == f"Bearer {key}":
+                return False
+            body = b'{"error": {"message": "Invalid API key", "type": "invalid_request_error"}}'
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return True
+
         def do_GET(self):  # noqa: N802
+            if self.refused():
+                return
             body = json.dumps({"object": "list", "data": [{"id": m, "object": "model"} for m in models]}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -104,6 +118,8 @@ def bad_server(chat: Handler, models: tuple[str, ...] = ("served",)) -> Iterator
 
         def do_POST(self):  # noqa: N802
             self.body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            if self.refused():
+                return
             try:
                 chat(self)
             except (BrokenPipeError, ConnectionResetError):
