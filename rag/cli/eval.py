@@ -43,7 +43,8 @@ from rag.cli.options import index_option, reader_options, writable_folder
 def eval_command(gold: Path, index, limit, sample, half, retrieval_only, reader, out) -> None:
     """Evaluate on GOLD: a JSONL gold set (see eval/README.md) or a SQuAD v1.1 JSON(.gz).
 
-    Prints a summary and writes report.json, report.md, recall_at_k.png and latency.png.
+    Prints a summary and writes report.json, report.md, recall_at_k.png, latency.png and answers_by_kind.png
+    (answers right, wrong and refused for each kind of question).
     Ctrl-C stops early and still writes the report of the questions done.
 
     \b
