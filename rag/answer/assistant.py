@@ -82,13 +82,16 @@ class Assistant:
         self.retriever = retriever
         self.generator = generator
         self.settings = settings
+        if not generator.supports_first_token and "DOUBT" not in settings.checks_off:
+            log.warning("%s gives no first-token probabilities: the doubt check is off", type(generator).__name__)
 
     @classmethod
     def load(cls, index: str = "seeds", model: str = DEFAULT_LLM, backend: str = "llama-cpp", **settings) -> Assistant:
-        """Open ``index`` and load ``model`` with ``backend`` (``llama-cpp`` or ``transformers``).
+        """Open ``index`` and load ``model`` with ``backend`` (``llama-cpp``, ``transformers``, or ``openai``:
+        a served model, with ``url=`` and ``api_key=``; ``model=None`` then takes the server's only model).
 
         ``settings`` are ``AskSettings``/``Thresholds`` fields (``k=6``, ``passage_tokens=300``,
-        ``min_support=0.6``); the rest go to the generator (``n_ctx``, ``n_threads``, ``device``).
+        ``min_support=0.6``); the rest go to the generator (``n_ctx``, ``n_threads``, ``device``, ``url``).
         """
         ask, generator_settings = split_settings(settings)
         retriever = Retriever.load(index)
@@ -241,7 +244,12 @@ class Assistant:
         prompt = self._prompt(question, hits, language, context, whole=True)
         if self.settings.context == "articles":
             return prompt, True
-        cached = bool(prompt.passages) and self.generator.cached_share(prompt.messages) >= self.settings.cached_share
+        knows = self.generator.supports_cached_share  # a served model: unknown, so the sentences (quick cold)
+        cached = (
+            bool(prompt.passages)
+            and knows
+            and self.generator.cached_share(prompt.messages) >= self.settings.cached_share
+        )
         return prompt, cached
 
     def _generate(self, base: Answer, prompt: Prompt, max_tokens: int, started: float, cross: bool = False):
