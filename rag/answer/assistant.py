@@ -59,6 +59,23 @@ STATUS = {
 }
 
 
+_SHOWN_FACT_RE = re.compile(r"^(?P<short>[^\n«]*?) — «(?P<sentence>.+)»\s*(?:\[\d+\])?\s*$", re.DOTALL)
+
+
+def as_said(answer: str) -> str:
+    """An earlier answer as the model is shown it in a follow-up: a fact's quoted sentence as plain text
+    (shown "Andrii Hnatov — «Umerov sarà accompagnato dal …» [1]", the model would copy that form into its
+    short answer), without [n] markers.
+
+    >>> as_said("Andrii Hnatov — «Umerov sarà accompagnato da Andrii Hnatov.» [1]")
+    'Umerov sarà accompagnato da Andrii Hnatov.'
+    >>> as_said("Il 3 febbraio [1].")
+    'Il 3 febbraio.'
+    """
+    match = _SHOWN_FACT_RE.match(answer.strip())
+    return strip_markers(match["sentence"] if match else answer)
+
+
 def _cited_hit(citation) -> Hit:
     """The passage a news reply cites, as a search hit (the page lists what was consulted)."""
     return Hit(
@@ -323,6 +340,7 @@ class Assistant:
             return question, []
         if len(keys(question)) > 4 and not _FOLLOW_UP_RE.search(question):
             return question, []
+        history = [(q, as_said(a)) for q, a in history]
         previous = history[-self.settings.history_turns :] if self.settings.history_turns else []
         last_question, last_answer = history[-1]
         stop = all_stopwords()

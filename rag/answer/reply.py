@@ -41,9 +41,12 @@ def parse(raw: str) -> Reply:
     Reply(short='Andrii Hnatov', sentence='Umerov era accompagnato da Andrii Hnatov.', dont_know=False)
     >>> parse(" Non lo so.\\nRisposta: Le fonti non lo dicono.").dont_know
     True
+    >>> parse(" Donald Tusk — «Anche Donald Tusk si recherà a Kiev.» [1]").short
+    'Donald Tusk'
     """
     text = strip_markers(raw).strip()
     first, _, rest = text.partition("\n")
+    first = first.split(" — «")[0]  # the form answers are shown in ("Andrii Hnatov — «…»"), copied by the model
     short = first.strip().strip("«»\"“”'").rstrip(".;,").strip()
     sentence = " ".join(_LABELS_RE.sub("", rest.strip(), count=1).split())
     dont_know = not short or bool(_DONT_KNOW_RE.search(short)) or fold(short) in {fold(d) for d in DONT_KNOW.values()}

@@ -222,6 +222,14 @@ def _shown(passage, a: int, b: int) -> str:
     return resolve_relative_dates(" ".join(passage.hit.text[a:b].split()), passage.hit.date)
 
 
+# An article or preposition opening a short answer, which the article's own words may not share.
+_LEADING_RE = re.compile(
+    r"^(?:il|lo|la|i|gli|le|l['’]|un|uno|una|un['’]|dal|dallo|dalla|dai|dagli|dalle|del|dello|della|dei|degli|"
+    r"delle|al|allo|alla|ai|agli|alle|nel|nello|nella|nei|negli|nelle|the|a|an)\s*(?<=\s|['’])",
+    re.IGNORECASE,
+)
+# Where a short answer written as several parts splits ("Andrii Hnatov, Capo di…", "X è il Capo di…").
+_PARTS_RE = re.compile(r"\s*[,;:]\s*|\s+(?:e|ed|and|è|era|sarà|is|was)\s+", re.IGNORECASE)
 _NUMBER_ONLY_RE = re.compile(r"[\d.,:/-]*\d")
 
 
@@ -250,13 +258,15 @@ def _locate(short_raw: str, short: str, read, question: str, language: str):
             covers.setdefault(i, coverage(question, [read[i][0].text]))
         return max(places, key=lambda i: covers[i])
 
-    for candidate in dict.fromkeys([short_raw, short, spelled_numbers(short, language)]):
+    bare = _LEADING_RE.sub("", short)  # "il Capo di Stato Maggiore" where the article says "dal Capo di…"
+    for candidate in dict.fromkeys([short_raw, short, spelled_numbers(short, language), bare]):
         at = {i: where for i, (*_, shown) in enumerate(read) if candidate and (where := _find(candidate, shown))}
         if at:
             i = best(list(at))
             passage, a, b, shown = read[i]
             return passage, a, b, shown, shown[at[i][1] : at[i][2]]
-    parts = [p for p in re.split(r"\s*[,;:]\s*|\s+(?:e|ed|and)\s+", short_raw.strip(" .")) if p]
+    parts = [_LEADING_RE.sub("", p) for p in _PARTS_RE.split(short_raw.strip(" .")) if p]
+    parts = [p for p in parts if p]
     if len(parts) > 1:
         whole = [i for i, (*_, shown) in enumerate(read) if all(snap(p, [shown]) for p in parts)]
         if whole:

@@ -489,3 +489,23 @@ def test_a_follow_up_answered_with_what_the_chat_already_said_is_not_refused_as_
     history = [("Chi accompagnava Umerov a Bruxelles?", f"Andrii Hnatov — «{HNATOV_SENTENCE}» [1]")]
     answer = assistant.ask("E chi lo accompagnava?", history=history)
     assert not answer.refused and answer.short == "Andrii Hnatov", answer.refusal_reasons
+
+
+def test_a_follow_up_shows_the_model_the_earlier_sentence_plainly_and_takes_a_copied_form_apart(seeds_retriever):
+    # seeds eval: shown earlier answers as "Donald Tusk — «…» [1]", the model wrote its short answer the same way
+    # and it was refused as not verbatim; follow-ups went from 5/7 to 1/6
+    shown = f"Andrii Hnatov — «{HNATOV_SENTENCE}» [1]"
+    assistant = make_assistant(seeds_retriever, "x", short=shown)
+    answer = assistant.ask("E chi lo accompagnava?", history=[("Chi accompagnava Umerov a Bruxelles?", shown)])
+    assert not answer.refused and answer.short == "Andrii Hnatov", answer.refusal_reasons
+    prompt = assistant.generator.prompts[-1][-1]["content"]
+    assert HNATOV_SENTENCE in prompt and "«Umerov sarà" not in prompt and "— «" not in prompt
+
+
+def test_a_short_answer_with_an_article_the_sentence_does_not_share_is_found(seeds_retriever):
+    # seeds eval: "E che incarico ha?" -> "Andrii Hnatov è il Capo di Stato Maggiore Generale." (the article: "dal
+    # Capo di Stato Maggiore Generale, Andrii Hnatov")
+    sentence = "Andrii Hnatov è il Capo di Stato Maggiore Generale."
+    assistant = make_assistant(seeds_retriever, sentence, short="il Capo di Stato Maggiore Generale")
+    answer = assistant.ask("Che incarico ha Andrii Hnatov?")
+    assert not answer.refused and answer.short == "Capo di Stato Maggiore Generale", answer.refusal_reasons
