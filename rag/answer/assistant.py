@@ -35,7 +35,7 @@ from rag.errors import InputError, check_counts
 from rag.index.retriever import Retriever
 from rag.models.generate import load_generator
 from rag.models.llm import FirstToken, Generator
-from rag.text import all_stopwords, detect_language, keys, valid_text
+from rag.text import all_stopwords, detect_language, fold, keys, valid_text
 from rag.types import Answer, Evidence, Filters, Hit
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,30 @@ def as_said(answer: str) -> str:
     """
     match = _SHOWN_FACT_RE.match(answer.strip())
     return strip_markers(match["sentence"] if match else answer)
+
+
+def needs_conversation(question: str, history: Sequence[tuple[str, str]]) -> bool:
+    """Whether ``question`` continues the conversation: it leans on it (a pronoun, "E …", or too few words to
+    stand alone: "Quanti anni ha?") and does not change subject (a name the conversation never said) or
+    language ("Who is he?" after an Italian question is a new question, in English).
+
+    >>> said = [("Chi accompagnava Umerov a Bruxelles?", "Andrii Hnatov — «Umerov sarà accompagnato da …» [1]")]
+    >>> needs_conversation("E chi lo accompagnava?", said), needs_conversation("Quanti anni ha?", said)
+    (True, True)
+    >>> needs_conversation("Chi ha vinto Sanremo?", said), needs_conversation("Who is he?", said)
+    (False, False)
+    >>> needs_conversation("Quale paese ha ritirato il veto sulle sanzioni?", said)
+    False
+    """
+    last_question = history[-1][0]
+    asked_in = detect_language(question, default="")
+    if asked_in and asked_in != detect_language(last_question):
+        return False
+    earlier = fold(" ".join(f"{q} {a}" for q, a in history))
+    names = re.findall(r"(?<=\w)\s+([A-ZÀ-Ý][\w'’-]+)", question)  # capitalised, not the first word
+    if any(fold(name) not in earlier for name in names):
+        return False
+    return bool(_FOLLOW_UP_RE.search(question)) or len(keys(question)) <= 2
 
 
 def _cited_hit(citation) -> Hit:
@@ -336,9 +360,7 @@ class Assistant:
         which also sees the previous exchange.
         No LLM call: it costs nothing and keeps time to first token low.
         """
-        if not history:
-            return question, []
-        if len(keys(question)) > 4 and not _FOLLOW_UP_RE.search(question):
+        if not history or not needs_conversation(question, history):
             return question, []
         history = [(q, as_said(a)) for q, a in history]
         previous = history[-self.settings.history_turns :] if self.settings.history_turns else []

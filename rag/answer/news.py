@@ -278,12 +278,14 @@ def summary(doc: Document, language: str) -> NewsReply:
     return NewsReply(text, cites.citations)
 
 
-def digest(docs: Sequence[tuple[Document, float]], asked: Asked, language: str, today: date) -> NewsReply:
+def digest(
+    docs: Sequence[tuple[Document, float]], asked: Asked, language: str, today: date, question: str = ""
+) -> NewsReply:
     """One dated line per article, newest first: its title and lead, cited; for a topic, also the sentence
     that speaks of it when the lead does not."""
     cites = _Cites()
     ordered = sorted(docs, key=lambda pair: pair[0].date or "", reverse=True)
-    if asked.latest and not (asked.date_from or asked.topic) or _one_asked(asked):
+    if _one_asked(asked, question) and not asked.date_from:
         ordered = ordered[:1]
     lines = []
     wanted = keys(asked.topic)
@@ -301,9 +303,19 @@ def digest(docs: Sequence[tuple[Document, float]], asked: Asked, language: str, 
     return NewsReply("\n".join(lines), cites.citations, lines=lines)
 
 
-def _one_asked(asked: Asked) -> bool:
-    """ "La notizia più recente": one article, not the latest few."""
-    return asked.latest and not asked.topic
+_SEVERAL_RE = re.compile(r"\b(?:notizie|novità|novita|articoli|aggiornamenti|news|stories|articles|updates)\b", re.I)
+
+
+def _one_asked(asked: Asked, question: str) -> bool:
+    """ "La notizia più recente": one article; "le ultime notizie": the latest few.
+
+    >>> from rag.answer.kinds import read_question
+    >>> day = date(2026, 4, 15)
+    >>> questions = ("Qual è la notizia più recente?", "Quali sono le ultime notizie?")
+    >>> [_one_asked(read_question(q, day), q) for q in questions]
+    [True, False]
+    """
+    return asked.latest and not asked.topic and not _SEVERAL_RE.search(question)
 
 
 def _best_sentence(doc: Document, wanted: set[str], exclude: tuple[int, int]) -> tuple[int, int] | None:
@@ -483,7 +495,7 @@ def answer_news(
                     no_article(asked, language, newest_date(retriever)), [], REASONS["no_article_in_dates"]
                 )
             return NewsReply("", [], REASONS["no_article_on_topic"])
-        return digest(docs, asked, language, today)
+        return digest(docs, asked, language, today, question)
     docs = articles_about(retriever, asked, question, filters, 1, min_dense)
     if not docs:
         return NewsReply("", [], REASONS["no_article_on_topic"])

@@ -158,13 +158,13 @@ def test_weak_retrieval_is_refused_without_generating(seeds_retriever):
 def test_ask_command_says_why_it_refused(seeds_retriever, monkeypatch):
     from click.testing import CliRunner
 
-    from rag.cli.ask import ask
+    from rag.cli import cli  # through the group, as users call it (a direct call caches --help without -h)
 
     def fake_load(cls, index="seeds", model="", backend="llama-cpp", **settings):
         return make_assistant(seeds_retriever, "Sanremo lo ha vinto qualcuno.")
 
     monkeypatch.setattr(Assistant, "load", classmethod(fake_load))
-    result = CliRunner().invoke(ask, ["Chi ha vinto il Festival di Sanremo nel 2026?"])
+    result = CliRunner().invoke(cli, ["ask", "Chi ha vinto il Festival di Sanremo nel 2026?"])
     assert result.exit_code == 0, result.output
     assert REFUSAL["it"] in result.output and "(why: weak retrieval)" in result.output
 
@@ -253,16 +253,16 @@ def test_ask_command_prints_answer_and_sources(seeds_retriever, monkeypatch):
 
     from click.testing import CliRunner
 
-    from rag.cli.ask import ask
+    from rag.cli import cli  # through the group, as users call it (a direct call caches --help without -h)
 
     def fake_load(cls, index="seeds", model="", backend="llama-cpp", **settings):
         return make_assistant(seeds_retriever, "Umerov era accompagnato da Andrii Hnatov.")
 
     monkeypatch.setattr(Assistant, "load", classmethod(fake_load))
-    result = CliRunner().invoke(ask, ["Chi accompagnava Umerov a Bruxelles?"])
+    result = CliRunner().invoke(cli, ["ask", "Chi accompagnava Umerov a Bruxelles?"])
     assert result.exit_code == 0, result.output
     assert "Andrii Hnatov" in result.output and "» [1]" in result.output and f"[1] {UMEROV_DOC}" in result.output
-    result = CliRunner().invoke(ask, ["Chi accompagnava Umerov a Bruxelles?", "--json"])
+    result = CliRunner().invoke(cli, ["ask", "Chi accompagnava Umerov a Bruxelles?", "--json"])
     data = json.loads(result.output)
     assert data["citations"][0]["doc_id"] == UMEROV_DOC and data["refused"] is False and data["done"] is True
     assert data["refusal_reasons"] == []
@@ -366,7 +366,7 @@ def test_without_a_backed_answer_from_sentences_the_whole_articles_are_read(seed
 def test_articles_in_the_prompt_are_ordered_so_the_same_articles_give_the_same_prefix(seeds_retriever):
     assistant = make_assistant(seeds_retriever, "x", short="x", context="articles")
     assistant.ask("Quando sarà Mark Rutte a Kiev?")
-    assistant.ask("Quale paese ha ritirato il veto sulle sanzioni?", history=[("Chi va a Kiev?", "Rutte [1].")])
+    assistant.ask("E quale paese ha ritirato il veto?", history=[("Chi va a Kiev?", "Rutte [1].")])  # a follow-up
     first, second = (p[1]["content"] for p in assistant.generator.prompts)
     shared = first[: first.index("\nDomanda")]  # the sources, then the reply instruction: read once
     assert shared.startswith("Fonti:\n[1] «Domani il segretario generale della NATO") and second.startswith(shared)
@@ -509,3 +509,20 @@ def test_a_short_answer_with_an_article_the_sentence_does_not_share_is_found(see
     assistant = make_assistant(seeds_retriever, sentence, short="il Capo di Stato Maggiore Generale")
     answer = assistant.ask("Che incarico ha Andrii Hnatov?")
     assert not answer.refused and answer.short == "Capo di Stato Maggiore Generale", answer.refusal_reasons
+
+
+@pytest.mark.parametrize(
+    ("question", "rewritten"),
+    [
+        ("E chi lo accompagnava?", True),
+        ("Quanti anni ha?", True),
+        ("Chi ha vinto il Festival di Sanremo?", False),  # a new subject: a name the chat never said
+        ("Who accompanied him?", False),  # a change of language is a new question
+        ("Quale paese ha ritirato il veto sulle sanzioni?", False),  # a whole question leans on nothing
+    ],
+)
+def test_a_question_is_rewritten_with_the_chat_only_when_it_leans_on_it(seeds_retriever, question, rewritten):
+    assistant = make_assistant(seeds_retriever, "x")
+    history = [("Chi accompagnava Umerov a Bruxelles?", f"Andrii Hnatov — «{HNATOV_SENTENCE}» [1]")]
+    query, context = assistant.rewrite(question, history)
+    assert (query != question) is rewritten and bool(context) is rewritten

@@ -148,3 +148,10 @@ def test_every_news_refusal_is_worded_on_the_page(reason):
 
     for words in STRINGS.values():
         assert f"why:{reason}" in words
+
+
+def test_the_latest_news_are_several_articles_the_latest_story_one(dev_retriever):
+    several = ask(dev_retriever, "Quali sono le ultime notizie?")
+    one = ask(dev_retriever, "Qual è la notizia più recente?")
+    assert len(set(cited_docs(several))) > 1 and cited_docs(several)[0] == "bari-ciclovia.txt"
+    assert set(cited_docs(one)) == {"bari-ciclovia.txt"}

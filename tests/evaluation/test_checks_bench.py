@@ -56,11 +56,11 @@ def test_the_command_reads_an_earlier_run_and_refuses_a_file_that_is_not_one(tmp
 
     from click.testing import CliRunner
 
-    from rag.cli.bench import bench
+    from rag.cli import cli
 
     report = tmp_path / "report.json"
     report.write_text(json.dumps({"meta": {"embedder": "multilingual-e5-small"}, "questions": ROWS}))
-    result = CliRunner().invoke(bench, ["checks", "--from", str(report), "--curve"])
+    result = CliRunner().invoke(cli, ["bench", "checks", "--from", str(report), "--curve"])
     assert result.exit_code == 0, result.output
     assert (
         result.output.startswith("7 single facts")
@@ -68,5 +68,5 @@ def test_the_command_reads_an_earlier_run_and_refuses_a_file_that_is_not_one(tmp
         and "| max_doubt |" in result.output
     )
     (tmp_path / "bad.json").write_text("[1, 2]")
-    result = CliRunner().invoke(bench, ["checks", "--from", str(tmp_path / "bad.json")])
+    result = CliRunner().invoke(cli, ["bench", "checks", "--from", str(tmp_path / "bad.json")])
     assert result.exit_code == 2 and "bad.json: not a report.json of rag eval" in result.output
