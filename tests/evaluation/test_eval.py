@@ -309,7 +309,13 @@ def test_evaluate_with_scripted_answers_gives_hand_computed_figures(tmp_path, fa
     assert frame.loc[1, "f1"] == pytest.approx(4 / 7)
     assert "ms_total" in frame.columns
     paths = report.write(tmp_path / "out")
-    assert {p.name for p in paths} == {"report.json", "report.md", "recall_at_k.png", "latency.png", "answers_by_kind.png"}
+    assert {p.name for p in paths} == {
+        "report.json",
+        "report.md",
+        "recall_at_k.png",
+        "latency.png",
+        "answers_by_kind.png",
+    }
     assert EvalReport.load(tmp_path / "out" / "report.json").to_dict() == json.loads(json.dumps(report.to_dict()))
 
 
