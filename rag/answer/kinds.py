@@ -103,6 +103,13 @@ _MONTH_RE = re.compile(
     r"(?:\s+(?:del\s+|of\s+)?(\d{4}))?\b",
     _I,
 )
+_MONTH_ALT = "|".join(_MONTH_NAMES)
+# "tra il 16 e il 20 marzo", "dal 28 febbraio al 3 marzo 2026", "between 16 and 20 March"
+_RANGE_RE = re.compile(
+    rf"\b(?:tra il|fra il|tra l['’]|fra l['’]|dal|dall['’]|from|between)\s*(\d{{1,2}})(?:\s+({_MONTH_ALT}))?\s+"
+    rf"(?:e il|e l['’]|al|all['’]|to|and)\s*(\d{{1,2}})\s+({_MONTH_ALT})(?:\s+(\d{{4}}))?\b",
+    _I,
+)
 _DAY_RE = re.compile(r"\b(\d{1,2})\s+(" + "|".join(_MONTH_NAMES) + r")(?:\s+(\d{4}))?\b", _I)
 _RELATIVE_RANGES = [  # pattern -> (days back from today to the range's start, days back to its end) or a name
     (re.compile(r"\b(?:oggi|today)\b", _I), (0, 0)),
@@ -184,7 +191,25 @@ def _topic(question: str, things: str = "") -> str:
 
 
 def _days(question: str, today: date) -> tuple[str | None, str | None]:
-    """The days ``question`` names, as inclusive ISO dates (None, None when it names none)."""
+    """The days ``question`` names, as inclusive ISO dates (None, None when it names none).
+
+    >>> _days("Che cosa è successo tra il 16 e il 20 marzo 2026?", date(2026, 4, 15))
+    ('2026-03-16', '2026-03-20')
+    >>> _days("Notizie dal 28 febbraio al 3 marzo?", date(2026, 4, 15))
+    ('2026-02-28', '2026-03-03')
+    """
+    span = _RANGE_RE.search(question)
+    if span:
+        end_month = _MONTH_NAMES[fold(span.group(4))]
+        start_month = _MONTH_NAMES[fold(span.group(2))] if span.group(2) else end_month
+        year = int(span.group(5)) if span.group(5) else _year_for(end_month, today)
+        try:
+            start = date(year - (start_month > end_month), start_month, int(span.group(1)))
+            end = date(year, end_month, int(span.group(3)))
+        except ValueError:
+            return None, None
+        if start <= end:
+            return start.isoformat(), end.isoformat()
     day = _DAY_RE.search(question)
     if day:
         year = int(day.group(3)) if day.group(3) else _year_for(_MONTH_NAMES[fold(day.group(2))], today)

@@ -54,6 +54,9 @@ def test_a_list_keeps_the_days_it_names_as_a_filter_and_its_noun_out_of_the_topi
         ("Notizie di ieri?", ("2026-04-14", "2026-04-14")),
         ("Cosa è successo negli ultimi 10 giorni?", ("2026-04-05", "2026-04-15")),
         ("Quali notizie il mese scorso?", ("2026-03-01", "2026-03-31")),
+        ("Che cosa è successo tra il 16 e il 20 marzo 2026?", ("2026-03-16", "2026-03-20")),
+        ("Notizie dal 28 febbraio al 3 marzo?", ("2026-02-28", "2026-03-03")),
+        ("What happened between 16 and 20 March 2026?", ("2026-03-16", "2026-03-20")),
     ],
 )
 def test_the_days_a_question_names_are_read_against_today(question, days):

@@ -155,3 +155,8 @@ def test_the_latest_news_are_several_articles_the_latest_story_one(dev_retriever
     one = ask(dev_retriever, "Qual è la notizia più recente?")
     assert len(set(cited_docs(several))) > 1 and cited_docs(several)[0] == "bari-ciclovia.txt"
     assert set(cited_docs(one)) == {"bari-ciclovia.txt"}
+
+
+def test_the_news_between_two_days_are_those_days_articles(dev_retriever):
+    reply = ask(dev_retriever, "Che cosa è successo tra il 16 e il 20 marzo 2026?")
+    assert set(cited_docs(reply)) == {"basket-ravenna-pescara.txt", "basket-brambilla-infortunio.txt"}
