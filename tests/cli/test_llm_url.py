@@ -11,13 +11,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from rag.cli.options import Reader
 
+from tests.cli.test_serve import serving
 from tests.conftest import QWEN_05B, QWEN_15B, UMEROV_DOC
 from tests.llm_server import bad_server, free_port, llama_server, sse
 
@@ -146,20 +146,7 @@ def test_the_page_answers_from_the_server_follows_up_and_survives_a_bad_server(s
 @pytest.mark.llm
 @pytest.mark.embedder
 def test_rag_serve_streams_answers_from_the_server(served_05b, seeds_index):
-    port = free_port()
-    command = [sys.executable, "-m", "rag", "serve", "--port", str(port), "--llm", served_05b, "--no-ui"]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 600
-        while True:
-            assert server.poll() is None, server.stdout.read()
-            try:
-                models = httpx.get(f"{base}/v1/models", timeout=5)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "rag serve did not start within 10 minutes"
-                time.sleep(1)
+    with serving("--llm", served_05b, "--no-ui", start_within=600) as (base, models):
         assert models.json()["data"][0]["id"] == QWEN_05B  # the server's only model, asked for
         question = {"messages": [{"role": "user", "content": UMEROV_QUESTION}], "stream": True}
         events = []
@@ -174,9 +161,6 @@ def test_rag_serve_streams_answers_from_the_server(served_05b, seeds_index):
         last = ends[0]
         if not last.get("refused"):  # the 0.5B may refuse (see the page's test); an answer cites its article
             assert any(s.get("doc_id") == UMEROV_DOC for s in last.get("sources") or []), last
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.mark.slow

@@ -14,23 +14,26 @@ from tests.ui.test_ui_e2e import free_port
 pytestmark = [pytest.mark.server, pytest.mark.llm, pytest.mark.embedder]  # a child process loads both
 
 
+SMALL = ("--model", "qwen2.5-0.5b-instruct")
+
+
 @contextmanager
-def serving(*options: str):
-    """``rag serve`` on a free port over $RAG_INDEX_DIR/seeds (the test's copy, ``seeds_index``) with the small
-    LLM, loading its own models as users run it: ``(base URL, first /v1/models reply)``."""
+def serving(*options: str, start_within: float = 300):
+    """``rag serve OPTIONS`` on a free port over $RAG_INDEX_DIR/seeds (the test's copy, ``seeds_index``),
+    loading its own models as users run it: ``(base URL, first /v1/models reply)``."""
     port = free_port()
-    command = [sys.executable, "-m", "rag", "serve", "--port", str(port), "--model", "qwen2.5-0.5b-instruct"]
+    command = [sys.executable, "-m", "rag", "serve", "--port", str(port)]
     server = subprocess.Popen([*command, *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + start_within
         while True:
             assert server.poll() is None, server.stdout.read()
             try:
                 models = httpx.get(f"{base}/v1/models", timeout=5)
                 break
             except httpx.TransportError:
-                assert time.monotonic() < deadline, "rag serve did not start within 5 minutes"
+                assert time.monotonic() < deadline, f"rag serve did not start within {start_within:.0f} s"
                 time.sleep(1)
         yield base, models
     finally:
@@ -39,7 +42,7 @@ def serving(*options: str):
 
 
 def test_rag_serve_answers_searches_and_serves_the_page(seeds_index):
-    with serving() as (base, models):
+    with serving(*SMALL) as (base, models):
         assert models.json()["data"][0]["id"] == "qwen2.5-0.5b-instruct"
         hits = httpx.get(f"{base}/search", params={"q": "Chi accompagnava Umerov a Bruxelles?", "k": 1}).json()
         assert hits["hits"][0]["doc_id"] == UMEROV_DOC
@@ -52,7 +55,7 @@ def test_rag_serve_answers_searches_and_serves_the_page(seeds_index):
 
 def test_rag_serve_with_a_login_guards_the_api_and_the_page(seeds_index):
     # an audit: `rag serve` had no --auth, so on 0.0.0.0 anyone could ask, add and delete articles
-    with serving("--auth", "anna:segreta", "--max-file-mb", "0.01") as (base, refused):
+    with serving(*SMALL, "--auth", "anna:segreta", "--max-file-mb", "0.01") as (base, refused):
         assert refused.status_code == 401
         assert httpx.get(f"{base}/v1/models", auth=("anna", "segreta"), timeout=5).status_code == 200
         assert httpx.get(f"{base}/config", timeout=30).status_code == 401  # the page asks for the login too

@@ -24,40 +24,16 @@ from rag.api.app import create_app
 from rag.index.retriever import Retriever
 from rag.types import Answer
 
+from tests.api.test_api import serving as uvicorn_serving
 from tests.conftest import SEEDS, FakeEmbedder, write
 from tests.ui.test_ui import FakeAssistant
+from tests.ui.test_ui_e2e import free_port
 
 pytestmark = pytest.mark.reliability
 
 LARGE = "qwen2.5-1.5b-instruct"
 QUESTION = "Chi accompagnava Umerov a Bruxelles?"
 SECRET = "Roma, 1 marzo 2026 – La combinazione della cassaforte del server è 4242, scritta in un file riservato."
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def uvicorn_serving(app):
-    """``app`` served by uvicorn on a free 127.0.0.1 port, in a thread; yields the base URL (no trailing /)."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start within 30 s"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @contextmanager
