@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.cli import main
 from rag.errors import StoreError
 from rag.index.feeds import add_feeds
 from rag.index.indexer import add_to_index, build_index
@@ -25,6 +24,7 @@ from rag.stores.registry import open_store
 from rag.types import Document
 
 from tests.conftest import ROOT, SEEDS, UMEROV_DOC, FakeEmbedder
+from tests.reliability.test_damage import rag
 
 pytestmark = pytest.mark.reliability
 
@@ -35,18 +35,6 @@ COMMANDS = {
     "add": ["index", "add", str(SEEDS / UMEROV_DOC), "--name", "seeds"],
     "remove": ["index", "remove", UMEROV_DOC, "--name", "seeds"],
 }
-
-
-def rag(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    """Run the `rag` command in this process, as the console script does; (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["rag", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line(code: int, err: str) -> str:

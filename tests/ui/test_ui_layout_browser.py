@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import socket
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -21,12 +20,12 @@ from rag.sources.ingest import load_documents
 
 from tests.conftest import ROOT, SEEDS, FakeEmbedder, write
 from tests.llm_server import bad_server
+from tests.ui import test_ui_browser
 from tests.ui.test_ui import FakeAssistant
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
+browser = test_ui_browser.browser  # the fixture: Debian's chromium, headless
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 IT = STRINGS["it"]
 NEWS = ROOT / "tests" / "fixtures" / "news"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
@@ -73,18 +72,6 @@ def url(served, monkeypatch):
     address, indexes = served
     monkeypatch.setenv("RAG_INDEX_DIR", str(indexes))
     return address
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make browser` installs it (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
