@@ -268,9 +268,10 @@ def _locate(short_raw: str, short: str, read, question: str, language: str):
     parts = [_LEADING_RE.sub("", p) for p in _PARTS_RE.split(short_raw.strip(" .")) if p]
     parts = [p for p in parts if p]
     if len(parts) > 1:
-        whole = [i for i, (*_, shown) in enumerate(read) if all(snap(p, [shown]) for p in parts)]
+        spans = {i: [snap(p, [shown]) for p in parts] for i, (*_, shown) in enumerate(read)}
+        whole = [i for i, found in spans.items() if all(found)]
         if whole:
             i = best(whole)
             passage, a, b, shown = read[i]
-            return passage, a, b, shown, ", ".join(shown[snap(p, [shown])[1] : snap(p, [shown])[2]] for p in parts)
+            return passage, a, b, shown, ", ".join(shown[start:end] for _, start, end in spans[i])
     return None
