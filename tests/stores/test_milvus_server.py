@@ -88,7 +88,8 @@ def test_server_inside_namespace(tmp_path):
                 "--durations=5",
                 f"--basetemp={tmp_path / 'contract'}",
             ],
-            env={**os.environ, "RAG_TEST_MILVUS_URI": uri},
+            # the outer run's PYTEST_ADDOPTS (e.g. --junitxml, -q, -n) are not the inner run's
+            env={**{k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}, "RAG_TEST_MILVUS_URI": uri},
             capture_output=True,
             text=True,
         )
