@@ -13,6 +13,8 @@ from rag.config import DEFAULT_EMBEDDER, index_path
 from rag.errors import RagError
 from rag.types import MODES
 
+MOST_TOKENS_READ = 512  # no embedder reads more of a chunk: load_embedder caps every model's input at 512
+
 
 @click.command()
 @click.option("--model", "models", multiple=True, help="Only this model (repeatable). Default: all built-in models.")
@@ -130,11 +132,17 @@ def index_build(paths, name, model, dim, precision, chunk_tokens, overlap, store
     from rag.sources.ingest import load_documents
     from rag.types import ChunkSettings
 
+    path = index_path(name)  # a name that is no index name is said before anything is read or loaded
     docs = load_documents(paths)
     try:
         settings = ChunkSettings(max_tokens=chunk_tokens, overlap_tokens=overlap)
     except ValueError as e:  # said with the options' names
         raise RagError(str(e).replace("overlap_tokens", "--overlap").replace("max_tokens", "--chunk-tokens")) from e
+    if chunk_tokens > MOST_TOKENS_READ:  # said before the model loads (seconds); a model reading fewer: below
+        raise RagError(
+            f"--chunk-tokens {chunk_tokens}: {model} reads at most {MOST_TOKENS_READ} tokens of a chunk; "
+            "give at most that"
+        )
     embedder = load_embedder(model, dim=dim, precision=precision)
     if chunk_tokens > embedder.info.max_seq_length:  # the rest of each chunk would be invisible to dense search
         raise RagError(
@@ -144,10 +152,10 @@ def index_build(paths, name, model, dim, precision, chunk_tokens, overlap, store
     if (engine or ("ray" if workers else "local")) == "ray":
         from rag.index.ray_build import build_index_ray
 
-        report = build_index_ray(docs, index_path(name), embedder, settings, store, workers or 2, EmbeddingCache())
+        report = build_index_ray(docs, path, embedder, settings, store, workers or 2, EmbeddingCache())
         report.undated = undated(docs)
     else:
-        report = build_index(docs, index_path(name), embedder, settings, EmbeddingCache(), store=store)
+        report = build_index(docs, path, embedder, settings, EmbeddingCache(), store=store)
     click.echo(report.summary())
 
 

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -19,8 +20,11 @@ from rag.sources.ingest import load_documents
 from tests.conftest import RUTTE_DOC, SEEDS, UMEROV_DOC, write
 
 
-def rag(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+def rag(*args, cwd=None, env=None):
+    """``rag ARGS`` in its own process, as a user runs it; ``env``: variables set for it."""
+    command = [sys.executable, "-m", "rag", *args]
+    environ = {**os.environ, **(env or {})}
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=600, env=environ)
 
 
 @pytest.mark.parametrize(
@@ -47,8 +51,9 @@ def rag(*args, cwd=None):
         (["index", "examples", "--name", "seeds", "--clear", "Chi?"], "--clear takes no questions"),
     ],
 )
-def test_user_errors_exit_2_without_traceback(args, message):
-    result = rag(*args)
+def test_user_errors_exit_2_without_traceback(args, message, tmp_path):
+    # said before any model loads: here there is none to load (a load would fail with another message)
+    result = rag(*args, env={"RAG_MODEL_DIR": str(tmp_path / "no-models")})
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
