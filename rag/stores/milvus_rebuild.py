@@ -17,7 +17,7 @@ from pathlib import Path
 from rag.errors import StoreError
 from rag.stores.atomic import swap, working_copy
 from rag.stores.meta import KEPT_FILES, IndexMeta
-from rag.stores.milvus_schema import STRONG, client, has_bm25, schemas
+from rag.stores.milvus_schema import STRONG, client, has_bm25, load, schemas
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +29,11 @@ def create_collections(path: Path, meta: IndexMeta) -> IndexMeta:
     name = "rag_" + re.sub(r"\W", "_", path.name.lower())[:100] + "_" + stamp
     bm25 = has_bm25(milvus)
     (chunks, chunk_index), (docs, doc_index) = schemas(milvus, meta.embedder.dim, bm25)
-    milvus.create_collection(name, schema=chunks, index_params=chunk_index, consistency_level=STRONG)
-    milvus.create_collection(name + "_docs", schema=docs, index_params=doc_index, consistency_level=STRONG)
+    for collection, schema, index in ((name, chunks, chunk_index), (name + "_docs", docs, doc_index)):
+        milvus.create_collection(collection, schema=schema, consistency_level=STRONG)
+        # an empty collection's index is complete once made: no waiting for a build (pymilvus sleeps 0.5 s)
+        milvus.create_index(collection, index, sync=False)
+    load(milvus, [name, name + "_docs"])
     if not bm25:
         log.warning(
             "Milvus at %s has no BM25 function (server %s, before 2.5): lexical search ranks on this client",

@@ -155,6 +155,15 @@ def has_bm25(milvus) -> bool:
     return bool(found) and (int(found[1]), int(found[2])) >= (2, 5)
 
 
+def load(milvus, names: list[str]) -> None:
+    """Load the collections ``names`` for searching, and return once all are loaded. The loads are asked for
+    together and then waited for: a server takes a second or two to load even an empty collection."""
+    for name in names:
+        milvus.load_collection(name, _async=True)
+    for name in names:
+        milvus.load_collection(name)  # loading or loaded already: waits until it is
+
+
 def row_id(chunk_id: str) -> int:
     """A stable positive int64 for a chunk id (primary key; the same chunk always gets the same row)."""
     return int.from_bytes(hashlib.sha256(chunk_id.encode()).digest()[:8], "big") >> 1

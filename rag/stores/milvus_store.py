@@ -47,6 +47,7 @@ from rag.stores.milvus_schema import (
     filter_expression,
     get_value,
     is_lite,
+    load,
     milvus_errors,
     put_value,
     row_id,
@@ -119,7 +120,7 @@ class MilvusStore:
             if not self.milvus.has_collection(name):
                 where = f"Milvus at {self.uri}" if not is_lite(self.uri) else f"the milvus-lite file {self.uri}"
                 raise self.damaged(f"collection {name!r}", f"not in {where}")
-            self.milvus.load_collection(name)
+        load(self.milvus, [self.collection, self.docs])
 
     def _editing(self) -> Path:
         """The mark an add or remove leaves beside the index while it changes the collections in place: a count
