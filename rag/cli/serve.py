@@ -32,18 +32,18 @@ def serve(index, host, port, reader, ui, lang, auth_pairs, auth_file, max_file_m
     asks for the login, the API for it as its key (Basic, or Bearer USER:PASS).
     """
     credentials = logins(host, auth_pairs, auth_file)
-    import uvicorn
-
-    from rag.answer.assistant import Assistant
-    from rag.api.app import create_app
-    from rag.logins import Throttle
-
     if reader.url:  # the served model's name, asked now: a server that is down is said before any loading
         import dataclasses
 
         from rag.models.openai_generate import served_model
 
         reader = dataclasses.replace(reader, model=served_model(reader.url, reader.model, reader.api_key))
+    import uvicorn
+
+    from rag.answer.assistant import Assistant
+    from rag.api.app import create_app
+    from rag.logins import Throttle
+
     click.echo(f"loading the index {index!r} and the model {reader} …", err=True)
     assistant = Assistant.load(index=index, **reader.settings())
     model = assistant.generator.name  # with --llm and no --model: the server's only model

@@ -28,17 +28,19 @@ def ui(index, host, port, reader, lang, auth_pairs, auth_file, max_file_mb, max_
     With --llm URL the model answers from an OpenAI-compatible server, which may answer many at once.
     """
     credentials = logins(host, auth_pairs, auth_file)
+    model = reader.model
+    if reader.url:  # the served model's name, asked now: a server that is down is said before gradio loads
+        from rag.models.openai_generate import served_model
+
+        model = served_model(reader.url, reader.model, reader.api_key)
     from rag.ui import app
     from rag.ui.uploads import MB, UploadLimits
 
     limits = UploadLimits(file_mb=max_file_mb, batch_mb=max_batch_mb)
-    factory, model = app.load_assistant, reader.model
+    factory = app.load_assistant
     if reader.url:
         import functools
 
-        from rag.models.openai_generate import served_model
-
-        model = served_model(reader.url, reader.model, reader.api_key)
         factory = functools.partial(app.load_assistant, url=reader.url, api_key=reader.api_key)
     shown = dataclasses.replace(reader, model=model)
     click.echo(f"loading the index {index!r} and the model {shown} …", err=True)
