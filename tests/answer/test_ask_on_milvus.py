@@ -1,5 +1,8 @@
 """The product on the Milvus store: `rag index build seeds --store milvus://…` then `rag ask` cites what the
-default store cites (real embedder and answer model, run as a user runs them)."""
+default store cites (real embedder and answer model, run as a user runs them).
+
+The default store's answer is the session's: the 1.5B over the session's seed index (``assistant_15b``, what
+``rag ask --index seeds`` loads), so only the Milvus side loads the models again, in the child processes."""
 
 from __future__ import annotations
 
@@ -20,16 +23,20 @@ def rag(*args):
     return done.stdout
 
 
-def test_ask_answers_with_the_same_citation_on_both_stores(tmp_path):
+def cited(citations) -> list[tuple]:
+    return [(c["doc_id"], c["chunk_id"], c["quote"], c["quote_start"], c["quote_end"]) for c in citations]
+
+
+def test_ask_answers_with_the_same_citation_on_both_stores(tmp_path, assistant_15b):
     pytest.importorskip("milvus_lite")
     question = "Chi accompagnava Umerov a Bruxelles?"
-    cited = {}
-    for name, store in (("seeds_faiss", "faiss"), ("seeds_milvus", f"milvus://{tmp_path}/news.db")):
-        rag("index", "build", str(SEEDS), "--name", name, "--store", store)
-        answer = json.loads(rag("ask", question, "--index", name, "--json"))
+    assert assistant_15b.retriever.store.info()["backend"] == "faiss"  # the default store
+    answers = {"faiss": assistant_15b.ask(question).to_dict()}
+    rag("index", "build", str(SEEDS), "--name", "seeds_milvus", "--store", f"milvus://{tmp_path}/news.db")
+    answers["milvus"] = json.loads(rag("ask", question, "--index", "seeds_milvus", "--json"))
+    for answer in answers.values():
         assert not answer["refused"], answer["refusal_reasons"]
         assert "Hnatov" in answer["text"]
-        cited[store] = [(c["doc_id"], c["quote"]) for c in answer["citations"]]
-    faiss, milvus = cited.values()
-    assert milvus == faiss and UMEROV_DOC in {doc for doc, _ in milvus}
+    faiss, milvus = (cited(answer["citations"]) for answer in answers.values())
+    assert milvus == faiss and UMEROV_DOC in {doc for doc, *_ in milvus}
     assert "milvus" in rag("index", "info", "--name", "seeds_milvus")
