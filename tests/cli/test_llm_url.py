@@ -102,9 +102,24 @@ def cut_after_one_piece(handler):
 @pytest.mark.server
 @pytest.mark.llm
 @pytest.mark.embedder
-def test_the_page_answers_from_the_server_follows_up_and_survives_a_bad_server(served_05b, seeds_index):
+def test_the_page_answers_from_the_server_follows_up_and_survives_a_bad_server(
+    served_05b, seeds_index, real_embedder, monkeypatch
+):
     from rag.ui.assistants import Assistants, load_assistant
     from rag.ui.controller import ChatController
+
+    from rag.index import retriever
+
+    # each server's assistant opens the index as users get it (Retriever.load, the page's real factory), and the
+    # embedder it loads for that index is handed back as the session's copy of the same model, not loaded again
+    loads = []
+
+    def shared_embedder(info):
+        assert info == real_embedder.info, info
+        loads.append(info)
+        return real_embedder
+
+    monkeypatch.setattr(retriever, "load_embedder", shared_embedder)
 
     # room for the three servers' assistants (at the bound, the least recently used one is freed first)
     assistants = Assistants(load_assistant, models=[QWEN_05B], start_index="seeds", max_models=3)
@@ -139,6 +154,7 @@ def test_the_page_answers_from_the_server_follows_up_and_survives_a_bad_server(s
     assert assistants.is_loaded("seeds", QWEN_05B)
     _, sources, again = ask(UMEROV_QUESTION, [])
     assert again[-1].status == turns[0].status and again[-1].answer == turns[0].answer  # greedy: the same
+    assert loads  # the assistants opened the index through Retriever.load, as the page does
 
 
 @pytest.mark.slow
