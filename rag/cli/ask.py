@@ -45,14 +45,21 @@ def _erase(text: str) -> None:
 def ask(question, index, reader, k, max_tokens, passage_tokens, filters, as_json) -> None:
     """Answer QUESTION from the indexed articles, with numbered sources.
 
-    The answer streams as it is written, then is replaced by its checked version: [n] markers
-    point to the sources listed below it. When the sources do not hold the answer, a fixed
-    message says so (refused). With --llm URL the model answers from an OpenAI-compatible server
-    (llama.cpp server, vLLM, Ollama); its answers are checked here the same way.
+    Only checked text is shown: a fact once it is checked, a digest line by line as each is
+    ready; [n] markers point to the sources listed below it. When the sources do not hold the
+    answer, a fixed message says so (refused). With --llm URL the model answers from an
+    OpenAI-compatible server (llama.cpp server, vLLM, Ollama); its answers are checked here the
+    same way.
     """
     import json
     import sys
 
+    if reader.url:  # the served model's name, asked now: a server that is down is said before any loading
+        import dataclasses
+
+        from rag.models.openai_generate import served_model
+
+        reader = dataclasses.replace(reader, model=served_model(reader.url, reader.model, reader.api_key))
     from rag.answer.assistant import Assistant
 
     assistant = Assistant.load(index, **reader.settings(), passage_tokens=passage_tokens)

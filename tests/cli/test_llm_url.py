@@ -50,9 +50,10 @@ def test_wrong_server_options_are_one_line(args, said, monkeypatch):
     assert code == 2 and said in out
 
 
-def test_a_server_that_is_down_stops_rag_ui_in_one_line_before_loading_anything():
+@pytest.mark.parametrize("command", [["ui"], ["serve"], ["ask", UMEROV_QUESTION]], ids=["ui", "serve", "ask"])
+def test_a_server_that_is_down_stops_the_command_in_one_line_before_loading_anything(command, tmp_path):
     url = f"http://127.0.0.1:{free_port()}/v1"
-    code, out = run("ui", "--llm", url)
+    code, out = run(*command, "--llm", url, env={"RAG_MODEL_DIR": str(tmp_path)})  # no model to load here
     assert code == 2 and f"cannot reach the answer server at {url}" in out
     assert "Traceback" not in out and len(out.strip().splitlines()) == 1
 
