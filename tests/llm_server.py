@@ -34,8 +34,9 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def llama_server(model: str = "qwen2.5-0.5b-instruct", n_ctx: int = 4096, api_key: str | None = None,
-                 log: Path | None = None) -> Iterator[str]:  # fmt: skip
-    """Serve the built-in ``model`` (its name is the served model's name) and yield its ``/v1`` URL."""
+                 log: Path | None = None, logprobs: bool = True) -> Iterator[str]:  # fmt: skip
+    """Serve the built-in ``model`` (its name is the served model's name) and yield its ``/v1`` URL;
+    ``logprobs=False``: started with ``--logits_all False``, a request for logprobs breaks its stream."""
     import httpx
 
     from rag.models.provision import MODELS, is_ready
@@ -50,6 +51,8 @@ def llama_server(model: str = "qwen2.5-0.5b-instruct", n_ctx: int = 4096, api_ke
                "--verbose", "False"]  # fmt: skip
     if api_key:
         command += ["--api_key", api_key]
+    if not logprobs:
+        command += ["--logits_all", "False"]
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
     process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"

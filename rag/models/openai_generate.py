@@ -146,12 +146,13 @@ class OpenAIGenerator(Generator):
         self.url = server_address(url)
         self.where = shown_address(self.url)
         key = api_key if api_key is not None else config.llm_api_key()
-        self._client = httpx.Client(
-            base_url=self.url,
-            headers={"Authorization": f"Bearer {key}"} if key else {},
-            timeout=httpx.Timeout(self.timeout, connect=CONNECT_TIMEOUT),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
-        )
+        self._client_options = {
+            "base_url": self.url,
+            "headers": {"Authorization": f"Bearer {key}"} if key else {},
+            "timeout": httpx.Timeout(self.timeout, connect=CONNECT_TIMEOUT),
+            "limits": httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        }
+        self._client = httpx.Client(**self._client_options)
         self._keyed = bool(key)
 
     # ---- Generator ------------------------------------------------------------------------------------
@@ -235,10 +236,15 @@ class OpenAIGenerator(Generator):
                 for choice in self._choices(asked, continuing=True):
                     text += _content(choice, self.where)
                     tops = tops or any(entry.get("top_logprobs") for entry in _token_entries(choice))
-            except _Refused as e:
-                if not logprobs:
+            except ModelError as e:  # refused (4xx), or failed on them (llama-cpp-python without logits_all
+                if not logprobs:  # starts the stream, then breaks it): asked again without them
                     raise
-                log.debug("%s refused logprobs (%s); asking without them", self.where, e)
+                log.debug("%s gave no logprobs (%s); asking without them", self.where, e)
+                if not isinstance(e, _Refused):  # the broken stream's connection is not to be used again
+                    import httpx
+
+                    self._client.close()
+                    self._client = httpx.Client(**self._client_options)
                 continue
             continued = (_PROBE_START + text).upper().startswith(_PROBE_WORD)
             return continued and not text.lstrip().upper().startswith(_PROBE_START), tops

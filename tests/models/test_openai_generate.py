@@ -234,8 +234,16 @@ def test_the_real_server_answers_with_its_first_token_read_and_tokens_counted(se
 @pytest.mark.slow
 @pytest.mark.server
 @pytest.mark.llm
-def test_the_real_server_refuses_a_wrong_key_in_one_line(tmp_path):
-    with llama_server("qwen2.5-0.5b-instruct", api_key="giusta", log=tmp_path / "server.log") as url:
+def test_a_real_server_with_a_key_and_no_logprobs_refuses_a_wrong_key_and_answers_without_the_doubt(tmp_path):
+    # started with --logits_all False, llama-cpp-python's server begins a stream asked for logprobs, then breaks
+    # it: the probe asks again without them, and the reader answers with the doubt check off
+    with llama_server("qwen2.5-0.5b-instruct", api_key="giusta", log=tmp_path / "server.log", logprobs=False) as url:
         with pytest.raises(ModelError, match="refused the API key .*--api-key or RAG_LLM_API_KEY"):
             OpenAIGenerator(url=url, api_key="sbagliata")
-        assert OpenAIGenerator(url=url, api_key="giusta").name == "qwen2.5-0.5b-instruct"
+        generator = OpenAIGenerator(url=url, api_key="giusta")
+        assert generator.name == "qwen2.5-0.5b-instruct" and not generator.supports_first_token
+        first = FirstToken(" Non lo so")
+        reply = "".join(
+            generator.stream(QUESTION, max_tokens=30, stop=("\n",), reply_prefix="Risposta breve:", first=first)
+        )
+        assert "Hnatov" in reply and first.probability is None
