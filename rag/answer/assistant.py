@@ -127,15 +127,18 @@ class Assistant:
             log.warning("%s gives no first-token probabilities: the doubt check is off", type(generator).__name__)
 
     @classmethod
-    def load(cls, index: str = "seeds", model: str = DEFAULT_LLM, backend: str = "llama-cpp", **settings) -> Assistant:
-        """Open ``index`` and load ``model`` with ``backend`` (``llama-cpp``, ``transformers``, or ``openai``:
-        a served model, with ``url=`` and ``api_key=``; ``model=None`` then takes the server's only model).
+    def load(
+        cls, index: str | Retriever = "seeds", model: str = DEFAULT_LLM, backend: str = "llama-cpp", **settings
+    ) -> Assistant:
+        """Open ``index`` (a name or path, or a ``Retriever`` already open: its embedder is not loaded again)
+        and load ``model`` with ``backend`` (``llama-cpp``, ``transformers``, or ``openai``: a served model,
+        with ``url=`` and ``api_key=``; ``model=None`` then takes the server's only model).
 
         ``settings`` are ``AskSettings``/``Thresholds`` fields (``k=6``, ``passage_tokens=300``,
         ``min_support=0.6``); the rest go to the generator (``n_ctx``, ``n_threads``, ``device``, ``url``).
         """
         ask, generator_settings = split_settings(settings)
-        retriever = Retriever.load(index)
+        retriever = index if isinstance(index, Retriever) else Retriever.load(index)
         generator = load_generator(model, backend, **generator_settings)
         assistant = cls(retriever, generator, make_settings(**ask))
         assistant.warm_up()
