@@ -54,12 +54,7 @@ def ask(question, index, reader, k, max_tokens, passage_tokens, filters, as_json
     import json
     import sys
 
-    if reader.url:  # the served model's name, asked now: a server that is down is said before any loading
-        import dataclasses
-
-        from rag.models.openai_generate import served_model
-
-        reader = dataclasses.replace(reader, model=served_model(reader.url, reader.model, reader.api_key))
+    reader = reader.served()  # a server that is down is said before any loading
     from rag.answer.assistant import Assistant
 
     assistant = Assistant.load(index, **reader.settings(), passage_tokens=passage_tokens)

@@ -13,8 +13,6 @@ from rag.config import DEFAULT_EMBEDDER, index_path
 from rag.errors import RagError
 from rag.types import MODES
 
-MOST_TOKENS_READ = 512  # no embedder reads more of a chunk: load_embedder caps every model's input at 512
-
 
 @click.command()
 @click.option("--model", "models", multiple=True, help="Only this model (repeatable). Default: all built-in models.")
@@ -127,7 +125,7 @@ def index_build(paths, name, model, dim, precision, chunk_tokens, overlap, store
     resumed by running it again.
     """
     from rag.index.indexer import build_index, undated
-    from rag.models.embed import load_embedder
+    from rag.models.embed import MAX_SEQ_LENGTH, load_embedder
     from rag.models.embed_cache import EmbeddingCache
     from rag.sources.ingest import load_documents
     from rag.types import ChunkSettings
@@ -138,9 +136,9 @@ def index_build(paths, name, model, dim, precision, chunk_tokens, overlap, store
         settings = ChunkSettings(max_tokens=chunk_tokens, overlap_tokens=overlap)
     except ValueError as e:  # said with the options' names
         raise RagError(str(e).replace("overlap_tokens", "--overlap").replace("max_tokens", "--chunk-tokens")) from e
-    if chunk_tokens > MOST_TOKENS_READ:  # said before the model loads (seconds); a model reading fewer: below
+    if chunk_tokens > MAX_SEQ_LENGTH:  # said before the model loads (seconds); a model reading fewer: below
         raise RagError(
-            f"--chunk-tokens {chunk_tokens}: {model} reads at most {MOST_TOKENS_READ} tokens of a chunk; "
+            f"--chunk-tokens {chunk_tokens}: {model} reads at most {MAX_SEQ_LENGTH} tokens of a chunk; "
             "give at most that"
         )
     embedder = load_embedder(model, dim=dim, precision=precision)

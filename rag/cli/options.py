@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import click
@@ -107,6 +107,15 @@ class Reader:
         """Keyword arguments for ``Assistant.load`` (and ``load_generator``): model, backend, url, api_key."""
         served = {"url": self.url, "api_key": self.api_key} if self.url else {}
         return {"model": self.model, "backend": self.backend, **served}
+
+    def served(self) -> Reader:
+        """With ``url``: this reader naming the model the server serves (asked now, one ``GET /models``, so a
+        server that is down or refuses the key is said before anything loads). Without: itself."""
+        if not self.url:
+            return self
+        from rag.models.openai_generate import served_model
+
+        return replace(self, model=served_model(self.url, self.model, self.api_key))
 
     def __str__(self) -> str:
         if not self.url:

@@ -32,12 +32,7 @@ def serve(index, host, port, reader, ui, lang, auth_pairs, auth_file, max_file_m
     asks for the login, the API for it as its key (Basic, or Bearer USER:PASS).
     """
     credentials = logins(host, auth_pairs, auth_file)
-    if reader.url:  # the served model's name, asked now: a server that is down is said before any loading
-        import dataclasses
-
-        from rag.models.openai_generate import served_model
-
-        reader = dataclasses.replace(reader, model=served_model(reader.url, reader.model, reader.api_key))
+    reader = reader.served()  # a server that is down is said before any loading
     import uvicorn
 
     from rag.answer.assistant import Assistant

@@ -3,8 +3,6 @@ load when the command runs."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import click
 
 from rag.cli.options import index_option, listen_options, reader_options
@@ -28,11 +26,7 @@ def ui(index, host, port, reader, lang, auth_pairs, auth_file, max_file_mb, max_
     With --llm URL the model answers from an OpenAI-compatible server, which may answer many at once.
     """
     credentials = logins(host, auth_pairs, auth_file)
-    model = reader.model
-    if reader.url:  # the served model's name, asked now: a server that is down is said before gradio loads
-        from rag.models.openai_generate import served_model
-
-        model = served_model(reader.url, reader.model, reader.api_key)
+    shown = reader.served()  # a server that is down is said before gradio loads
     from rag.ui import app
     from rag.ui.uploads import MB, UploadLimits
 
@@ -42,9 +36,8 @@ def ui(index, host, port, reader, lang, auth_pairs, auth_file, max_file_mb, max_
         import functools
 
         factory = functools.partial(app.load_assistant, url=reader.url, api_key=reader.api_key)
-    shown = dataclasses.replace(reader, model=model)
     click.echo(f"loading the index {index!r} and the model {shown} …", err=True)
-    demo = app.build_app(factory, index=index, model=model, lang=lang, limits=limits)
+    demo = app.build_app(factory, index=index, model=shown.model, lang=lang, limits=limits)
     login = f" (login required: {len(credentials)} user(s))" if credentials else ""
     click.echo(f"ready: http://{host}:{port}{login}", err=True)
     app.launch_app(demo, host=host, port=port, auth=credentials or None, max_file_size=int(max_file_mb * MB))

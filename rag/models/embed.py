@@ -37,6 +37,7 @@ from rag.types import Chunk
 log = logging.getLogger(__name__)
 
 PRECISIONS = ("float32", "bfloat16", "int8", "auto")
+MAX_SEQ_LENGTH = 512  # tokens of a chunk a new embedder reads (its model may allow fewer, never more here)
 
 
 class Embedder(ABC):
@@ -192,7 +193,7 @@ class SentenceTransformerEmbedder(Embedder):
         self,
         model: str,
         dim: int | None = None,
-        max_seq_length: int = 512,
+        max_seq_length: int = MAX_SEQ_LENGTH,
         batch_size: int = 16,
         precision: str = "float32",
     ):
@@ -261,7 +262,7 @@ class OnnxInt8Embedder(Embedder):
     Prompts, titles, token counts, ``dim`` truncation and unit float32 vectors are as above.
     """
 
-    def __init__(self, model: str, dim: int | None = None, max_seq_length: int = 512, batch_size: int = 16):
+    def __init__(self, model: str, dim: int | None = None, max_seq_length: int = MAX_SEQ_LENGTH, batch_size: int = 16):
         from rag.models.onnx_embed import load_export
 
         self.model = load_export(model, max_seq_length, batch_size)
