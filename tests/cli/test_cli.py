@@ -20,11 +20,11 @@ from rag.sources.ingest import load_documents
 from tests.conftest import RUTTE_DOC, SEEDS, UMEROV_DOC, write
 
 
-def rag(*args, cwd=None, env=None):
+def rag(*args, cwd=None, env=None, timeout=600):
     """``rag ARGS`` in its own process, as a user runs it; ``env``: variables set for it."""
     command = [sys.executable, "-m", "rag", *args]
     environ = {**os.environ, **(env or {})}
-    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=600, env=environ)
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=timeout, env=environ)
 
 
 @pytest.mark.parametrize(

@@ -8,15 +8,13 @@ model; the faults are played by a tiny stdlib server (``tests/llm_server.bad_ser
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import httpx
 import pytest
 
 from rag.cli.options import Reader
 
+from tests.cli.test_cli import rag
 from tests.cli.test_serve import serving
 from tests.conftest import QWEN_05B, QWEN_15B, UMEROV_DOC
 from tests.llm_server import bad_server, free_port, llama_server, sse
@@ -26,13 +24,7 @@ UMEROV_QUESTION = "Chi accompagnava Umerov a Bruxelles?"
 
 def run(*args: str, env: dict | None = None):
     """``rag ARGS`` as a user runs it (its own process): (exit code, what it printed)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "rag", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
+    result = rag(*args, env=env, timeout=300)
     return result.returncode, result.stdout + result.stderr
 
 
@@ -188,8 +180,7 @@ def test_done_when_rag_ask_answers_from_the_served_15b_and_refuses_what_the_arti
     with llama_server(QWEN_15B, log=tmp_path / "server.log") as url:
 
         def ask(question):
-            command = [sys.executable, "-m", "rag", "ask", "--llm", url, question]
-            return subprocess.run(command, capture_output=True, text=True, timeout=900, env=os.environ)
+            return rag("ask", "--llm", url, question, timeout=900)
 
         answered = ask(UMEROV_QUESTION)
         assert answered.returncode == 0, answered.stderr[-2000:]
