@@ -78,7 +78,11 @@ def test_a_reader_shows_its_server_without_key_or_password():
 
 @pytest.fixture(scope="module")
 def served_05b(tmp_path_factory):
-    with llama_server(QWEN_05B, log=tmp_path_factory.mktemp("llm") / "server.log") as url:
+    """The page and ``rag serve`` on a served 0.5B. Without logprobs (``--logits_all False``): with them,
+    llama-cpp-python computes the logits of every prompt token and each question takes three times as long.
+    The doubt check on served logprobs is tested on the 1.5B below and in tests/models/test_openai_generate.py;
+    here the reader finds out the server has none, as it does with such a server."""
+    with llama_server(QWEN_05B, log=tmp_path_factory.mktemp("llm") / "server.log", logprobs=False) as url:
         yield url
 
 
@@ -124,8 +128,8 @@ def test_the_page_answers_from_the_server_follows_up_and_survives_a_bad_server(
         return messages, sources, turns
 
     messages, sources, turns = ask(UMEROV_QUESTION, [])
-    # the 0.5B served by llama-cpp-python writes the reply's label itself and doubts more than in-process
-    # (docs/serving.md): it may refuse; what it answers is cited to the Brussels article
+    # the 0.5B served by llama-cpp-python writes the reply's label itself (docs/serving.md): it may refuse;
+    # what it answers is cited to the Brussels article
     assert turns[-1].status in ("answered", "refused"), turns[-1].answer
     if turns[-1].status == "answered":
         assert UMEROV_DOC in sources, sources
