@@ -76,7 +76,7 @@ def undated(docs: Iterable[Document]) -> list[str]:
 def _upsert(
     store: ChunkStore,
     docs: Iterable[Document],
-    embedder: Embedder,
+    embedder: Embedder | None,
     cache: EmbeddingCache | None,
     report,
     progress=_no_progress,
@@ -84,7 +84,8 @@ def _upsert(
 ) -> None:
     """Add or replace ``docs``. Given ``progress`` or ``cancel``, embeds in batches, reporting
     ``progress(fraction, desc="embedding")`` between them and raising ``Cancelled`` there once ``cancel``
-    is set; otherwise in one call (one progress bar on the command line)."""
+    is set; otherwise in one call (one progress bar on the command line). ``embedder`` may be None only
+    when every document is unchanged."""
     todo = []
     for doc in docs:
         old = store.stored_hash(doc.id)
@@ -164,7 +165,9 @@ def add_to_index(
     ``also(folder)`` may write its own files into the new index folder before it is swapped in. If
     nothing is new, changed or removed, the index on disk is not rewritten, but the kept files ``also``
     changed (``index_meta.KEPT_FILES``: a feed sync's record) are still put in place. ``progress``
-    and ``cancel`` as in ``_upsert``: a cancelled add leaves the index unchanged.
+    and ``cancel`` as in ``_upsert``: a cancelled add leaves the index unchanged. Without ``embedder``, the
+    model that built the index is loaded only if a document is new or changed (a sync with nothing new
+    loads none).
     """
     remove = list(remove)
     if not docs and not remove and also is None:  # a feed sync with nothing new still records its visit
@@ -175,9 +178,10 @@ def add_to_index(
     started = time.perf_counter()
     report = IndexReport(path)
     with edit_store(path) as store:
-        if embedder is None:
-            embedder = load_embedder(store.meta.embedder)
-        store.check_embedder(embedder)
+        if embedder is None and any(store.stored_hash(doc.id) != content_hash(doc) for doc in docs):
+            embedder = load_embedder(store.meta.embedder)  # only when there is something to embed
+        if embedder is not None:
+            store.check_embedder(embedder)
         for doc_id in remove:
             if store.stored_hash(doc_id) is not None:
                 store.remove_document(doc_id)

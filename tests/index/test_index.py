@@ -61,6 +61,17 @@ def test_identical_document_is_skipped_changed_replaced(seed_index, fake_embedde
     assert not any("Hnatov" in t for t in texts) and any("Zaluzhny" in t for t in texts)
 
 
+def test_the_model_is_loaded_only_when_something_is_to_be_embedded(seed_index, fake_embedder, monkeypatch):
+    from rag.index import indexer
+
+    loads = []
+    monkeypatch.setattr(indexer, "load_embedder", lambda info: loads.append(info) or fake_embedder)
+    report = add_to_index(load_documents([SEEDS]), seed_index)  # nothing new (a sync with nothing new)
+    assert sorted(report.skipped) == [RUTTE_DOC, UMEROV_DOC] and loads == []
+    report = add_to_index([text_document("nuovo.txt", "Roma, 5 dicembre 2025 – Un fatto nuovo.")], seed_index)
+    assert report.added == ["nuovo.txt"] and loads == [fake_embedder.info]  # the model that built the index
+
+
 def test_same_text_under_two_ids_is_returned_once(seed_index, fake_embedder):
     text = "Roma, 3 dicembre 2025 – Una notizia copiata da due agenzie su Hnatov."
     add_to_index([text_document("a.txt", text), text_document("b.txt", text)], seed_index, embedder=fake_embedder)
