@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import http.server
-import os
 import socket
 import subprocess
 import sys
@@ -39,6 +38,7 @@ def llama_server(model: str = "qwen2.5-0.5b-instruct", n_ctx: int = 4096, api_ke
     ``logprobs=False``: started with ``--logits_all False``, a request for logprobs breaks its stream."""
     import httpx
 
+    from rag.config import threads
     from rag.models.provision import MODELS, is_ready
 
     spec = MODELS[model]
@@ -47,7 +47,7 @@ def llama_server(model: str = "qwen2.5-0.5b-instruct", n_ctx: int = 4096, api_ke
     port = free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(spec.load_path()),
                "--model_alias", model, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx),
-               "--n_threads", str(min(4, os.cpu_count() or 1)), "--interrupt_requests", "False",
+               "--n_threads", str(threads()), "--interrupt_requests", "False",
                "--verbose", "False"]  # fmt: skip
     if api_key:
         command += ["--api_key", api_key]
