@@ -53,11 +53,16 @@ run: setup index/seeds/meta.json
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# One pytest worker per core, a test file per worker at a time, each model on one thread: one worker leaves
+# the cores half idle between model runs, and a model on two threads beside another worker spins on a taken
+# core (timings in eval/RESULTS.md, "The test suite's time").
+CORES := $(shell nproc 2>/dev/null || echo 2)
+PARALLEL := RAG_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 test: setup browser
-	$(BIN)/pytest
+	$(PARALLEL) $(BIN)/pytest -n $(CORES) --dist loadfile
 
 test-fast: $(VENV)/.installed
-	$(BIN)/pytest -m "not slow"
+	$(PARALLEL) $(BIN)/pytest -n $(CORES) --dist loadfile -m "not slow"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check rag ui tests eval/notebooks
