@@ -113,16 +113,18 @@ class TransformersGenerator(Generator):
 def _from_gguf(path: Path):
     """The tokenizer and config of a GGUF file. transformers rebuilds each by parsing the whole file (about 10 s
     each for Qwen2.5's vocabulary on 2 cores); they are saved once beside it, in ``NAME.gguf.transformers/``
-    with the file's size and time, and read from there while the file is unchanged."""
+    with the file's size and time and the transformers version, and read from there while those are unchanged;
+    saved parts that cannot be read are made again."""
+    import transformers
     from transformers import AutoConfig, AutoTokenizer
 
     saved = path.with_name(path.name + ".transformers")
     stat = path.stat()
-    stamp = json.dumps({"size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
+    stamp = json.dumps({"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "transformers": transformers.__version__})
     try:
         if (saved / "source.json").read_text(encoding="utf-8") == stamp:
             return AutoTokenizer.from_pretrained(saved, local_files_only=True), AutoConfig.from_pretrained(saved)
-    except (OSError, ValueError):  # not saved yet, or from another file, or damaged: read the GGUF
+    except Exception:  # noqa: BLE001 (not saved yet, from another file or version, or damaged: read the GGUF)
         pass
     tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name, local_files_only=True)
     config = AutoConfig.from_pretrained(path.parent, gguf_file=path.name, local_files_only=True)

@@ -73,6 +73,13 @@ def test_the_tokenizer_is_read_from_the_gguf_once_then_from_beside_it_until_the_
     Part.reads = []
     tokenizer, config = _from_gguf(gguf)
     assert Part.reads == [("Tokenizer", "m.gguf.transformers"), ("Config", "m.gguf.transformers")]
+    (tmp_path / "m.gguf.transformers" / "Tokenizer.txt").unlink()  # damaged: made again from the file
+    Part.reads = []
+    _from_gguf(gguf)
+    assert Part.reads == [("Tokenizer", "m.gguf.transformers"), ("Tokenizer", "m.gguf"), ("Config", "m.gguf")]
+    Part.reads = []
+    _from_gguf(gguf)
+    assert Part.reads == [("Tokenizer", "m.gguf.transformers"), ("Config", "m.gguf.transformers")]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.gguf", "m.gguf.transformers"]  # no temporary left
     gguf.write_bytes(b"GGUF two, another model")  # replaced under the same name: read again, saved again
     Part.reads = []
