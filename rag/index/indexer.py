@@ -84,8 +84,8 @@ def _upsert(
 ) -> None:
     """Add or replace ``docs``. Given ``progress`` or ``cancel``, embeds in batches, reporting
     ``progress(fraction, desc="embedding")`` between them and raising ``Cancelled`` there once ``cancel``
-    is set; otherwise in one call (one progress bar on the command line). ``embedder`` may be None only
-    when every document is unchanged."""
+    is set; otherwise in one call (one progress bar on the command line). Without ``embedder``, the model
+    that built the index is loaded at the first new or changed document (none loaded if there is none)."""
     todo = []
     for doc in docs:
         old = store.stored_hash(doc.id)
@@ -97,6 +97,8 @@ def _upsert(
             report.replaced.append(doc.id)
         else:
             report.added.append(doc.id)
+        if embedder is None:
+            embedder = load_embedder(store.meta.embedder)
         todo.append((doc, chunk_document(doc, embedder.count_tokens, store.meta.chunking)))
     report.undated += undated(doc for doc, _ in todo)
     all_chunks = [c for _, chunks in todo for c in chunks]
@@ -178,9 +180,7 @@ def add_to_index(
     started = time.perf_counter()
     report = IndexReport(path)
     with edit_store(path) as store:
-        if embedder is None and any(store.stored_hash(doc.id) != content_hash(doc) for doc in docs):
-            embedder = load_embedder(store.meta.embedder)  # only when there is something to embed
-        if embedder is not None:
+        if embedder is not None:  # one loaded for the index's own model (in _upsert) matches it
             store.check_embedder(embedder)
         for doc_id in remove:
             if store.stored_hash(doc_id) is not None:
