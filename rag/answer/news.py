@@ -1,19 +1,17 @@
 """The questions of a newsroom that are not a single fact: a summary of one article, a dated digest of the
 news of a time or topic, a list of the countries, people or other things an article names.
 
-Every line shown is the articles' own words: a summary is the article's lead and its most central
-sentences, a digest line an article's date, title and lead, a list item a name as the article writes it.
-Each is cited to the sentence it comes from, so what is shown is backed by construction and comes at once
-(no generation, except the list of names the model proposes and the code then finds in the article).
+Every line shown is the articles' own words: a summary is the article's lead and the sentences after it,
+a digest line an article's date, title and lead, a list item a name as the article writes it. Each is
+cited to the sentence it comes from, so what is shown is backed by construction and comes at once (no
+generation, except the list of names the model proposes and the code then finds in the article).
 Relative dates are resolved against the article's date ("Domani (3 febbraio 2026)"), so a reader sees
 when things happen whatever today is.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -29,7 +27,7 @@ from rag.index.retriever import Retriever
 from rag.text import fold, format_date, keys, sentence_spans
 from rag.types import Citation, Document, Filters
 
-SUMMARY_SENTENCES = 4  # the lead and the three most central sentences (3-5 asked; fewer in a short article)
+SUMMARY_SENTENCES = 5  # the lead and the four sentences after it (3-5 asked; fewer in a short article)
 DIGEST_ARTICLES = 8  # at most this many articles in a digest (the newest)
 _SENTENCE_END = tuple('.!?…"”»)')
 # "Kiev, 2 febbraio 2026 – ": a dateline before the lead, left out of what is shown (the date is shown apart)
@@ -197,42 +195,29 @@ def _passes(doc_id: str, day: str | None, source: str | None, filters: Filters) 
 def lead_span(doc: Document) -> tuple[int, int] | None:
     """The article's first real sentence (after its title and dateline), as offsets into its text."""
     spans = _sentences(doc)
+    title = " ".join(doc.title.split())
     for a, b in spans:
         text = doc.text[a:b]
-        if text.rstrip().endswith(_SENTENCE_END) and len(text.split()) >= 6 and text.strip() != doc.title.strip():
+        in_title = " ".join(text.split()) in title  # the headline, or a part of one ("… al menisco. Arriva Lanzi")
+        if text.rstrip().endswith(_SENTENCE_END) and len(text.split()) >= 6 and not in_title:
             dateline = _DATELINE_RE.match(text)
             return (a + dateline.end(), b) if dateline and b - a - dateline.end() > 20 else (a, b)
     return spans[0] if spans else None
 
 
-def central_spans(doc: Document, count: int = SUMMARY_SENTENCES) -> list[tuple[int, int]]:
-    """The lead and the sentences that share the most of the article's recurring words, no two saying much
-    the same, in the article's order (a news article's own summary: its lead, then what it keeps returning to).
+def summary_spans(doc: Document, count: int = SUMMARY_SENTENCES) -> list[tuple[int, int]]:
+    """The article's first ``count`` whole sentences from its lead on: a news article puts what matters
+    first (on the dev set's tune half they held more of the facts asked about than its most central ones).
     """
     lead = lead_span(doc)
-    candidates = [
+    if lead is None:
+        return []
+    rest = [
         (a, b)
         for a, b in _sentences(doc)
-        if doc.text[a:b].rstrip().endswith(_SENTENCE_END) and len(doc.text[a:b].split()) >= 6 and a >= (lead or (0,))[0]
+        if a >= lead[1] and doc.text[a:b].rstrip().endswith(_SENTENCE_END) and len(doc.text[a:b].split()) >= 6
     ]
-    counts = Counter(k for a, b in candidates for k in keys(doc.text[a:b]))
-    chosen = [lead] if lead else []
-    chosen_keys = [keys(doc.text[lead[0] : lead[1]])] if lead else []
-    scored = []
-    for a, b in candidates:
-        if lead and a <= lead[0] < b:
-            continue
-        words = keys(doc.text[a:b])
-        scored.append((sum(counts[k] - 1 for k in words) / math.sqrt(len(words) + 1), (a, b), words))
-    scored.sort(key=lambda s: -s[0])
-    for _, span, words in scored:
-        if len(chosen) >= count:
-            break
-        if any(len(words & seen) > 0.6 * min(len(words), len(seen)) for seen in chosen_keys):
-            continue
-        chosen.append(span)
-        chosen_keys.append(words)
-    return sorted(chosen)
+    return [lead, *rest[: count - 1]]
 
 
 @lru_cache(maxsize=256)
@@ -271,7 +256,7 @@ class _Cites:
 def summary(doc: Document, language: str) -> NewsReply:
     """The article in 3-5 of its own sentences, each cited."""
     cites = _Cites()
-    spans = central_spans(doc)
+    spans = summary_spans(doc)
     words = _words(language)
     when = words["when"].format(date=format_date(doc.date, language)) if doc.date else ""
     lines = [f"{shown(doc, s)} {cites.marker(doc, s)}" for s in spans]

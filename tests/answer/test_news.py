@@ -11,7 +11,7 @@ import pytest
 
 from rag.answer.assistant import Assistant, make_settings
 from rag.answer.kinds import read_question
-from rag.answer.news import REASONS, answer_news, names_in, proposed_items
+from rag.answer.news import REASONS, _sentences, answer_news, lead_span, names_in, proposed_items, summary_spans
 
 from tests.answer.test_assistant import ScriptedGenerator
 
@@ -52,6 +52,17 @@ def test_a_summary_is_one_articles_own_sentences_each_cited_none_cut(dev_retriev
     for (sentence, _), citation in zip(sentences, reply.citations, strict=True):
         assert sentence.strip().endswith((".", "!", "?", "»", '"', "”", ")"))  # never cut mid-phrase
         assert " ".join(citation.quote.split()) in " ".join(document.text.split())
+
+
+def test_a_summary_is_the_lead_and_the_whole_sentences_after_it(dev_retriever):
+    document = dev_retriever.store.document("basket-brambilla-infortunio.txt")
+    spans = summary_spans(document)
+    assert len(spans) == 5 and spans[0] == lead_span(document)
+    texts = [document.text[a:b] for a, b in spans]
+    # the lead, not the first half of the headline ("… lesione al menisco. Arriva Lanzi"), nor the dateline
+    assert texts[0] == "Marco Brambilla resterà fuori per circa quattro settimane."
+    body = [(a, b) for a, b in _sentences(document) if a >= spans[0][1]]
+    assert spans[1:] == [s for s in body if len(document.text[s[0] : s[1]].split()) >= 6][:4]
 
 
 def test_relative_dates_in_a_summary_are_resolved_against_the_articles_date(dev_retriever):
