@@ -53,6 +53,8 @@ WORDS = {
         "range": "tra il {start} e il {end}",
         "day": "del {start}",
         "newest": " L'articolo più recente è del {date}.",
+        "more": "…e altri {n} articoli, non mostrati: restringi la domanda a un argomento o a meno giorni.",
+        "more_one": "…e un altro articolo, non mostrato: restringi la domanda a un argomento o a meno giorni.",
     },
     "en": {
         "summary": "In short, “{title}”{when}, in the article's own words:",
@@ -62,6 +64,8 @@ WORDS = {
         "range": "between {start} and {end}",
         "day": "of {start}",
         "newest": " The newest article is of {date}.",
+        "more": "…and {n} more articles, not shown: narrow the question to a topic or to fewer days.",
+        "more_one": "…and one more article, not shown: narrow the question to a topic or to fewer days.",
     },
 }
 THINGS = {
@@ -95,9 +99,9 @@ def articles_about(
     filters: Filters | None,
     limit: int,
     min_dense: float | None = None,
-) -> list[tuple[Document, float]]:
-    """The articles a news question is about, most relevant first, with their relevance (0-1): those in the
-    days it names, and about its topic when it has one.
+) -> tuple[list[tuple[Document, float]], int]:
+    """The articles a news question is about, at most ``limit``, most relevant first, with their relevance
+    (0-1): those in the days it names, and about its topic when it has one; and how many are about it in all.
 
     Without a topic every article of those days is relevant. With one, an article is relevant when it
     holds the topic's words (title, place, source and text count), else when the embedding model puts it
@@ -109,14 +113,14 @@ def articles_about(
     if not asked.topic:
         infos = [i for i in documents(store) if _passes(i.id, i.date, i.source, filters)]
         docs = [d for d in (store.document(i.id) for i in infos[: max(limit, 1)]) if d is not None]
-        return [(d, 1.0) for d in docs]
+        return [(d, 1.0) for d in docs], len(infos)
     hits = retriever.search(asked.topic, k=max(4 * limit, 12), filters=filters)
     by_doc: dict[str, float] = {}
     for hit in hits:
         by_doc.setdefault(hit.doc_id, hit.score)
     found = [d for d in (store.document(doc_id) for doc_id in by_doc) if d is not None]
     if not found:
-        return []
+        return [], 0
     wanted = keys(asked.topic)
     lexical = {d.id: _share(wanted, keys(f"{d.title}\n{d.place or ''}\n{d.source or ''}\n{d.text}")) for d in found}
     titled = {d.id: _share(wanted, keys(f"{d.title}\n{d.place or ''}")) for d in found}
@@ -136,7 +140,7 @@ def articles_about(
             continue
         chosen.append((d, relevance))
     chosen.sort(key=lambda pair: (-pair[1], -by_doc[pair[0].id]))
-    return chosen[:limit]
+    return chosen[:limit], len(chosen)
 
 
 # Cosine margin (to the closest article) within which an article that does not hold the topic's words is
@@ -265,10 +269,16 @@ def summary(doc: Document, language: str) -> NewsReply:
 
 
 def digest(
-    docs: Sequence[tuple[Document, float]], asked: Asked, language: str, today: date, question: str = ""
+    docs: Sequence[tuple[Document, float]],
+    asked: Asked,
+    language: str,
+    today: date,
+    question: str = "",
+    total: int = 0,
 ) -> NewsReply:
     """One dated line per article, newest first: its title and lead, cited; for a topic, also the sentence
-    that speaks of it when the lead does not."""
+    that speaks of it when the lead does not. When ``total`` articles are about it and fewer are shown, a
+    last line says how many were left out."""
     cites = _Cites()
     ordered = sorted(docs, key=lambda pair: pair[0].date or "", reverse=True)
     if _one_asked(asked, question) and not asked.date_from:
@@ -286,6 +296,9 @@ def digest(
             if extra:
                 line += f" {shown(doc, extra)} {cites.marker(doc, extra, relevance)}"
         lines.append(line)
+    left_out = total - len(lines) if not _one_asked(asked, question) else 0
+    if left_out > 0:
+        lines.append(_words(language)["more_one" if left_out == 1 else "more"].format(n=left_out))
     return NewsReply("\n".join(lines), cites.citations, lines=lines)
 
 
@@ -474,15 +487,15 @@ def answer_news(
     """The reply to a summary, digest or list question (``propose`` asks the model for a list's items;
     ``min_dense``: the cosine an article must reach to be about a topic whose words it does not write)."""
     if asked.kind is Kind.DIGEST:
-        docs = articles_about(retriever, asked, question, filters, DIGEST_ARTICLES, min_dense)
+        docs, total = articles_about(retriever, asked, question, filters, DIGEST_ARTICLES, min_dense)
         if not docs:
             if asked.date_from and not asked.topic:
                 return NewsReply(
                     no_article(asked, language, newest_date(retriever)), [], REASONS["no_article_in_dates"]
                 )
             return NewsReply("", [], REASONS["no_article_on_topic"])
-        return digest(docs, asked, language, today, question)
-    docs = articles_about(retriever, asked, question, filters, 1, min_dense)
+        return digest(docs, asked, language, today, question, total)
+    docs, _ = articles_about(retriever, asked, question, filters, 1, min_dense)
     if not docs:
         return NewsReply("", [], REASONS["no_article_on_topic"])
     doc = docs[0][0]

@@ -11,7 +11,16 @@ import pytest
 
 from rag.answer.assistant import Assistant, make_settings
 from rag.answer.kinds import read_question
-from rag.answer.news import REASONS, _sentences, answer_news, lead_span, names_in, proposed_items, summary_spans
+from rag.answer.news import (
+    DIGEST_ARTICLES,
+    REASONS,
+    _sentences,
+    answer_news,
+    lead_span,
+    names_in,
+    proposed_items,
+    summary_spans,
+)
 
 from tests.answer.test_assistant import ScriptedGenerator
 
@@ -83,6 +92,15 @@ def test_the_news_of_a_month_are_that_months_articles_only(dev_retriever):
     assert set(cited_docs(reply)) == {"morbillo-verona.txt", "bce-tassi.txt"}
     days = [date.fromisoformat(c.date) for c in reply.citations]
     assert days == sorted(days, reverse=True)
+
+
+def test_a_digest_with_more_articles_than_it_shows_says_how_many_were_left_out(dev_retriever):
+    reply = ask(dev_retriever, "Cosa è successo a marzo 2026?")  # nine articles of March in the dev set
+    assert len({c.doc_id for c in reply.citations}) == DIGEST_ARTICLES == 8
+    assert reply.lines[-1].startswith("…e un altro articolo, non mostrato") and "[" not in reply.lines[-1]
+    assert reply.text.endswith(reply.lines[-1])
+    fewer = ask(dev_retriever, "Cosa è successo a gennaio 2026?")  # two: all shown, nothing said
+    assert not any("non mostrat" in line for line in fewer.lines)
 
 
 def test_a_month_without_articles_says_so_and_names_the_newest(dev_retriever):
