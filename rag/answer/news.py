@@ -101,7 +101,8 @@ def articles_about(
     min_dense: float | None = None,
 ) -> tuple[list[tuple[Document, float]], int]:
     """The articles a news question is about, at most ``limit``, most relevant first, with their relevance
-    (0-1): those in the days it names, and about its topic when it has one; and how many are about it in all.
+    (0-1): those in the days it names, and about its topic when it has one; and how many are about it in all
+    (for a topic, of those its search reached).
 
     Without a topic every article of those days is relevant. With one, an article is relevant when it
     holds the topic's words (title, place, source and text count), else when the embedding model puts it
@@ -281,7 +282,8 @@ def digest(
     last line says how many were left out."""
     cites = _Cites()
     ordered = sorted(docs, key=lambda pair: pair[0].date or "", reverse=True)
-    if _one_asked(asked, question) and not asked.date_from:
+    one = _one_asked(asked, question) and not asked.date_from  # "la notizia più recente": one, on purpose
+    if one:
         ordered = ordered[:1]
     lines = []
     wanted = keys(asked.topic)
@@ -296,7 +298,7 @@ def digest(
             if extra:
                 line += f" {shown(doc, extra)} {cites.marker(doc, extra, relevance)}"
         lines.append(line)
-    left_out = total - len(lines) if not _one_asked(asked, question) else 0
+    left_out = 0 if one else total - len(lines)
     if left_out > 0:
         lines.append(_words(language)["more_one" if left_out == 1 else "more"].format(n=left_out))
     return NewsReply("\n".join(lines), cites.citations, lines=lines)

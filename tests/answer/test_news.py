@@ -101,6 +101,10 @@ def test_a_digest_with_more_articles_than_it_shows_says_how_many_were_left_out(d
     assert reply.text.endswith(reply.lines[-1])
     fewer = ask(dev_retriever, "Cosa è successo a gennaio 2026?")  # two: all shown, nothing said
     assert not any("non mostrat" in line for line in fewer.lines)
+    newest = ask(dev_retriever, "Qual è la notizia più recente di marzo 2026?")  # a month named: all shown
+    assert newest.lines[-1].startswith("…e un altro articolo, non mostrato")
+    latest = ask(dev_retriever, "Qual è la notizia più recente?")  # one article asked: nothing left out to say
+    assert len(latest.lines) == 1 and "non mostrat" not in latest.text
 
 
 def test_a_month_without_articles_says_so_and_names_the_newest(dev_retriever):
