@@ -3,7 +3,8 @@ news of a time or topic, a list of the countries, people or other things an arti
 
 Every line shown is the articles' own words: a summary is the article's lead and the sentences after it,
 a digest line an article's date, title and lead, a list item a name as the article writes it. Each is
-cited to the sentence it comes from, so what is shown is backed by construction and comes at once (no
+cited to the sentence it comes from (only our own fixed words, such as a digest's last line saying how
+many articles it left out, are not), so what is shown is backed by construction and comes at once (no
 generation, except the list of names the model proposes and the code then finds in the article).
 Relative dates are resolved against the article's date ("Domani (3 febbraio 2026)"), so a reader sees
 when things happen whatever today is.
@@ -24,6 +25,7 @@ from rag.answer.prompt import PromptPassage, document_hit
 from rag.answer.reply import snap
 from rag.index.catalog import documents
 from rag.index.retriever import Retriever
+from rag.sources.dateline import read_head
 from rag.text import fold, format_date, keys, sentence_spans
 from rag.types import Citation, Document, Filters
 
@@ -55,6 +57,8 @@ WORDS = {
         "newest": " L'articolo più recente è del {date}.",
         "more": "…e altri {n} articoli, non mostrati: restringi la domanda a un argomento o a meno giorni.",
         "more_one": "…e un altro articolo, non mostrato: restringi la domanda a un argomento o a meno giorni.",
+        "more_on_topic": "…e almeno altri {n} articoli, non mostrati: restringi la domanda a meno giorni.",
+        "more_one_on_topic": "…e almeno un altro articolo, non mostrato: restringi la domanda a meno giorni.",
     },
     "en": {
         "summary": "In short, “{title}”{when}, in the article's own words:",
@@ -66,6 +70,8 @@ WORDS = {
         "newest": " The newest article is of {date}.",
         "more": "…and {n} more articles, not shown: narrow the question to a topic or to fewer days.",
         "more_one": "…and one more article, not shown: narrow the question to a topic or to fewer days.",
+        "more_on_topic": "…and at least {n} more articles, not shown: narrow the question to fewer days.",
+        "more_one_on_topic": "…and at least one more article, not shown: narrow the question to fewer days.",
     },
 }
 THINGS = {
@@ -198,15 +204,29 @@ def _passes(doc_id: str, day: str | None, source: str | None, filters: Filters) 
 
 # ---- the sentences of an article ------------------------------------------------------------------
 def lead_span(doc: Document) -> tuple[int, int] | None:
-    """The article's first real sentence (after its title and dateline), as offsets into its text."""
+    """The article's first real sentence (after its title and dateline), as offsets into its text.
+
+    Where ingestion reads a dateline ("Ravenna, 19 marzo 2026 – "), the lead starts after it, so nothing of
+    the headline, kicker or subtitle above it is taken (however long the headline, whatever full stops it
+    holds). Otherwise the lead is the first sentence of six words or more that is not part of the title.
+    """
     spans = _sentences(doc)
+    dateline = read_head(doc.text).dateline
+    body = dateline.end if dateline else 0
     title = " ".join(doc.title.split())
     for a, b in spans:
-        text = doc.text[a:b]
+        if b <= body:
+            continue
+        start = max(a, body)
+        text = doc.text[start:b]
         in_title = " ".join(text.split()) in title  # the headline, or a part of one ("… al menisco. Arriva Lanzi")
-        if text.rstrip().endswith(_SENTENCE_END) and len(text.split()) >= 6 and not in_title:
-            dateline = _DATELINE_RE.match(text)
-            return (a + dateline.end(), b) if dateline and b - a - dateline.end() > 20 else (a, b)
+        if not text.rstrip().endswith(_SENTENCE_END) or in_title:
+            continue
+        opening = None if dateline else _DATELINE_RE.match(text)  # a place and a dash, no date: "Roma – "
+        if opening and len(text[opening.end() :].split()) >= 6:
+            return start + opening.end(), b
+        if len(text.split()) >= 6:
+            return start, b
     return spans[0] if spans else None
 
 
@@ -299,8 +319,9 @@ def digest(
                 line += f" {shown(doc, extra)} {cites.marker(doc, extra, relevance)}"
         lines.append(line)
     left_out = 0 if one else total - len(lines)
-    if left_out > 0:
-        lines.append(_words(language)["more_one" if left_out == 1 else "more"].format(n=left_out))
+    if left_out > 0:  # for a topic, a count of the articles its search reached: at least that many
+        key = ("more_one" if left_out == 1 else "more") + ("_on_topic" if asked.topic else "")
+        lines.append(_words(language)[key].format(n=left_out))
     return NewsReply("\n".join(lines), cites.citations, lines=lines)
 
 

@@ -16,11 +16,13 @@ from rag.answer.news import (
     REASONS,
     _sentences,
     answer_news,
+    digest,
     lead_span,
     names_in,
     proposed_items,
     summary_spans,
 )
+from rag.sources.ingest import text_document
 
 from tests.answer.test_assistant import ScriptedGenerator
 
@@ -74,6 +76,35 @@ def test_a_summary_is_the_lead_and_the_whole_sentences_after_it(dev_retriever):
     assert spans[1:] == [s for s in body if len(document.text[s[0] : s[1]].split()) >= 6][:4]
 
 
+@pytest.mark.parametrize(
+    "article, lead",
+    [
+        (  # a headline longer than a title keeps (cut at 150 characters, "…"), with two full stops in it
+            "Brambilla si ferma per una lesione al menisco e salterà il derby con Forlì del 29 marzo, per cui sono "
+            "già stati venduti più di duemila biglietti. La società conferma i tempi di recupero e annuncia che "
+            "arriva Lanzi dalla Serie B per sostituirlo.\n\nRavenna, 19 marzo 2026 – Marco Brambilla resterà "
+            "fuori per circa quattro settimane. La risonanza ha evidenziato una lesione del menisco mediale.\n",
+            "Marco Brambilla resterà fuori per circa quattro settimane.",
+        ),
+        (  # a word after the dateline is not a lead
+            "Frana in valle Stura\n\nCuneo, 2 marzo 2026 – Frana. Una frana di circa 15.000 metri cubi di terra "
+            "si è staccata ieri sera dal versante sopra Roccafredda.\n",
+            "Una frana di circa 15.000 metri cubi di terra si è staccata ieri sera dal versante sopra Roccafredda.",
+        ),
+        (  # no dateline: the first sentence of six words or more that is not the title
+            "Il ponte riapre\n\nIl ponte sul Ticino riapre domani dopo tre mesi di lavori. Le auto passeranno.\n",
+            "Il ponte sul Ticino riapre domani dopo tre mesi di lavori.",
+        ),
+    ],
+    ids=["long-headline", "short-after-dateline", "no-dateline"],
+)
+def test_the_lead_is_the_first_real_sentence_below_the_headline_and_dateline(article, lead):
+    document = text_document("a.txt", article)
+    a, b = lead_span(document)
+    assert document.text[a:b] == lead
+    assert summary_spans(document)[0] == (a, b)
+
+
 def test_relative_dates_in_a_summary_are_resolved_against_the_articles_date(dev_retriever):
     reply = ask(dev_retriever, "Riassumi l'accordo su Ceramiche Valdera firmato al ministero.")
     assert cited_docs(reply)[0] == "ceramiche-valdera-accordo.txt"
@@ -105,6 +136,11 @@ def test_a_digest_with_more_articles_than_it_shows_says_how_many_were_left_out(d
     assert newest.lines[-1].startswith("…e un altro articolo, non mostrato")
     latest = ask(dev_retriever, "Qual è la notizia più recente?")  # one article asked: nothing left out to say
     assert len(latest.lines) == 1 and "non mostrat" not in latest.text
+    # of a topic, the count is of the articles its search reached: "at least"
+    asked = read_question("What is the latest news on the region?", TODAY)
+    docs = [(dev_retriever.store.document(c.doc_id), 1.0) for c in reply.citations]
+    on_topic = digest(docs, asked, "en", TODAY, total=len(docs) + 3)
+    assert on_topic.lines[-1].startswith("…and at least 3 more articles, not shown")
 
 
 def test_a_month_without_articles_says_so_and_names_the_newest(dev_retriever):
