@@ -55,14 +55,15 @@ browser:
 
 # One pytest worker per core, a test file per worker at a time, each model on one thread: one worker leaves
 # the cores half idle between model runs, and a model on two threads beside another worker spins on a taken
-# core (timings in eval/RESULTS.md, "The test suite's time").
+# core (timings in eval/RESULTS.md, "The test suite's time"). Files are handed out costliest first
+# (tests/conftest.py), not xdist's most-tests-first, which left the one-test server files for last.
 CORES := $(shell nproc 2>/dev/null || echo 2)
 PARALLEL := RAG_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 test: setup browser
-	$(PARALLEL) $(BIN)/pytest -n $(CORES) --dist loadfile
+	$(PARALLEL) $(BIN)/pytest -n $(CORES) --dist loadfile --no-loadscope-reorder
 
 test-fast: $(VENV)/.installed
-	$(PARALLEL) $(BIN)/pytest -n $(CORES) --dist loadfile -m "not slow"
+	$(PARALLEL) $(BIN)/pytest -n $(CORES) --dist loadfile --no-loadscope-reorder -m "not slow"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check rag ui tests eval/notebooks

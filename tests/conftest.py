@@ -52,6 +52,27 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(resource)
         if item.get_closest_marker("slow") is None and any(item.get_closest_marker(r) for r in RESOURCES):
             item.add_marker("slow")
+    items[:] = heaviest_files_first(items)
+
+
+# A rough cost of a test by what it needs: a server, a Ray cluster or a soak costs most, then a model.
+RESOURCE_COST = {"server": 3, "ray": 3, "soak": 3, "browser": 2, "llm": 2, "embedder": 1}
+
+
+def heaviest_files_first(items: list) -> list:
+    """The tests grouped by file, the files with the most costly tests first (stable otherwise).
+
+    ``make test`` hands whole files to its workers in this order (``--dist loadfile --no-loadscope-reorder``):
+    a long file handed out last keeps one worker busy while the other has nothing left to do.
+    """
+    files: dict[str, list] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def cost(tests: list) -> int:
+        return sum(max((c for r, c in RESOURCE_COST.items() if t.get_closest_marker(r)), default=0) for t in tests)
+
+    return [item for tests in sorted(files.values(), key=cost, reverse=True) for item in tests]
 
 
 @pytest.fixture(autouse=True)
