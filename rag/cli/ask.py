@@ -18,6 +18,13 @@ def _echo_answer_sources(answer) -> None:
         click.echo(f"    «{c.quote}»")
 
 
+def _bold_marked(text: str) -> str:
+    """The page's ``**bold**`` (a digest line's date) in the terminal's bold; click drops the style in a pipe."""
+    import re
+
+    return re.sub(r"\*\*(.+?)\*\*", lambda m: click.style(m.group(1), bold=True), text)
+
+
 def _erase(text: str) -> None:
     """Move the cursor back over ``text`` just streamed to a terminal and clear it."""
     import shutil
@@ -77,7 +84,7 @@ def ask(question, index, reader, k, max_tokens, passage_tokens, filters, as_json
     if final.short and not final.refused and final.text.startswith(final.short):  # the short answer in bold
         click.echo(click.style(final.short, bold=True) + final.text[len(final.short) :])
     else:
-        click.echo(final.text)
+        click.echo(_bold_marked(final.text))
     _echo_answer_sources(final)
     if final.refused:
         withdrawn = "the draft answer was withdrawn; " if shown else ""
