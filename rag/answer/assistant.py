@@ -50,6 +50,7 @@ _FOLLOW_UP_RE = re.compile(
 # What is being done while nothing checked can be shown yet, in the question's language.
 STATUS = {
     "reading": {"it": "Leggo {n} passaggi degli articoli…", "en": "Reading {n} passages of the articles…"},
+    "reading_one": {"it": "Leggo un passaggio degli articoli…", "en": "Reading one passage of the articles…"},
     "summary": {
         "it": "Cerco l'articolo e le sue frasi principali…",
         "en": "Finding the article and its main sentences…",
@@ -306,7 +307,8 @@ class Assistant:
         raw = ""
         generate_started = time.perf_counter()
         first = FirstToken(" " + DONT_KNOW[language])
-        status = STATUS["reading"].get(language, STATUS["reading"]["en"]).format(n=len(prompt.passages))
+        reading = STATUS["reading_one" if len(prompt.passages) == 1 else "reading"]
+        status = reading.get(language, reading["en"]).format(n=len(prompt.passages))
         waiting = dataclasses.replace(base, text="", status=status, done=False, timings=dict(timings))
         yield waiting
         stop = () if cross else ("\n",)

@@ -526,3 +526,10 @@ def test_a_question_is_rewritten_with_the_chat_only_when_it_leans_on_it(seeds_re
     history = [("Chi accompagnava Umerov a Bruxelles?", f"Andrii Hnatov — «{HNATOV_SENTENCE}» [1]")]
     query, context = assistant.rewrite(question, history)
     assert (query != question) is rewritten and bool(context) is rewritten
+
+
+@pytest.mark.parametrize(("k", "said"), [(1, "Leggo un passaggio degli articoli…"), (3, "Leggo 3 passaggi")])
+def test_the_reading_status_agrees_with_the_number_of_passages(seeds_retriever, k, said):
+    assistant = make_assistant(seeds_retriever, "Umerov era accompagnato da Andrii Hnatov.", passage_tokens=2000)
+    statuses = {a.status for a in assistant.ask_stream("Chi accompagnava Umerov a Bruxelles?", k=k) if not a.done}
+    assert any(status.startswith(said) for status in statuses), statuses
