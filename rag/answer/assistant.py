@@ -51,6 +51,8 @@ _FOLLOW_UP_RE = re.compile(
 STATUS = {
     "reading": {"it": "Leggo {n} passaggi degli articoli…", "en": "Reading {n} passages of the articles…"},
     "reading_one": {"it": "Leggo un passaggio degli articoli…", "en": "Reading one passage of the articles…"},
+    "reading_articles": {"it": "Leggo {n} articoli interi…", "en": "Reading {n} whole articles…"},
+    "reading_articles_one": {"it": "Leggo l'articolo intero…", "en": "Reading the whole article…"},
     "summary": {
         "it": "Cerco l'articolo e le sue frasi principali…",
         "en": "Finding the article and its main sentences…",
@@ -237,7 +239,7 @@ class Assistant:
                 break
             evidence.context, evidence.escalated = ("articles" if whole else "sentences"), bool(n)
             base.passages = [p.hit for p in prompt.passages]
-            result = yield from self._generate(base, prompt, max_tokens, started, cross)
+            result = yield from self._generate(base, prompt, max_tokens, started, cross, whole)
             reply, draft = result
             lang, thresholds = self.settings.source_language, self.settings.thresholds
             answer = verify_fact(question, reply, draft, prompt, evidence, thresholds, off, cross, said, lang)
@@ -297,7 +299,9 @@ class Assistant:
         )
         return prompt, cached
 
-    def _generate(self, base: Answer, prompt: Prompt, max_tokens: int, started: float, cross: bool = False):
+    def _generate(
+        self, base: Answer, prompt: Prompt, max_tokens: int, started: float, cross: bool = False, whole: bool = False
+    ):
         """Generate the reply, yielding only a status (nothing unchecked is shown), then return
         ``(Reply, raw text)``. In the articles' language only the short answer is needed (what is shown is
         the sentence of the article it stands in), so generation stops at its line's end; across languages
@@ -307,7 +311,7 @@ class Assistant:
         raw = ""
         generate_started = time.perf_counter()
         first = FirstToken(" " + DONT_KNOW[language])
-        reading = STATUS["reading_one" if len(prompt.passages) == 1 else "reading"]
+        reading = STATUS[("reading_articles" if whole else "reading") + ("_one" if len(prompt.passages) == 1 else "")]
         status = reading.get(language, reading["en"]).format(n=len(prompt.passages))
         waiting = dataclasses.replace(base, text="", status=status, done=False, timings=dict(timings))
         yield waiting

@@ -528,8 +528,22 @@ def test_a_question_is_rewritten_with_the_chat_only_when_it_leans_on_it(seeds_re
     assert (query != question) is rewritten and bool(context) is rewritten
 
 
-@pytest.mark.parametrize(("k", "said"), [(1, "Leggo un passaggio degli articoli…"), (3, "Leggo 3 passaggi")])
-def test_the_reading_status_agrees_with_the_number_of_passages(seeds_retriever, k, said):
-    assistant = make_assistant(seeds_retriever, "Umerov era accompagnato da Andrii Hnatov.", passage_tokens=2000)
+@pytest.mark.parametrize(
+    ("k", "context", "said"),
+    [
+        (1, "sentences", "Leggo un passaggio degli articoli…"),
+        (3, "sentences", "Leggo 3 passaggi degli articoli…"),
+        (1, "articles", "Leggo l'articolo intero…"),
+        (8, "articles", "Leggo 2 articoli interi…"),  # the two seed articles
+    ],
+)
+def test_the_reading_status_says_what_is_read(seeds_retriever, k, context, said):
+    assistant = make_assistant(
+        seeds_retriever,
+        "Umerov era accompagnato da Andrii Hnatov.",
+        passage_tokens=2000,
+        document_tokens=10_000,
+        context=context,
+    )
     statuses = {a.status for a in assistant.ask_stream("Chi accompagnava Umerov a Bruxelles?", k=k) if not a.done}
-    assert any(status.startswith(said) for status in statuses), statuses
+    assert said in statuses, statuses
