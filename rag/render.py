@@ -180,6 +180,18 @@ STYLE = """<style>
 </style>"""
 
 _MARKER = re.compile(r"\[(\d+)\]")
+# A digest line starts with its date in bold, as the chat page's Markdown has it: "**3 febbraio 2026** — «…»".
+_DIGEST_DAY = re.compile(r"^\*\*([^*\n]+)\*\*(?= — )", re.M)
+
+
+def bold_days(text: str, bold) -> str:
+    """A digest's line-leading ``**date**`` written with ``bold`` (HTML's or the terminal's); other asterisks,
+    the articles' own, are left as they are.
+
+    >>> bold_days("**3 febbraio 2026** — «Titolo»: un **vero** asterisco.", lambda d: f"<b>{d}</b>")
+    '<b>3 febbraio 2026</b> — «Titolo»: un **vero** asterisco.'
+    """
+    return _DIGEST_DAY.sub(lambda m: bold(m.group(1)), text)
 
 
 def notebook(body: str) -> str:
@@ -188,8 +200,9 @@ def notebook(body: str) -> str:
 
 
 def marked(text: str) -> str:
-    """Answer text, escaped, with its ``[n]`` markers set off as the chat page's source numbers."""
-    return _MARKER.sub(r'<span class="src-num">[\1]</span>', esc(text))
+    """Answer text, escaped, with its ``[n]`` markers set off as the chat page's source numbers and a digest's
+    dates in bold."""
+    return _MARKER.sub(r'<span class="src-num">[\1]</span>', bold_days(esc(text), lambda day: f"<b>{day}</b>"))
 
 
 def clip(text: str, limit: int = 90) -> str:

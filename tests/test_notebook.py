@@ -94,6 +94,7 @@ def test_the_notebook_runs_top_to_bottom_on_a_fresh_seeds_index(tmp_path):
     assert any("In sintesi" in h and "Andrii Hnatov" in h and "[3]" in h for h in html)  # a summary, each cited
     digest = [h for h in html if "2 febbraio 2026" in h and "3 dicembre 2025" in h and "[2]" in h]
     assert digest and digest[0].index("2 febbraio 2026") < digest[0].index("3 dicembre 2025")  # newest first
+    assert "<b>2 febbraio 2026</b>" in digest[0] and "**" not in digest[0]  # the dates in bold, not in Markdown
     assert sum(h.count("data:image/png;base64,") for h in html) >= 4  # both reports' plots inline
 
 

@@ -6,6 +6,7 @@ import click
 
 from rag.answer.settings import AskSettings
 from rag.cli.options import filter_options, index_option, passage_tokens_option, reader_options
+from rag.render import bold_days
 
 
 def _echo_answer_sources(answer) -> None:
@@ -16,13 +17,6 @@ def _echo_answer_sources(answer) -> None:
         when = f" ({c.date})" if c.date else ""
         click.echo(click.style(f"[{c.number}] {c.doc_id}{when}", bold=True) + f"  {c.title}")
         click.echo(f"    «{c.quote}»")
-
-
-def _bold_marked(text: str) -> str:
-    """The page's ``**bold**`` (a digest line's date) in the terminal's bold; click drops the style in a pipe."""
-    import re
-
-    return re.sub(r"\*\*(.+?)\*\*", lambda m: click.style(m.group(1), bold=True), text)
 
 
 def _erase(text: str) -> None:
@@ -84,7 +78,7 @@ def ask(question, index, reader, k, max_tokens, passage_tokens, filters, as_json
     if final.short and not final.refused and final.text.startswith(final.short):  # the short answer in bold
         click.echo(click.style(final.short, bold=True) + final.text[len(final.short) :])
     else:
-        click.echo(_bold_marked(final.text))
+        click.echo(bold_days(final.text, lambda day: click.style(day, bold=True)))  # plain in a pipe
     _echo_answer_sources(final)
     if final.refused:
         withdrawn = "the draft answer was withdrawn; " if shown else ""

@@ -35,7 +35,9 @@ def rag_ask(dev_retriever, monkeypatch):  # noqa: F811
     ask_stream = Assistant.ask_stream
 
     def asked_on_today(self, question, history=(), k=None, max_tokens=None, filters=None, today=None):
-        return ask_stream(self, question, history, k, max_tokens, filters, today or TODAY)
+        return ask_stream(
+            self, question, history=history, k=k, max_tokens=max_tokens, filters=filters, today=today or TODAY
+        )
 
     monkeypatch.setattr(Assistant, "load", classmethod(fake_load))
     monkeypatch.setattr(Assistant, "ask_stream", asked_on_today)  # ``ask`` goes through it too
@@ -45,6 +47,7 @@ def rag_ask(dev_retriever, monkeypatch):  # noqa: F811
         assert result.exit_code == 0, result.output
         return result.output
 
+    run.generator = generator
     return run
 
 
@@ -59,6 +62,7 @@ def test_rag_ask_summarises_one_article_in_its_own_sentences_each_cited(rag_ask)
     assert 3 <= len(listed) <= 5 and {doc for _, doc, _ in listed} == {"mostra-crivelli-ascoli.md"}
     answer = output.split("\n\n[1]")[0]
     assert [int(n) for n in re.findall(r"\[(\d+)\]", answer)] == [n for n, _, _ in listed]
+    assert rag_ask.generator.prompts == []  # the article's own sentences: nothing generated
 
 
 def test_rag_ask_gives_the_latest_news_on_a_story_dated_newest_first(rag_ask):
@@ -66,7 +70,9 @@ def test_rag_ask_gives_the_latest_news_on_a_story_dated_newest_first(rag_ask):
     listed = sources(output)
     assert [doc for _, doc, _ in listed][:2] == ["ceramiche-valdera-accordo.txt", "ceramiche-valdera-esuberi.txt"]
     assert [day for _, _, day in listed] == sorted((day for _, _, day in listed), reverse=True)
-    assert "13 febbraio 2026" in output and "3 febbraio 2026" in output and "**" not in output  # the page's bold
+    for day in ("13 febbraio 2026", "3 febbraio 2026"):  # each line starts with its date, in the terminal's bold
+        assert re.search(rf"^{day} — «Ceramiche Valdera", output, re.M), output
+    assert "**" not in output and rag_ask.generator.prompts == []
 
 
 def test_rag_ask_json_gives_a_months_news_with_its_citations(rag_ask):
