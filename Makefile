@@ -63,7 +63,7 @@ test: setup browser
 	$(PARALLEL) $(BIN)/pytest -n $(CORES) --dist loadfile --no-loadscope-reorder
 
 test-fast: $(VENV)/.installed
-	$(PARALLEL) $(BIN)/pytest -n $(CORES) --dist loadfile --no-loadscope-reorder -m "not slow"
+	$(PARALLEL) $(BIN)/pytest -n $(CORES) --dist loadfile -m "not slow"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check rag ui tests eval/notebooks

@@ -52,18 +52,21 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(resource)
         if item.get_closest_marker("slow") is None and any(item.get_closest_marker(r) for r in RESOURCES):
             item.add_marker("slow")
-    items[:] = heaviest_files_first(items)
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker, whose order the scheduler follows; a plain run
+        items[:] = heaviest_files_first(items)  # keeps the files' order, quick unit tests first
 
 
-# A rough cost of a test by what it needs: a server, a Ray cluster or a soak costs most, then a model.
-RESOURCE_COST = {"server": 3, "ray": 3, "soak": 3, "browser": 2, "llm": 2, "embedder": 1}
+# A rough cost of a test by what it needs: a server, a Ray cluster or a soak costs most, then a model; any
+# other slow test (a wheel built) a little.
+RESOURCE_COST = {"server": 3, "ray": 3, "soak": 3, "browser": 2, "llm": 2, "embedder": 1, "slow": 1}
 
 
 def heaviest_files_first(items: list) -> list:
     """The tests grouped by file, the files with the most costly tests first (stable otherwise).
 
     ``make test`` hands whole files to its workers in this order (``--dist loadfile --no-loadscope-reorder``):
-    a long file handed out last keeps one worker busy while the other has nothing left to do.
+    a long file handed out last keeps one worker busy while the other has nothing left to do. (Costs are read
+    before ``-m`` deselects; ``make test-fast`` keeps xdist's own order.)
     """
     files: dict[str, list] = {}
     for item in items:
