@@ -137,6 +137,15 @@ def keys(text: str, stop: frozenset[str] | None = None) -> set[str]:
     return out
 
 
+def counted(count: int, noun: str) -> str:
+    """A count and an English noun that agrees with it.
+
+    >>> counted(1, "document"), counted(3, "chunk"), counted(0, "document")
+    ('1 document', '3 chunks', '0 documents')
+    """
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def month_number(name: str, language: str = "it") -> int | None:
     """``febbraio`` -> 2 (any case); None for a word that is not a month of ``language``."""
     names = [m.lower() for m in MONTHS.get(language, MONTHS["en"]).split()]

@@ -219,7 +219,8 @@ def documents_html(rows: Sequence[Sequence[str]], t: Mapping[str, str], limit: i
             f'<div class="doc-meta">{" · ".join(meta)}</div></li>'
         )
     more = len(rows) - limit
-    tail = f'<div class="doc-more">{esc(t["docs_more"].format(count=more))}</div>' if more > 0 else ""
+    said = t["docs_more_one" if more == 1 else "docs_more"].format(count=more)
+    tail = f'<div class="doc-more">{esc(said)}</div>' if more > 0 else ""
     return f'<ol class="doc-list">{"".join(items)}</ol>{tail}'
 
 

@@ -11,6 +11,7 @@ import click
 from rag.cli.options import filter_options, index_option
 from rag.config import DEFAULT_EMBEDDER, index_path
 from rag.errors import RagError
+from rag.text import counted
 from rag.types import MODES
 
 
@@ -244,7 +245,7 @@ def index_info(name, docs, as_json) -> None:
         f"model     {embedder['model_id']} (dim {embedder['dim']}, {embedder['backend']} {embedder['precision']})"
     )
     click.echo(f"chunking  {meta['chunking']['max_tokens']} tokens, overlap {meta['chunking']['overlap_tokens']}")
-    click.echo(f"holds     {meta['documents']} documents, {meta['chunks']} chunks")
+    click.echo(f"holds     {counted(meta['documents'], 'document')}, {counted(meta['chunks'], 'chunk')}")
     click.echo(f"created   {meta['created']}, updated {meta['updated']}")
     for source, feed in feeds.items():
         click.echo(f"feed      {source} ({len(feed.get('items', {}))} items, synced {feed.get('synced')})")

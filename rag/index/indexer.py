@@ -18,7 +18,7 @@ from rag.models.embed_cache import EmbeddingCache
 from rag.sources.ingest import keep_unique, load_documents
 from rag.stores.meta import IndexMeta, content_hash
 from rag.stores.registry import ChunkStore, edit_store, parse_store
-from rag.text import valid_text
+from rag.text import counted, valid_text
 from rag.types import ChunkSettings, Document
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class IndexReport:
         counts = (
             f"{self.path}: {len(self.added)} added, {len(self.replaced)} replaced, "
             f"{len(self.skipped)} unchanged, {len(self.removed)} removed; "
-            f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f}s"
+            f"{counted(self.chunks_embedded, 'chunk')} embedded in {self.seconds:.1f}s"
         )
         return counts + ("\n" + self.undated_line() if self.undated else "")
 

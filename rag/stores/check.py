@@ -20,6 +20,7 @@ from rag.stores.atomic import locked, recover
 from rag.stores.folder import vector_ids
 from rag.stores.lexical import LexicalIndex
 from rag.stores.meta import IndexMeta, rebuild_hint
+from rag.text import counted
 
 
 @dataclass
@@ -38,7 +39,8 @@ class CheckReport:
     def summary(self) -> str:
         if self.ok:
             return (
-                f"ok: index {self.path.name!r} holds {self.documents} documents and {self.chunks} chunks; "
+                f"ok: index {self.path.name!r} holds {counted(self.documents, 'document')} and "
+                f"{counted(self.chunks, 'chunk')}; "
                 f"{self.parts} agree"
             )
         return (

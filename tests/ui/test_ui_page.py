@@ -309,4 +309,6 @@ def test_a_long_documents_list_says_how_many_are_not_shown():
     rows = [[f"Titolo {n}", "", "", f"d{n}.txt"] for n in range(7)]
     listed = documents_html(rows, IT, limit=5)
     assert listed.count('<li class="doc"') == 5 and IT["docs_more"].format(count=2) in listed
+    one_more = documents_html(rows[:6], IT, limit=5)
+    assert "…e un altro, più vecchio" in one_more and "altri 1" not in one_more
     assert documents_html([], IT) == f'<div class="doc-empty">{esc(IT["docs_empty"])}</div>'
