@@ -25,7 +25,7 @@ from rag.index.retriever import Retriever
 from rag.types import Answer
 
 from tests.api.test_api import serving as uvicorn_serving
-from tests.conftest import SEEDS, FakeEmbedder, write
+from tests.conftest import FakeEmbedder, write
 from tests.ui.test_ui import FakeAssistant
 from tests.ui.test_ui_e2e import free_port
 
@@ -328,19 +328,10 @@ def test_a_closed_browser_tab_gives_the_model_back(seeds, fake_embedder, route):
 @pytest.mark.llm
 @pytest.mark.embedder
 @pytest.mark.server
-def test_the_real_model_is_given_back_when_a_client_hangs_up(tmp_path, real_embedder):
+def test_the_real_model_is_given_back_when_a_client_hangs_up(assistant_05b):
     """``rag serve`` with Qwen2.5-0.5B: a client hangs up after the response head, and the next question is
     answered in about the time the first one took."""
-    from rag.answer.assistant import Assistant
-    from rag.config import FAST_LLM
-    from rag.index.indexer import build_index
-    from rag.models.generate import load_generator
-    from rag.sources.ingest import load_documents
-
-    build_index(load_documents([SEEDS]), tmp_path / "index" / "seeds", real_embedder)
-    assistant = Assistant(
-        Retriever.load(tmp_path / "index" / "seeds", embedder=real_embedder), load_generator(FAST_LLM)
-    )
+    assistant = assistant_05b  # the session's 0.5B over this test's copy of the seed index
     body = {"messages": [{"role": "user", "content": QUESTION}], "max_tokens": 200}
     with rag_serve(lambda index, model: assistant, assistant) as base:
         started = time.monotonic()
