@@ -25,16 +25,13 @@ from rag.answer.prompt import PromptPassage, document_hit
 from rag.answer.reply import snap
 from rag.index.catalog import documents
 from rag.index.retriever import Retriever
-from rag.sources.dateline import read_head
+from rag.sources.dateline import other_opening_end, read_head
 from rag.text import fold, format_date, keys, sentence_spans
 from rag.types import Citation, Document, Filters
 
 SUMMARY_SENTENCES = 5  # the lead and the four sentences after it (3-5 asked; fewer in a short article)
 DIGEST_ARTICLES = 8  # at most this many articles in a digest (the newest)
 _SENTENCE_END = tuple('.!?…"”»)')
-# An opening ingestion's dateline parser does not read ("Kyiv, February 2, 2026 – ", "Roma – "), left out of
-# a lead that has one; Italian datelines are read with rag.sources.dateline.read_head, as ingestion reads them
-_DATELINE_RE = re.compile(r"^[^\n.!?]{0,80}?\b\d{4}\s*[–—-]\s*|^[A-ZÀ-Ý][\w'’ ]{1,40}\s*[–—-]\s+")
 
 
 @dataclass
@@ -223,9 +220,9 @@ def lead_span(doc: Document) -> tuple[int, int] | None:
         in_title = " ".join(text.split()) in title  # the headline, or a part of one ("… al menisco. Arriva Lanzi")
         if not text.rstrip().endswith(_SENTENCE_END) or in_title:
             continue
-        opening = None if dateline else _DATELINE_RE.match(text)
-        if opening and len(text[opening.end() :].split()) >= 6:
-            return start + opening.end(), b
+        opening = 0 if dateline else other_opening_end(text)  # "Kyiv, February 2, 2026 – ", "Roma – "
+        if opening and len(text[opening:].split()) >= 6:
+            return start + opening, b
         if len(text.split()) >= 6:
             return start, b
     return spans[0] if spans else None

@@ -99,6 +99,22 @@ def parse_dateline(text: str) -> Dateline | None:
     return Dateline(place=match["place"].strip(), date=when.isoformat(), end=end)
 
 
+# Openings of a first sentence that read like a dateline but are not one ingestion parses (an English date,
+# a place and a dash): no place or date is taken from them, but they are not the article's lead either.
+_OTHER_OPENING = re.compile(r"^[^\n.!?]{0,80}?\b\d{4}\s*[–—-]\s*|^[A-ZÀ-Ý][\w'’ ]{1,40}\s*[–—-]\s+")
+
+
+def other_opening_end(sentence: str) -> int:
+    """Where the text after a dateline-like opening that ``parse_dateline`` does not read starts (0: none).
+
+    >>> s = "Kyiv, February 2, 2026 – Rutte arrives."
+    >>> s[other_opening_end(s):], other_opening_end("Il ministro arriva domani a Roma.")
+    ('Rutte arrives.', 0)
+    """
+    match = _OTHER_OPENING.match(sentence)
+    return match.end() if match else 0
+
+
 def read_head(text: str) -> Head:
     """The dateline at the start of ``text`` or below up to ``HEAD_LINES`` short lines (headline, kicker,
     subtitle, byline), with those lines; ``Dateline.end`` is an offset into ``text``."""
