@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 
@@ -349,6 +349,14 @@ def _best_sentence(doc: Document, wanted: set[str], exclude: tuple[int, int]) ->
     return best
 
 
+def _nothing_found(asked: Asked, language: str, retriever: Retriever, filters: Filters | None) -> NewsReply:
+    """No article answers a news question: when none at all falls in the days it names ("l'articolo del 3
+    dicembre", "notizie di marzo"), it says so and names the newest; otherwise none is about its topic."""
+    if asked.date_from and not articles_about(retriever, replace(asked, topic=""), "", filters, 1)[1]:
+        return NewsReply(no_article(asked, language, newest_date(retriever)), [], REASONS["no_article_in_dates"])
+    return NewsReply("", [], REASONS["no_article_on_topic"])
+
+
 def no_article(asked: Asked, language: str, newest: date | None) -> str:
     """The honest reply when no article falls in the days asked."""
     words = _words(language)
@@ -507,18 +515,12 @@ def answer_news(
 ) -> NewsReply:
     """The reply to a summary, digest or list question (``propose`` asks the model for a list's items;
     ``min_dense``: the cosine an article must reach to be about a topic whose words it does not write)."""
-    if asked.kind is Kind.DIGEST:
-        docs, total = articles_about(retriever, asked, question, filters, DIGEST_ARTICLES, min_dense)
-        if not docs:
-            if asked.date_from and not asked.topic:
-                return NewsReply(
-                    no_article(asked, language, newest_date(retriever)), [], REASONS["no_article_in_dates"]
-                )
-            return NewsReply("", [], REASONS["no_article_on_topic"])
-        return digest(docs, asked, language, today, question, total)
-    docs, _ = articles_about(retriever, asked, question, filters, 1, min_dense)
+    limit = DIGEST_ARTICLES if asked.kind is Kind.DIGEST else 1
+    docs, total = articles_about(retriever, asked, question, filters, limit, min_dense)
     if not docs:
-        return NewsReply("", [], REASONS["no_article_on_topic"])
+        return _nothing_found(asked, language, retriever, filters)
+    if asked.kind is Kind.DIGEST:
+        return digest(docs, asked, language, today, question, total)
     doc = docs[0][0]
     if asked.kind is Kind.SUMMARY:
         return summary(doc, language)

@@ -152,6 +152,25 @@ def test_a_month_without_articles_says_so_and_names_the_newest(dev_retriever):
     )
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Riassumi l'articolo del 5 aprile.",  # a summary, a list, or a topic's news of a day with no article
+        "Quali persone sono citate nell'articolo del 5 aprile?",
+        "Quali sono le notizie sulla frana del 5 aprile?",
+    ],
+)
+def test_a_day_without_articles_says_so_whatever_is_asked_of_it(dev_retriever, question):
+    reply = ask(dev_retriever, question, propose=lambda messages: "Mario Rossi")
+    assert reply.reason == REASONS["no_article_in_dates"] and not reply.citations
+    assert reply.text == "Nessun articolo del 5 aprile 2026. L'articolo più recente è del 14 aprile 2026."
+
+
+def test_a_day_with_articles_none_on_the_topic_is_refused_as_off_topic(dev_retriever):
+    reply = ask(dev_retriever, "Quali sono le notizie sul Festival di Sanremo del 3 febbraio 2026?")
+    assert reply.reason == REASONS["no_article_on_topic"] and not reply.citations
+
+
 def test_a_topic_no_article_is_about_is_refused(dev_retriever):
     reply = ask(dev_retriever, "Quali sono le ultime notizie sul Festival di Sanremo?")
     assert reply.reason == REASONS["no_article_on_topic"] and not reply.citations
