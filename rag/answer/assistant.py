@@ -192,8 +192,10 @@ class Assistant:
         k = self.settings.k if k is None else k
         max_tokens = self.settings.max_tokens if max_tokens is None else max_tokens
         check_counts(("k", k), ("max_tokens", max_tokens))
-        language = detect_language(question)
         history = [(valid_text(q), valid_text(strip_markers(a))) for q, a in history if q and a]
+        # unclear (a word or two): the conversation's language, else the articles'
+        in_use = detect_language(history[-1][0], self.settings.source_language) if history else None
+        language = detect_language(question, in_use or self.settings.source_language)
         query, context = self.rewrite(question, history)
         timings: dict[str, float] = {}
         asked = read_question(question, today or date.today())

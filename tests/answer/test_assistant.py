@@ -547,3 +547,18 @@ def test_the_reading_status_says_what_is_read(seeds_retriever, k, context, said)
     )
     statuses = {a.status for a in assistant.ask_stream("Chi accompagnava Umerov a Bruxelles?", k=k) if not a.done}
     assert said in statuses, statuses
+
+
+def test_a_one_word_question_is_not_taken_for_another_language(seeds_retriever):
+    # "Elenca" reads as Spanish at 0.56: as a question in another language it skipped the retrieval check, and
+    # a sentence about something else was shown as its answer
+    assistant = make_assistant(seeds_retriever, "La situazione in Ucraina continua a essere tesa.")
+    answer = assistant.ask("Elenca")
+    assert answer.language == "it" and answer.refused and answer.refusal_reasons == ["weak retrieval"]
+
+
+def test_a_short_follow_up_keeps_the_conversations_language(seeds_retriever):
+    assistant = make_assistant(seeds_retriever, "Umerov was accompanied by Andrii Hnatov.")
+    said = [("Who accompanied Umerov to Brussels?", "Andrii Hnatov [1]")]
+    assert assistant.ask("Why?", history=said).language == "en"  # "Why?" alone is unclear (0.69)
+    assert assistant.ask("Why?").language == "it"  # without a conversation: the articles' language
