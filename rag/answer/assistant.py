@@ -400,11 +400,14 @@ class Assistant:
         return question
 
     def retrieval_evidence(self, query: str, hits: Sequence[Hit], cross_language: bool = False) -> Evidence:
-        """What the retrieval check judges, before any generation: coverage and cosine of the best passage."""
+        """What the retrieval check judges, before any generation: coverage and cosine of the best passage.
+
+        A query without a content word ("When?") has nothing that another language would spell otherwise, so
+        the check is not waived for it as it is across languages."""
         evidence = Evidence(
             coverage=coverage(query, [h.text for h in hits]),
             dense=self._dense(query, hits),
-            cross_language=cross_language,
+            cross_language=cross_language and bool(keys(query)),
         )
         if not cross_language:  # names are spelt otherwise across languages ("Brussels", "Bruxelles")
             docs = [self.retriever.store.document(d) for d in dict.fromkeys(h.doc_id for h in hits)]

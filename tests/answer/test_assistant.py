@@ -562,3 +562,11 @@ def test_a_short_follow_up_keeps_the_conversations_language(seeds_retriever):
     said = [("Who accompanied Umerov to Brussels?", "Andrii Hnatov [1]")]
     assert assistant.ask("Why?", history=said).language == "en"  # "Why?" alone is unclear (0.69)
     assert assistant.ask("Why?").language == "it"  # without a conversation: the articles' language
+
+
+def test_a_question_without_a_content_word_gets_the_retrieval_check_in_any_language(seeds_retriever):
+    # across languages the retrieval check is waived (the words are spelt otherwise); "When?" has none to spell
+    assistant = make_assistant(seeds_retriever, "The visit of Mark Rutte to Kiev is scheduled for February 2.")
+    answer = assistant.ask("When?")
+    assert answer.language == "en" and answer.refused and answer.refusal_reasons == ["weak retrieval"]
+    assert assistant.generator.prompts == []
