@@ -306,7 +306,7 @@ def digest(
     lines = []
     wanted = keys(asked.topic)
     for doc, relevance in ordered[:DIGEST_ARTICLES]:
-        day = f"**{format_date(doc.date, language)}**" if doc.date else "**—**"
+        day = f"**{format_date(doc.date, language)}**" if doc.date else "**—**"  # rag.render.bold_days reads it
         lead = lead_span(doc)
         line = f"{day} — «{doc.title}»"
         if lead:
