@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from rag.text import format_date
+from rag.text import counted, format_date
 
 
 def esc(value: object) -> str:
@@ -213,7 +213,7 @@ def clip(text: str, limit: int = 90) -> str:
 def hits_html(hits: Any, query: str = "", mode: str = "") -> str:
     """Search results as a table: rank, score, document (title, id, date, place) and the passage."""
     head = f"{esc(mode or 'search')} for <q>{esc(query)}</q>: " if query else ""
-    head = f'<div class="rag-head">{head}{len(hits)} hit{"" if len(hits) == 1 else "s"}</div>'
+    head = f'<div class="rag-head">{head}{counted(len(hits), "hit")}</div>'
     rows = "".join(
         f'<tr><td class="num">{h.rank}</td><td class="num">{h.score:.4f}</td>'
         f'<td><span class="src-title">{esc(h.title or h.doc_id)}</span><br>'
@@ -228,7 +228,7 @@ def hits_html(hits: Any, query: str = "", mode: str = "") -> str:
 def hits_text(hits: Any, query: str = "", mode: str = "") -> str:
     """Search results as lines of text: rank, score, chunk id, date, the passage's start."""
     head = f"{mode or 'search'} {query!r}: " if query else ""
-    lines = [f"{head}{len(hits)} hit{'' if len(hits) == 1 else 's'}"]
+    lines = [f"{head}{counted(len(hits), 'hit')}"]
     lines += [f"{h.rank:>3}  {h.score:.4f}  {h.chunk_id}  {h.date or '-'}  {clip(h.text, 70)!r}" for h in hits]
     return "\n".join(lines)
 
