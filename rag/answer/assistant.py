@@ -348,7 +348,9 @@ class Assistant:
             return self.generator.generate(messages, max_tokens=160)
 
         floor = self.settings.thresholds.min_dense
-        reply = answer_news(asked, question, language, self.retriever, today, filters, propose, floor)
+        reply = answer_news(
+            asked, question, language, self.retriever, today, filters, propose, floor, self.settings.source_language
+        )
         base.timings["retrieve"] = time.perf_counter() - started
         if reply.reason:
             base.evidence.reasons = [reply.reason]
