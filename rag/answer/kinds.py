@@ -51,11 +51,19 @@ class Asked:
 
 _I = re.IGNORECASE
 # A summary of one article.
+_ARTICLE = r"(?:l['’]\s*articolo|la notizia|il pezzo|the (?:article|story|news))"
+# "Riassumi", "Puoi riassumere…", "Summarize…": asked anywhere, unless the question asks a fact of it.
+_SUMMARY_WORD_RE = re.compile(
+    r"\b(?:riassum(?:i|ere|imi|ermi|ete)|riassunto|riepiloga|riepilogo|sintetizza(?:re|mi)?|summari[sz]e|summary)\b",
+    _I,
+)
 _SUMMARY_RE = re.compile(
-    r"^\W*(?:riassum\w*|fammi (?:un )?riassunto|(?:un |il )?riassunto|sintetizz\w*|(?:una |in )?sintesi|"
-    r"di (?:che |cosa |che cosa )parla|(?:che )?cosa (?:sappiamo|si sa|dice|racconta)\b|"
-    r"(?:che )?cos[a'’]\s*(?:è|e') (?:la notizia|l'articolo|l’articolo)|"
-    r"summari[sz]e|give (?:me )?a summary|(?:a )?summary of|what (?:do we know|is known) about|"
+    rf"\b(?:una|in|la) sintesi\b.*\b(?:articol|notizi|pezzo)|\bin breve\b.*\b{_ARTICLE}|"
+    r"^\W*(?:(?:puoi|potresti|mi|fammi|dimmi|vorrei sapere)\s+)?(?:"
+    r"di (?:che |cosa |che cosa )(?:parla|tratta)|(?:che )?cosa (?:sappiamo|si sa)\b|"
+    rf"(?:che )?cosa (?:dice|racconta|riporta) {_ARTICLE}|(?:che )?cosa si dice (?:di|del|della|dell|sul|sulla)\w*\b|"
+    rf"(?:che )?cos[a'’]\s*(?:è|e') {_ARTICLE}|"
+    r"give (?:me )?a summary|(?:a )?summary of|what (?:do we know|is known) about|tell me about|"
     r"what (?:is|'s) the (?:article|story|news) (?:about|on)|what does the (?:article|story) say)",
     _I,
 )
@@ -64,9 +72,30 @@ _DIGEST_RE = re.compile(
     r"\b(?:ultim[ae] notizi\w*|ultim[ei] novit\w*|novit[àa]\b|notizi[ae] (?:di|del|della|dei|delle|su|sul|sull\w*|"
     r"da|dal|dall\w*|in|nel|nell\w*|più recent\w*|pubblicat\w*|uscit\w*)|notizia più recente|"
     r"(?:che )?cos[a'’]\s*(?:è|e') success\w*|cosa (?:è |e' )?success\w*|che (?:cosa )?(?:è |e' )?success\w*|"
-    r"cosa (?:è|e') accadut\w*|cosa succede|aggiornament\w+|quali notizie|"
-    r"what'?s new|latest news|(?:the )?latest on|what happened|news (?:of|from|about|on|in)|"
-    r"most recent (?:news|story))",
+    r"cosa (?:è|e') accadut\w*|cosa succede|aggiornament\w+|aggiornami|(?:quali|che) notizie|"
+    r"notizie (?:principali|più importanti)|(?:principali|più importanti) notizie|"
+    r"c['’]\s*è di nuovo|ultime (?:da|dal|dalla|dall\w*|su|sul|sulla|sull\w*|dai|dagli|dalle)\b|"
+    r"what'?s new|latest news|(?:the )?latest (?:on|about|from)|latest developments|any news|what happened|"
+    r"news (?:of|from|about|on|in)|most recent (?:news|story))",
+    _I,
+)
+# "Cosa è successo prima: …?", "Cosa succede quando …?": a fact about events, not the news of a time.
+_EVENT_FACT_RE = re.compile(
+    r"\b(?:success\w*|succede|accad\w*|happen\w*)\s+(?:prima|dopo|quando|mentre|se|before|after|when|if)\b", _I
+)
+# A question that opens with a fact's question word asks a fact, unless what it asks for is the news itself.
+_FACT_OPENING_RE = re.compile(
+    r"^\W*(?:(?:da|in|a|di|per|con|su|entro|fino a|from|in|on|by)\s+)?"
+    r"(?:chi|quando|dove|quant\w*|perch\w*|come|qual\w*|who|when|where|how|why|which|what)\b",
+    _I,
+)
+_WHAT_IS_RE = re.compile(r"^\W*(?:che\s+)?cos[a'’]\s*(?:è|e'|sono)?\b|^\W*su\s+(?:che\s+)?cosa\b", _I)
+_ASKS_THE_NEWS_RE = re.compile(
+    r"^\W*(?:qual\w*|what|which)(?:\s+|['’]\s*)(?:(?:è|e'|sono|sono state|erano|is|are|was|were|s|have been)\s+)?"
+    r"(?:(?:l[ae]|gli|i|the)\s+|l['’]\s*)?"
+    r"(?:(?:ultim\w+|principal\w+|più recent\w+|recent\w*|latest|main|top|most recent)\s+)?"
+    r"(?:notizi\w*|novità|novita|news|aggiornament\w*|articol\w*|stor(?:y|ies)|updates|developments|latest)\b"
+    r"|^\W*what\s+(?:has\s+|have\s+)?happened|^\W*what(?:['’]s| is) new",
     _I,
 )
 _LATEST_RE = re.compile(
@@ -74,8 +103,22 @@ _LATEST_RE = re.compile(
 )
 # A list of things an article names (plural question word + plural noun, or "elenca").
 _LIST_RE = re.compile(
-    r"^\W*(?:(?:quali|which|what)\s+(?:sono\s+(?:i|gli|le)\s+)?(\w+)|elenca\w*\s+(?:i|gli|le|tutt[ie]\s+\w+)?\s*(\w+)|"
-    r"list\s+(?:the\s+|all\s+)?(\w+))",
+    r"^\W*(?:(?:quali|which|what)\s+(?:sono\s+(?:i|gli|le)\s+)?(\w+)|"
+    r"(?:elenca\w*\s+(?:i|gli|le|tutt[ie]\s+\w+)?|(?:fammi\s+|mi\s+fai\s+|fai\s+)?(?:un|l['’])\s*elenco\s+d\w+)\s*(\w+)|"
+    r"(?:list|name)\s+(?:the\s+|all\s+(?:the\s+)?)?(\w+)|chi\s+sono\s+(?:i|gli|le)\s+(\w+))",
+    _I,
+)
+# "Chi viene citato nell'articolo…?", "Who is mentioned…?": the people an article names.
+_WHO_NAMED_RE = re.compile(
+    r"^\W*(?:chi\s+(?:viene|vengono|è|e'|sono|è\s+stato|sono\s+stati)\s+(?:citat|nominat|menzionat|intervistat)\w*|"
+    r"who\s+(?:is|are|was|were)\s+(?:mentioned|named|cited|quoted|interviewed))\b",
+    _I,
+)
+# What makes "Quali musei … ?" a list of what an article names, not a fact ("Quali organismi hanno cloroplasti?").
+_NAMED_RE = re.compile(
+    r"\b(?:citat|nominat|menzionat|elencat|coinvolt|compai|intervistat|mentioned|named|cited|listed|quoted|"
+    r"involved|appear)\w*|\bnell['’]\s*(?:articolo|aggiornamento)|\bnella notizia|\bnel pezzo|"
+    r"\bin the (?:article|story)",
     _I,
 )
 _THINGS = {
@@ -86,7 +129,8 @@ _THINGS = {
 }
 _THINGS_RE = {name: re.compile(rf"^(?:{words})$", _I) for name, words in _THINGS.items()}
 # A list's noun must be plural to mean "several": Italian plural endings, or English -s.
-_PLURAL_RE = re.compile(r"^\w+[ie]$|^\w+s$|^città$|^società$|^novità$|^people$", _I)
+_PLURAL_RE = re.compile(r"^\w+[ie]$|^città$|^società$|^novità$", _I)  # after "quali"
+_PLURAL_EN_RE = re.compile(r"^\w+s$|^people$", _I)  # after "which", "what"
 # Plural words after "quali" that ask for news or a fact, not a list of things an article names.
 _NOT_THINGS = set(
     "notizie novita aggiornamenti articoli ultime ultimi recenti news articles stories updates latest are were "
@@ -130,7 +174,10 @@ _FRAME_WORDS = set(
     "menzionate coinvolti "
     "elenca elencami tutti tutte summarize summarise summary give article story news latest new what whats "
     "happened known know about mentioned named cited list all the most recent newest which is are were "
-    "questa settimana scorsa mese scorso oggi ieri today yesterday week month last this days giorni".split()
+    "questa settimana scorsa mese scorso oggi ieri today yesterday week month last this days giorni "
+    "puoi potresti farmi fammi fai dimmi vorrei breve aggiornami nuovo nuove nuovi principali importanti tratta "
+    "trattano riepiloga riepilogo elenco viene vengono citato citata nominato nominata menzionato menzionata "
+    "intervistati intervistate tell me give please name quoted developments any".split()
 )
 
 
@@ -139,11 +186,13 @@ def read_question(question: str, today: date, newest: date | None = None) -> Ask
     the anchor of "la notizia più recente" when it is older than today)."""
     date_from, date_to = _days(question, today)
     latest = bool(_LATEST_RE.search(question))
-    if _SUMMARY_RE.search(question):
+    if _SUMMARY_RE.search(question) or (
+        _SUMMARY_WORD_RE.search(question) and not _FACT_OPENING_RE.search(question) and not _WHAT_IS_RE.search(question)
+    ):
         kind = Kind.SUMMARY
     elif (listed := _list_kind(question))[0] is Kind.LIST:  # "Quali comuni … nell'aggiornamento del 4 febbraio"
         return Asked(Kind.LIST, _topic(question, listed[1]), date_from, date_to, latest, listed[1])
-    elif _DIGEST_RE.search(question) or (date_from and _names_no_fact(question)):
+    elif _asks_news(question) or (date_from and _names_no_fact(question)):
         kind = Kind.DIGEST
     else:
         kind = Kind.FACT
@@ -152,12 +201,37 @@ def read_question(question: str, today: date, newest: date | None = None) -> Ask
     return Asked(kind, _topic(question) if kind is not Kind.FACT else "", date_from, date_to, latest)
 
 
+def _asks_news(question: str) -> bool:
+    """The news of a time or a topic, not a fact that mentions the news.
+
+    >>> [_asks_news(q) for q in ("Quali sono le ultime notizie su Valtronic?", "Aggiornami sulla frana",
+    ...     "Da quale città è datata la notizia sulla BCE?", "Cosa è successo prima: A o B?")]
+    [True, True, False, False]
+    """
+    if not _DIGEST_RE.search(question) or _EVENT_FACT_RE.search(question):
+        return False
+    return not _FACT_OPENING_RE.search(question) or bool(_ASKS_THE_NEWS_RE.search(question))
+
+
 def _names_no_fact(question: str) -> bool:
     """A question that names a time but asks no fact of it ("Marzo 2026?", "Notizie di ieri")."""
-    return not re.search(r"\b(?:chi|quando|dove|quant\w+|perch\w+|come|who|when|where|how|why)\b", question, _I)
+    return not re.search(
+        r"\b(?:chi|quando|dove|quant\w+|perch\w+|come|qual\w*|cosa|who|when|where|how|why|what|which)\b",
+        question,
+        _I,
+    )
 
 
 def _list_kind(question: str) -> tuple[Kind, str]:
+    """A list and what to list: a country, person, place or organisation asked in the plural; anything else
+    asked in the plural as what the article names ("Quali sindacati sono citati…?"), or after "elenca".
+
+    >>> [_list_kind(q)[1] for q in ("Quali paesi hanno firmato?", "Chi viene citato nell'articolo sulla BCE?",
+    ...     "Quali sindacati sono citati nell'articolo?", "Quali organismi hanno cloroplasti?", "Elenca i comuni")]
+    ['countries', 'people', 'sindacati', '', 'comuni']
+    """
+    if _WHO_NAMED_RE.search(question):
+        return Kind.LIST, "people"
     match = _LIST_RE.search(question)
     if not match:
         return Kind.FACT, ""
@@ -167,9 +241,10 @@ def _list_kind(question: str) -> tuple[Kind, str]:
             return Kind.LIST, name
     if fold(noun) in _NOT_THINGS or fold(noun) in all_stopwords():  # "Quali notizie…", "What are…"
         return Kind.FACT, ""
-    if match.group(2) or match.group(3):  # "elenca …", "list …": whatever follows
+    if not match.group(1):  # "elenca …", "list …", "chi sono i …": whatever follows
         return Kind.LIST, noun.lower()
-    if _PLURAL_RE.match(noun):  # "Quali opere sono citate…?", "Quali musei hanno prestato opere…?"
+    plural = _PLURAL_EN_RE if fold(question).lstrip(" ¿¡\"'«(").startswith(("which", "what")) else _PLURAL_RE
+    if plural.match(noun) and _NAMED_RE.search(question):  # "Quali opere sono citate…?"
         return Kind.LIST, noun.lower()
     return Kind.FACT, ""
 
