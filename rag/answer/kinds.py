@@ -168,7 +168,7 @@ _SMALL = {"due": 2, "tre": 3, "sette": 7, "dieci": 10, "quindici": 15, "trenta":
 # Words that say what kind of question it is, or that it is about "the news", not what it is about.
 _FRAME_WORDS = set(
     "riassumi riassunto riassumere sintetizza sintesi fammi parla parlano sappiamo sa dice racconta notizia notizie "
-    "articolo articoli pezzo novità novita ultime ultimi ultima recente recenti recentissime più piu successo "
+    "articolo articoli pezzo novità novita ultime ultimi ultima ultimo recente recenti recentissime più piu successo "
     "successa accaduto accade succede aggiornamenti aggiornamento pubblicate pubblicati pubblicato uscite cosa "
     "che quali quale qual chi sono stati state stata è e stato citati citate nominati nominate menzionati "
     "menzionate coinvolti "

@@ -114,7 +114,8 @@ def articles_about(
     holds the topic's words in some form (``rag.text.stems`` in the articles' ``language``: "sportivo" for
     "sport", not "sportelli"; title, place, source and text count), else when the embedding model puts it
     as close to the topic as the closest article (within ``_DENSE_MARGIN``) and at least ``min_dense`` (the
-    retrieval check's floor, ``Thresholds.min_dense``): "sport" finds volleyball, "Sanremo" nothing.
+    retrieval check's floor, ``Thresholds.min_dense``): "sport" finds volleyball, "Sanremo" nothing. A summary
+    or list of the latest ("l'ultimo aggiornamento su X") puts first the newest article holding all its words.
     """
     filters = _within(filters, asked)
     store = retriever.store
@@ -150,6 +151,9 @@ def articles_about(
             continue
         chosen.append((d, relevance))
     chosen.sort(key=lambda pair: (-pair[1], -by_doc[pair[0].id]))
+    if asked.latest and asked.kind is not Kind.DIGEST:  # "l'ultimo aggiornamento su X": one article, the newest
+        whole = sorted((p for p in chosen if lexical[p[0].id] == 1.0), key=lambda p: p[0].date or "", reverse=True)
+        chosen = whole + [p for p in chosen if lexical[p[0].id] < 1.0]
     return chosen[:limit], len(chosen)
 
 

@@ -257,3 +257,17 @@ def test_the_latest_news_are_several_articles_the_latest_story_one(dev_retriever
 def test_the_news_between_two_days_are_those_days_articles(dev_retriever):
     reply = ask(dev_retriever, "Che cosa è successo tra il 16 e il 20 marzo 2026?")
     assert set(cited_docs(reply)) == {"basket-ravenna-pescara.txt", "basket-brambilla-infortunio.txt"}
+
+
+@pytest.mark.parametrize(
+    ("question", "article"),
+    [
+        ("Riassumi l'ultima notizia sulla frana di Roccafredda", "frana-roccafredda-riapertura.txt"),
+        ("Riassumi l'ultimo aggiornamento sul morbillo a Verona", "morbillo-verona-aggiornamento.md"),
+        ("Riassumi la notizia più recente su Ceramiche Valdera", "ceramiche-valdera-accordo.txt"),
+        ("Quali persone sono citate nell'ultimo articolo sulle Aquile Ravenna?", "basket-brambilla-infortunio.txt"),
+    ],
+)
+def test_a_summary_or_list_of_the_latest_on_a_story_is_of_its_newest_article(dev_retriever, question, article):
+    reply = ask(dev_retriever, question, propose=lambda messages: "Marco Brambilla")
+    assert set(cited_docs(reply)) == {article}
