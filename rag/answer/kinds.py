@@ -51,16 +51,22 @@ class Asked:
 
 _I = re.IGNORECASE
 # A summary of one article.
-_ARTICLE = r"(?:l['’]\s*articolo|la notizia|il pezzo|the (?:article|story|news))"
+_ARTICLE = (
+    r"(?:l'\s*(?:ultimo\s+)?articolo|l'ultima notizia|la notizia|il pezzo|quest'\s*articolo|questo articolo|"
+    r"questa notizia|the (?:latest )?(?:article|story|news))"
+)
 # "Riassumi", "Puoi riassumere…", "Summarize…": asked anywhere, unless the question asks a fact of it.
 _SUMMARY_WORD_RE = re.compile(
-    r"\b(?:riassum(?:i|ere|imi|ermi|ete)|riassunto|riepiloga|riepilogo|sintetizza(?:re|mi)?|summari[sz]e|summary)\b",
+    r"\b(?:riassum(?:i|ere|imi|ermi|ete|eresti)|riassunto|riepiloga(?:mi)?|riepilogo|sintetizza(?:re|mi)|"
+    r"summari[sz]e|summary)\b|^\W*(?:sintetizza|sintesi)\b",
     _I,
 )
 _SUMMARY_RE = re.compile(
-    rf"\b(?:una|in|la) sintesi\b.*\b(?:articol|notizi|pezzo)|\bin breve\b.*\b{_ARTICLE}|"
+    rf"\b(?:una|in|la) sintesi\b.*\b(?:articol|notizi|pezzo)|^\W*in breve\b.*\b{_ARTICLE}|"
+    r"^\W*(?:qual\s*(?:è|e')|what(?:'s| is))\s+(?:il|the)\s+(?:riassunto|succo|summary|gist)\b|"
+    r"^\W*(?:raccontami|raccontaci|spiegami)\b|"
     r"^\W*(?:(?:puoi|potresti|mi|fammi|dimmi|vorrei sapere)\s+)?(?:"
-    r"di (?:che |cosa |che cosa )(?:parla|tratta)|(?:che )?cosa (?:sappiamo|si sa)\b|"
+    r"di (?:che |cosa |che cosa )(?:si )?(?:parla|tratta)|(?:che )?cosa (?:sappiamo|si sa)\b|"
     rf"(?:che )?cosa (?:dice|racconta|riporta) {_ARTICLE}|(?:che )?cosa si dice (?:di|del|della|dell|sul|sulla)\w*\b|"
     rf"(?:che )?cos[a'’]\s*(?:è|e') {_ARTICLE}|"
     r"give (?:me )?a summary|(?:a )?summary of|what (?:do we know|is known) about|tell me about|"
@@ -72,8 +78,9 @@ _DIGEST_RE = re.compile(
     r"\b(?:ultim[ae] notizi\w*|ultim[ei] novit\w*|novit[àa]\b|notizi[ae] (?:di|del|della|dei|delle|su|sul|sull\w*|"
     r"da|dal|dall\w*|in|nel|nell\w*|più recent\w*|pubblicat\w*|uscit\w*)|notizia più recente|"
     r"(?:che )?cos[a'’]\s*(?:è|e') success\w*|cosa (?:è |e' )?success\w*|che (?:cosa )?(?:è |e' )?success\w*|"
-    r"cosa (?:è|e') accadut\w*|cosa succede|aggiornament\w+|aggiornami|(?:quali|che) notizie|"
-    r"notizie (?:principali|più importanti)|(?:principali|più importanti) notizie|"
+    r"cosa (?:è|e') accadut\w*|cosa succede|aggiornamenti|ultimo aggiornamento|aggiornami|mi aggiorni|"
+    r"(?:quali|che) notizie|qualcosa di nuovo|cosa dicono (?:gli articoli|le notizie)|^\W*(?:notizie|news|novità)\W*$|"
+    r"notizie (?:principali|più importanti)|(?:principali|più importanti) notizie|(?:fammi|fai|facciamo) il punto|"
     r"c['’]\s*è di nuovo|ultime (?:da|dal|dalla|dall\w*|su|sul|sulla|sull\w*|dai|dagli|dalle)\b|"
     r"what'?s new|latest news|(?:the )?latest (?:on|about|from)|latest developments|any news|what happened|"
     r"news (?:of|from|about|on|in)|most recent (?:news|story))",
@@ -86,32 +93,38 @@ _EVENT_FACT_RE = re.compile(
 # A question that opens with a fact's question word asks a fact, unless what it asks for is the news itself.
 _FACT_OPENING_RE = re.compile(
     r"^\W*(?:(?:da|in|a|di|per|con|su|entro|fino a|from|in|on|by)\s+)?"
-    r"(?:chi|quando|dove|quant\w*|perch\w*|come|qual\w*|who|when|where|how|why|which|what)\b",
+    r"(?:chi|quando|dove|quant\w*|perch\w*|come|qual[ei]?|who|when|where|how|why|which|what)\b"
+    r"|^\W*(?:in|a|da|di|per)\s+che\s+(?!cosa\b)\w+|^\W*(?:quand|dov)'",  # "In che data…?", "Dov'è…?"
     _I,
 )
-_WHAT_IS_RE = re.compile(r"^\W*(?:che\s+)?cos[a'’]\s*(?:è|e'|sono)?\b|^\W*su\s+(?:che\s+)?cosa\b", _I)
+_WHAT_IS_RE = re.compile(r"^\W*(?:che\s+)?cos[a']\s*(?:è|e'|sono)|^\W*su\s+(?:che\s+)?cosa\b", _I)
 _ASKS_THE_NEWS_RE = re.compile(
-    r"^\W*(?:qual\w*|what|which)(?:\s+|['’]\s*)(?:(?:è|e'|sono|sono state|erano|is|are|was|were|s|have been)\s+)?"
-    r"(?:(?:l[ae]|gli|i|the)\s+|l['’]\s*)?"
-    r"(?:(?:ultim\w+|principal\w+|più recent\w+|recent\w*|latest|main|top|most recent)\s+)?"
-    r"(?:notizi\w*|novità|novita|news|aggiornament\w*|articol\w*|stor(?:y|ies)|updates|developments|latest)\b"
-    r"|^\W*what\s+(?:has\s+|have\s+)?happened|^\W*what(?:['’]s| is) new",
+    r"^\W*(?:qual\w*|what|which)(?:\s+|'\s*)"
+    r"(?:(?:è|e'|è stata|è stato|era|sono|sono stati|sono state|erano|is|are|was|were|s|have been)\s+)?"
+    r"(?:(?:l[aeo]|gli|i|the)\s+|l'\s*)?(?:"
+    r"(?:(?:ultim\w+|principal\w+|più recent\w+|recent\w*|latest|main|top|most recent|newest)\s+)?"
+    r"(?:notizie|novità|novita|news|aggiornamenti|articoli|articles|stories|updates|developments|latest)|"
+    r"(?:ultim\w+|principal\w+|più recent\w+|latest|main|top|most recent|newest)\s+(?:notizia|articolo|story|update)|"
+    r"(?:notizia|articolo|story)\s+(?:più recente|del giorno|most recent))\b"
+    r"|^\W*what\s+(?:has\s+|have\s+)?happened|^\W*what(?:'s| is) new",
     _I,
 )
 _LATEST_RE = re.compile(
-    r"\b(?:ultim[aei]|più recent[ei]|recentissim\w*|latest|most recent|newest|what'?s new|novit)", _I
+    r"\b(?:ultim[aeio]|più recent[ei]|recentissim\w*|latest|most recent|newest|what'?s new|novit)", _I
 )
 # A list of things an article names (plural question word + plural noun, or "elenca").
 _LIST_RE = re.compile(
-    r"^\W*(?:(?:quali|which|what)\s+(?:sono\s+(?:i|gli|le)\s+)?(\w+)|"
-    r"(?:elenca\w*\s+(?:i|gli|le|tutt[ie]\s+\w+)?|(?:fammi\s+|mi\s+fai\s+|fai\s+)?(?:un|l['’])\s*elenco\s+d\w+)\s*(\w+)|"
+    r"^\W*(?:(?:quali|which|what)\s+(?:sono\s+(?:stat[ie]\s+)?(?:i|gli|le)\s+)?(\w+)|"
+    r"(?:elenca\w*\s+(?:quali\s+)?(?:i|gli|le|tutt[ie]\s+\w+)?|"
+    r"(?:(?:fammi|dammi|mi\s+fai|fai|mi\s+dai)\s+)?(?:un|una|l'|la)\s*(?:elenco|lista)\s+d\w+)\s*(\w+)|"
     r"(?:list|name)\s+(?:the\s+|all\s+(?:the\s+)?)?(\w+)|chi\s+sono\s+(?:i|gli|le)\s+(\w+))",
     _I,
 )
 # "Chi viene citato nell'articolo…?", "Who is mentioned…?": the people an article names.
 _WHO_NAMED_RE = re.compile(
     r"^\W*(?:chi\s+(?:viene|vengono|è|e'|sono|è\s+stato|sono\s+stati)\s+(?:citat|nominat|menzionat|intervistat)\w*|"
-    r"who\s+(?:is|are|was|were)\s+(?:mentioned|named|cited|quoted|interviewed))\b",
+    r"who\s+(?:is|are|was|were)\s+(?:mentioned|named|cited|quoted|interviewed))"
+    r"\s*(?:[?.]|$|nell|nella|nel\b|negli|in the\b|in this\b)",  # not "nominato presidente", "citato in giudizio"
     _I,
 )
 # What makes "Quali musei … ?" a list of what an article names, not a fact ("Quali organismi hanno cloroplasti?").
@@ -177,13 +190,16 @@ _FRAME_WORDS = set(
     "questa settimana scorsa mese scorso oggi ieri today yesterday week month last this days giorni "
     "puoi potresti farmi fammi fai dimmi vorrei breve aggiornami nuovo nuove nuovi principali importanti tratta "
     "trattano riepiloga riepilogo elenco viene vengono citato citata nominato nominata menzionato menzionata "
-    "intervistati intervistate tell me give please name quoted developments any".split()
+    "intervistati intervistate tell me give please name quoted developments any riassumimi riepilogami "
+    "sintetizzami compaiono compare coinvolte elencati elencate dammi mostrami dirmi spiegami raccontami "
+    "raccontaci vedere dicono qualche qualcosa show stories story top main punto lista".split()
 )
 
 
 def read_question(question: str, today: date, newest: date | None = None) -> Asked:
     """The kind, topic and days of ``question`` asked on ``today`` (``newest``: the index's newest article,
     the anchor of "la notizia più recente" when it is older than today)."""
+    question = question.replace("’", "'")  # one apostrophe for every pattern
     date_from, date_to = _days(question, today)
     latest = bool(_LATEST_RE.search(question))
     if _SUMMARY_RE.search(question) or (
@@ -196,7 +212,8 @@ def read_question(question: str, today: date, newest: date | None = None) -> Ask
         kind = Kind.DIGEST
     else:
         kind = Kind.FACT
-    if kind is Kind.SUMMARY and (date_from or latest) and re.search(r"\bnotizie\b|\bnews\b", question, _I):
+    several = r"\bnotizie\b|\bnews\b|success|accadut|happened"
+    if kind is Kind.SUMMARY and (date_from or latest) and re.search(several, question, _I):
         kind = Kind.DIGEST  # "riassumi le notizie di marzo": several articles
     return Asked(kind, _topic(question) if kind is not Kind.FACT else "", date_from, date_to, latest)
 
@@ -208,15 +225,18 @@ def _asks_news(question: str) -> bool:
     ...     "Da quale città è datata la notizia sulla BCE?", "Cosa è successo prima: A o B?")]
     [True, True, False, False]
     """
-    if not _DIGEST_RE.search(question) or _EVENT_FACT_RE.search(question):
+    if _EVENT_FACT_RE.search(question):
         return False
-    return not _FACT_OPENING_RE.search(question) or bool(_ASKS_THE_NEWS_RE.search(question))
+    if _ASKS_THE_NEWS_RE.search(question):  # "Quali articoli sono usciti ieri?", "Qual è stata l'ultima notizia…?"
+        return True
+    return bool(_DIGEST_RE.search(question)) and not _FACT_OPENING_RE.search(question)
 
 
 def _names_no_fact(question: str) -> bool:
     """A question that names a time but asks no fact of it ("Marzo 2026?", "Notizie di ieri")."""
     return not re.search(
-        r"\b(?:chi|quando|dove|quant\w+|perch\w+|come|qual\w*|cosa|who|when|where|how|why|what|which)\b",
+        r"\b(?:chi|quando|dove|quant\w+|perch\w+|come|qual\w*|cosa|che (?:ora|data|giorno|anno)|"
+        r"who|when|where|how|why|what|which)\b|\b(?:quand|dov)'",
         question,
         _I,
     )
@@ -236,14 +256,16 @@ def _list_kind(question: str) -> tuple[Kind, str]:
     if not match:
         return Kind.FACT, ""
     noun = next(g for g in match.groups() if g)
+    if match.group(4) and not _NAMED_RE.search(question):  # "Chi sono gli Houthi?"
+        return Kind.FACT, ""
     for name, pattern in _THINGS_RE.items():
         if pattern.match(noun):
             return Kind.LIST, name
     if fold(noun) in _NOT_THINGS or fold(noun) in all_stopwords():  # "Quali notizie…", "What are…"
         return Kind.FACT, ""
-    if not match.group(1):  # "elenca …", "list …", "chi sono i …": whatever follows
+    if match.group(2) or match.group(3):  # "elenca …", "un elenco dei …", "list …": whatever follows
         return Kind.LIST, noun.lower()
-    plural = _PLURAL_EN_RE if fold(question).lstrip(" ¿¡\"'«(").startswith(("which", "what")) else _PLURAL_RE
+    plural = _PLURAL_EN_RE if re.match(r"^\W*(?:which|what)\b", question, _I) else _PLURAL_RE
     if plural.match(noun) and _NAMED_RE.search(question):  # "Quali opere sono citate…?"
         return Kind.LIST, noun.lower()
     return Kind.FACT, ""

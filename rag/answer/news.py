@@ -130,11 +130,9 @@ def articles_about(
     found = [d for d in (store.document(doc_id) for doc_id in by_doc) if d is not None]
     if not found:
         return [], 0
-    wanted = stems(asked.topic, language)
-    lexical = {
-        d.id: _share(wanted, stems(f"{d.title}\n{d.place or ''}\n{d.source or ''}\n{d.text}", language)) for d in found
-    }
-    titled = {d.id: _share(wanted, stems(f"{d.title}\n{d.place or ''}", language)) for d in found}
+    wanted = topic_words(asked.topic, language)
+    lexical = {d.id: _share(wanted, f"{d.title}\n{d.place or ''}\n{d.source or ''}\n{d.text}", language) for d in found}
+    titled = {d.id: _share(wanted, f"{d.title}\n{d.place or ''}", language) for d in found}
     dense = _dense_by_doc(retriever, asked.topic, found)
     best_dense = max(dense.values(), default=None)
     chosen = []
@@ -181,8 +179,39 @@ def _dense_by_doc(retriever: Retriever, topic: str, docs: Sequence[Document]) ->
     return out
 
 
-def _share(wanted: set[str], found: set[str]) -> float:
-    return len(wanted & found) / len(wanted) if wanted else 0.0
+@dataclass(frozen=True)
+class TopicWords:
+    """A topic's words as stems (``rag.text.stems``): those written with a capital, names, are looked for
+    among a text's capitalised words only, so "Bari" is not "bar" nor "NATO" "nati"."""
+
+    names: frozenset[str]
+    words: frozenset[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.names or self.words)
+
+
+def topic_words(topic: str, language: str = "it") -> TopicWords:
+    """The stems of a topic's names and of its other words.
+
+    >>> topic_words("frana di Roccafredda")
+    TopicWords(names=frozenset({'roccafredd'}), words=frozenset({'fran'}))
+    """
+    names = frozenset(stems(_capitalised(topic), language))
+    return TopicWords(names, frozenset(stems(topic, language)) - names)
+
+
+def _capitalised(text: str) -> str:
+    return " ".join(re.findall(r"(?<!\w)[A-ZÀ-Ý][\w'’-]*", text))
+
+
+def _share(wanted: TopicWords, text: str, language: str) -> float:
+    """The share of the topic's words ``text`` holds (0 for no topic)."""
+    total = len(wanted.names) + len(wanted.words)
+    if not total:
+        return 0.0
+    held = len(wanted.words & stems(text, language)) + len(wanted.names & stems(_capitalised(text), language))
+    return held / total
 
 
 def _within(filters: Filters | None, asked: Asked) -> Filters:
@@ -314,14 +343,14 @@ def digest(
     if one:
         ordered = ordered[:1]
     lines = []
-    wanted = stems(asked.topic, source_language)
+    wanted = topic_words(asked.topic, source_language)
     for doc, relevance in ordered[: digest_limit(asked)]:
         day = f"**{format_date(doc.date, language)}**" if doc.date else "**—**"  # rag.render.bold_days reads it
         lead = lead_span(doc)
         line = f"{day} — «{doc.title}»"
         if lead:
             line += f": {shown(doc, lead)} {cites.marker(doc, lead, relevance)}"
-        if wanted and lead and not wanted & stems(doc.text[lead[0] : lead[1]], source_language):
+        if wanted and lead and not _share(wanted, doc.text[lead[0] : lead[1]], source_language):
             extra = _best_sentence(doc, wanted, lead, source_language)
             if extra:
                 line += f" {shown(doc, extra)} {cites.marker(doc, extra, relevance)}"
@@ -354,12 +383,14 @@ def digest_limit(asked: Asked) -> int:
     return PERIOD_ARTICLES if asked.date_from else DIGEST_ARTICLES
 
 
-def _best_sentence(doc: Document, wanted: set[str], exclude: tuple[int, int], language: str) -> tuple[int, int] | None:
+def _best_sentence(
+    doc: Document, wanted: TopicWords, exclude: tuple[int, int], language: str
+) -> tuple[int, int] | None:
     best, best_share = None, 0.0
     for a, b in _sentences(doc):
         if (a, b) == exclude or not doc.text[a:b].rstrip().endswith(_SENTENCE_END):
             continue
-        share = _share(wanted, stems(doc.text[a:b], language))
+        share = _share(wanted, doc.text[a:b], language)
         if share > best_share:
             best, best_share = (a, b), share
     return best
@@ -533,7 +564,7 @@ def answer_news(
     """The reply to a summary, digest or list question (``propose`` asks the model for a list's items;
     ``min_dense``: the cosine an article must reach to be about a topic whose words it does not write;
     ``source_language``: the articles' language)."""
-    limit = digest_limit(asked) if asked.kind is Kind.DIGEST else 1
+    limit = digest_limit(asked) if asked.kind is Kind.DIGEST else DIGEST_ARTICLES if asked.latest else 1
     docs, total = articles_about(retriever, asked, question, filters, limit, min_dense, source_language)
     if not docs:
         return _nothing_found(asked, language, retriever, filters)

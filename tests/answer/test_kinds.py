@@ -58,6 +58,20 @@ TODAY = date(2026, 4, 15)  # a Wednesday
         ("Dove è sintetizzato il polipeptide del cloroplasto?", Kind.FACT),
         ("Cosa dice il sindaco sulla ciclovia?", Kind.FACT),
         ("Chi ha riassunto la vicenda in conferenza stampa?", Kind.FACT),
+        # from a hostile read of the rules (questions written before reading them)
+        ("Chi è stato nominato presidente della Rai?", Kind.FACT),
+        ("Chi sono gli Houthi?", Kind.FACT),
+        ("Dov'è avvenuto l'incidente di ieri?", Kind.FACT),
+        ("In che data è uscita la notizia della morte del Papa?", Kind.FACT),
+        ("Quanti arresti sono stati fatti in breve tempo secondo l'articolo?", Kind.FACT),
+        ("È stato approvato l'aggiornamento delle pensioni?", Kind.FACT),
+        ("Sintesi della notizia sul G7", Kind.SUMMARY),
+        ("Cosa dice l'ultimo articolo su Umerov?", Kind.SUMMARY),
+        ("Quali articoli sono stati pubblicati il 3 aprile?", Kind.DIGEST),
+        ("Qual è stata l'ultima notizia su Valtronic?", Kind.DIGEST),
+        ("Cosa e’ successo oggi?", Kind.DIGEST),
+        ("Which articles came out yesterday?", Kind.DIGEST),
+        ("Riassumimi le notizie di oggi", Kind.DIGEST),
     ],
 )
 def test_the_kind_of_a_question(question, kind):
@@ -100,6 +114,8 @@ def test_the_topic_is_what_is_left_of_the_question():
     assert read_question("Puoi riassumere la notizia sul satellite?", TODAY).topic == "satellite"
     assert read_question("Aggiornami sulla frana di Roccafredda", TODAY).topic == "frana Roccafredda"
     assert read_question("Name the people quoted in the article on the ECB", TODAY).topic == "ECB"
+    assert read_question("Dammi un riassunto della notizia più recente su Valtronic", TODAY).topic == "Valtronic"
+    assert read_question("Riassumi l'ultimo aggiornamento sul morbillo", TODAY).latest
 
 
 def test_squad_it_questions_are_read_as_facts():
