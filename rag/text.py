@@ -223,16 +223,6 @@ def tokenize(texts: list[str], language: str = "it") -> list[list[str]]:
     )
 
 
-def stems(text: str, language: str = "it") -> set[str]:
-    """Content-word stems (Snowball, as the lexical index has them): the forms of one word share a stem, words
-    that only begin alike do not.
-
-    >>> sorted(stems("Sport: il mondo sportivo, non gli sportelli"))
-    ['mond', 'sport', 'sportell']
-    """
-    return set(tokenize([text], language)[0])
-
-
 @dataclass(frozen=True)
 class Span:
     start: int

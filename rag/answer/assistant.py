@@ -348,9 +348,7 @@ class Assistant:
             return self.generator.generate(messages, max_tokens=160)
 
         floor = self.settings.thresholds.min_dense
-        reply = answer_news(
-            asked, question, language, self.retriever, today, filters, propose, floor, self.settings.source_language
-        )
+        reply = answer_news(asked, question, language, self.retriever, today, filters, propose, floor)
         base.timings["retrieve"] = time.perf_counter() - started
         if reply.reason:
             base.evidence.reasons = [reply.reason]

@@ -26,7 +26,7 @@ from rag.answer.reply import snap
 from rag.index.catalog import documents
 from rag.index.retriever import Retriever
 from rag.sources.dateline import other_opening_end, read_head
-from rag.text import fold, format_date, sentence_spans, stems
+from rag.text import fold, format_date, keys, sentence_spans
 from rag.types import Citation, Document, Filters
 
 SUMMARY_SENTENCES = 5  # the lead and the four sentences after it (3-5 asked; fewer in a short article)
@@ -104,15 +104,13 @@ def articles_about(
     filters: Filters | None,
     limit: int,
     min_dense: float | None = None,
-    language: str = "it",
 ) -> tuple[list[tuple[Document, float]], int]:
     """The articles a news question is about, at most ``limit``, most relevant first, with their relevance
     (0-1): those in the days it names, and about its topic when it has one; and how many are about it in all
     (for a topic, of those its search reached).
 
     Without a topic every article of those days is relevant. With one, an article is relevant when it
-    holds the topic's words in some form (``rag.text.stems`` in the articles' ``language``: "sportivo" for
-    "sport", not "sportelli"; title, place, source and text count), else when the embedding model puts it
+    holds the topic's words (title, place, source and text count), else when the embedding model puts it
     as close to the topic as the closest article (within ``_DENSE_MARGIN``) and at least ``min_dense`` (the
     retrieval check's floor, ``Thresholds.min_dense``): "sport" finds volleyball, "Sanremo" nothing. A summary
     or list of the latest ("l'ultimo aggiornamento su X") puts first the newest article holding all its words.
@@ -130,9 +128,9 @@ def articles_about(
     found = [d for d in (store.document(doc_id) for doc_id in by_doc) if d is not None]
     if not found:
         return [], 0
-    wanted = topic_words(asked.topic, language)
-    lexical = {d.id: _share(wanted, f"{d.title}\n{d.place or ''}\n{d.source or ''}\n{d.text}", language) for d in found}
-    titled = {d.id: _share(wanted, f"{d.title}\n{d.place or ''}", language) for d in found}
+    wanted = keys(asked.topic)
+    lexical = {d.id: _share(wanted, keys(f"{d.title}\n{d.place or ''}\n{d.source or ''}\n{d.text}")) for d in found}
+    titled = {d.id: _share(wanted, keys(f"{d.title}\n{d.place or ''}")) for d in found}
     dense = _dense_by_doc(retriever, asked.topic, found)
     best_dense = max(dense.values(), default=None)
     chosen = []
@@ -179,39 +177,8 @@ def _dense_by_doc(retriever: Retriever, topic: str, docs: Sequence[Document]) ->
     return out
 
 
-@dataclass(frozen=True)
-class TopicWords:
-    """A topic's words as stems (``rag.text.stems``): those written with a capital, names, are looked for
-    among a text's capitalised words only, so "Bari" is not "bar" nor "NATO" "nati"."""
-
-    names: frozenset[str]
-    words: frozenset[str]
-
-    def __bool__(self) -> bool:
-        return bool(self.names or self.words)
-
-
-def topic_words(topic: str, language: str = "it") -> TopicWords:
-    """The stems of a topic's names and of its other words.
-
-    >>> topic_words("frana di Roccafredda")
-    TopicWords(names=frozenset({'roccafredd'}), words=frozenset({'fran'}))
-    """
-    names = frozenset(stems(_capitalised(topic), language))
-    return TopicWords(names, frozenset(stems(topic, language)) - names)
-
-
-def _capitalised(text: str) -> str:
-    return " ".join(re.findall(r"(?<!\w)[A-ZÀ-Ý][\w'’-]*", text))
-
-
-def _share(wanted: TopicWords, text: str, language: str) -> float:
-    """The share of the topic's words ``text`` holds (0 for no topic)."""
-    total = len(wanted.names) + len(wanted.words)
-    if not total:
-        return 0.0
-    held = len(wanted.words & stems(text, language)) + len(wanted.names & stems(_capitalised(text), language))
-    return held / total
+def _share(wanted: set[str], found: set[str]) -> float:
+    return len(wanted & found) / len(wanted) if wanted else 0.0
 
 
 def _within(filters: Filters | None, asked: Asked) -> Filters:
@@ -332,7 +299,6 @@ def digest(
     today: date,
     question: str = "",
     total: int = 0,
-    source_language: str = "it",
 ) -> NewsReply:
     """One dated line per article, newest first: its title and lead, cited; for a topic, also the sentence
     that speaks of it when the lead does not. When ``total`` articles are about it and fewer are shown, a
@@ -343,15 +309,15 @@ def digest(
     if one:
         ordered = ordered[:1]
     lines = []
-    wanted = topic_words(asked.topic, source_language)
+    wanted = keys(asked.topic)
     for doc, relevance in ordered[: digest_limit(asked)]:
         day = f"**{format_date(doc.date, language)}**" if doc.date else "**—**"  # rag.render.bold_days reads it
         lead = lead_span(doc)
         line = f"{day} — «{doc.title}»"
         if lead:
             line += f": {shown(doc, lead)} {cites.marker(doc, lead, relevance)}"
-        if wanted and lead and not _share(wanted, doc.text[lead[0] : lead[1]], source_language):
-            extra = _best_sentence(doc, wanted, lead, source_language)
+        if wanted and lead and not wanted & keys(doc.text[lead[0] : lead[1]]):
+            extra = _best_sentence(doc, wanted, exclude=lead)
             if extra:
                 line += f" {shown(doc, extra)} {cites.marker(doc, extra, relevance)}"
         lines.append(line)
@@ -383,14 +349,12 @@ def digest_limit(asked: Asked) -> int:
     return PERIOD_ARTICLES if asked.date_from else DIGEST_ARTICLES
 
 
-def _best_sentence(
-    doc: Document, wanted: TopicWords, exclude: tuple[int, int], language: str
-) -> tuple[int, int] | None:
+def _best_sentence(doc: Document, wanted: set[str], exclude: tuple[int, int]) -> tuple[int, int] | None:
     best, best_share = None, 0.0
     for a, b in _sentences(doc):
         if (a, b) == exclude or not doc.text[a:b].rstrip().endswith(_SENTENCE_END):
             continue
-        share = _share(wanted, doc.text[a:b], language)
+        share = _share(wanted, keys(doc.text[a:b]))
         if share > best_share:
             best, best_share = (a, b), share
     return best
@@ -559,17 +523,15 @@ def answer_news(
     filters: Filters | None = None,
     propose: Callable[[list[dict[str, str]]], str] | None = None,
     min_dense: float | None = None,
-    source_language: str = "it",
 ) -> NewsReply:
     """The reply to a summary, digest or list question (``propose`` asks the model for a list's items;
-    ``min_dense``: the cosine an article must reach to be about a topic whose words it does not write;
-    ``source_language``: the articles' language)."""
+    ``min_dense``: the cosine an article must reach to be about a topic whose words it does not write)."""
     limit = digest_limit(asked) if asked.kind is Kind.DIGEST else DIGEST_ARTICLES if asked.latest else 1
-    docs, total = articles_about(retriever, asked, question, filters, limit, min_dense, source_language)
+    docs, total = articles_about(retriever, asked, question, filters, limit, min_dense)
     if not docs:
         return _nothing_found(asked, language, retriever, filters)
     if asked.kind is Kind.DIGEST:
-        return digest(docs, asked, language, today, question, total, source_language)
+        return digest(docs, asked, language, today, question, total)
     doc = docs[0][0]
     if asked.kind is Kind.SUMMARY:
         return summary(doc, language)

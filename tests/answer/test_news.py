@@ -144,24 +144,6 @@ def test_a_digest_with_more_articles_than_it_shows_says_how_many_were_left_out(d
     assert on_topic.lines[-1].startswith("…and at least 3 more articles, not shown")
 
 
-def test_a_topic_is_found_in_the_forms_of_its_words_not_in_words_that_only_begin_alike(dev_retriever):
-    # "sportivo" is a form of "sport" (the injury article); "sportelli" (the Umbrian call's desks) is not
-    sport = ask(dev_retriever, "Quali sono le ultime notizie di sport?")
-    assert set(cited_docs(sport)) == {"basket-brambilla-infortunio.txt"}
-    desks = ask(dev_retriever, "Quali sono le ultime notizie sugli sportelli?")
-    assert set(cited_docs(desks)) == {"umbria-aree-interne-bando.md"}
-
-
-def test_a_topics_names_are_found_among_capitalised_words_only():
-    from rag.answer.news import _share, topic_words
-
-    # Snowball gives "Bari" and "bar", "NATO" and "nati" one stem; a name is looked for as a name
-    assert _share(topic_words("Bari"), "Un bar del centro", "it") == 0.0
-    assert _share(topic_words("Bari"), "Ieri a Bari", "it") == 1.0
-    assert _share(topic_words("NATO"), "Sono nati due gemelli", "it") == 0.0
-    assert _share(topic_words("sport"), "il mondo sportivo", "it") == 1.0
-
-
 def test_a_month_without_articles_says_so_and_names_the_newest(dev_retriever):
     reply = ask(dev_retriever, "Quali notizie sono state pubblicate a maggio 2026?", today=date(2026, 6, 1))
     assert reply.reason == REASONS["no_article_in_dates"] and not reply.citations
