@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from rag.text import format_date
+from rag.text import fold, format_date
 
 # word -> (days from the article date, or None for "some days after"; language the date is written in)
 _RELATIVE = {
@@ -45,11 +45,60 @@ _RELATIVE_RE = re.compile(
 )
 
 
+_WEEKDAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
+# A weekday named alone: "giovedì sera", "da lunedì", "sabato prossimo" (not "sabato 7", "il sabato", "ogni lunedì").
+_WEEKDAY_RE = re.compile(
+    r"(?<![\w'’])(?<!il )(?<!ogni )(?<!dal )(?<!al )(?<!di )(?<!del )"
+    r"(?:(?:lo |la )?(?:prossim[oa]|scors[oa]) )?(?:(?:luned|marted|mercoled|gioved|venerd)[iì]|sabato|domenica)"
+    r"(?!\s+\d)(?:\s+(?:prossim[oiae]|scors[oiae]))?(?!\w)",
+    re.IGNORECASE,
+)
+_FUTURE_RE = re.compile(
+    r"\b(?:\w+(?:rà|ranno|rò|remo)|sarà|saranno|previst[oaie]|in programma|fissat[oaie] per|attes[oa] per)\b", re.I
+)
+_PAST_RE = re.compile(
+    r"\b(?:(?:ha|hanno|è|e'|sono|era|erano|aveva|avevano|si è|si sono)\s+(?:\w+\s+){0,2}?"
+    r"\w+(?:at|ut|it|ert|ess|ott|ett|us|ist|int|ort|ers|iss)[oaie]|\w+(?:arono|erono|irono))\b",
+    re.I,
+)
+_AFTER_RE = re.compile(r"(?:\b(?:per|entro|fino a|a partire da|prima di)\s+)$", re.I)
+
+
+def _weekday_date(match: re.Match, text: str, day: date) -> date | None:
+    """The day a weekday named alone stands for, read from its own words ("prossimo", "scorso", "entro")
+    or else from the tense of its sentence (future only: the next one; past only: the last one); None when
+    neither says (a sentence with both tenses, or none)."""
+    words = match.group(0).lower()
+    name = next(w for w in _WEEKDAYS if fold(w) in fold(words))
+    ahead = (_WEEKDAYS.index(name) - day.weekday()) % 7
+    if not ahead:  # the article's own weekday: today, or a week off; not guessed
+        return None
+    start = max(text.rfind(".", 0, match.start()), text.rfind("\n", 0, match.start())) + 1
+    ends = [i for i in (text.find(".", match.end()), text.find("\n", match.end())) if i >= 0]
+    sentence = text[start : min(ends) if ends else len(text)]
+    if "prossim" in words:
+        future = True
+    elif "scors" in words:
+        future = False
+    elif _AFTER_RE.search(text[max(0, match.start() - 16) : match.start()]):
+        future = True
+    else:
+        future_said, past_said = bool(_FUTURE_RE.search(sentence)), bool(_PAST_RE.search(sentence))
+        if future_said == past_said:
+            return None
+        future = future_said
+    return day + timedelta(days=ahead if future else ahead - 7)
+
+
 def resolve_relative_dates(text: str, article_date: str | None) -> str:
-    """Write the calendar date after words like ``domani``/``ieri``/``tomorrow``, from the article's date.
+    """Write the calendar date after words like ``domani``/``ieri``/``tomorrow``, and after a weekday named
+    alone when its words or its sentence's tense say which ("giovedì" in a sentence in the future), from
+    the article's date.
 
     >>> resolve_relative_dates("Domani Rutte sarà a Kiev.", "2026-02-02")
     'Domani (3 febbraio 2026) Rutte sarà a Kiev.'
+    >>> resolve_relative_dates("Il progetto sarà illustrato giovedì sera. Ha vinto sabato.", "2026-11-18")
+    'Il progetto sarà illustrato giovedì (19 novembre 2026) sera. Ha vinto sabato (14 novembre 2026).'
     """
     if not article_date:
         return text
@@ -57,6 +106,12 @@ def resolve_relative_dates(text: str, article_date: str | None) -> str:
         day = date.fromisoformat(article_date[:10])
     except ValueError:
         return text
+
+    def weekday(match: re.Match) -> str:
+        when = _weekday_date(match, text, day)
+        return f"{match.group(0)} ({format_date(when.isoformat())})" if when else match.group(0)
+
+    text = _WEEKDAY_RE.sub(weekday, text)
 
     def annotate(match: re.Match) -> str:
         delta, language = _RELATIVE[match.group(1).lower()]
