@@ -245,6 +245,19 @@ def _find(short: str, sentence: str) -> tuple[int, int, int] | None:
     return (0, match.start(), match.end()) if match else None
 
 
+def _closed(text: str, start: int, end: int) -> str:
+    """``text[start:end]`` with a bracket it opens closed, as the sentence closes it (a date the code wrote
+    after a relative one: "giovedì (26 marzo 2026)", never "giovedì (26 marzo 2026").
+
+    >>> _closed("fissati per giovedì (26 marzo 2026).", 12, 34), _closed("il 3 (tre) maggio", 3, 4)
+    ('giovedì (26 marzo 2026)', '3')
+    """
+    piece = text[start:end]
+    if piece.count("(") > piece.count(")") and (close := text.find(")", end)) >= 0:
+        return text[start : close + 1]
+    return piece
+
+
 def _locate(short_raw: str, short: str, read, question: str, language: str):
     """Where the short answer stands in the sentences read: ``(passage, sentence start, end, sentence as
     read, the short answer as that sentence writes it)``. Tried as written, tightened, with numbers spelled
@@ -264,7 +277,7 @@ def _locate(short_raw: str, short: str, read, question: str, language: str):
         if at:
             i = best(list(at))
             passage, a, b, shown = read[i]
-            return passage, a, b, shown, shown[at[i][1] : at[i][2]]
+            return passage, a, b, shown, _closed(shown, at[i][1], at[i][2])
     parts = [_LEADING_RE.sub("", p) for p in _PARTS_RE.split(short_raw.strip(" .")) if p]
     parts = [p for p in parts if p]
     if len(parts) > 1:
