@@ -222,14 +222,20 @@ def _asks_news(question: str) -> bool:
     """The news of a time or a topic, not a fact that mentions the news.
 
     >>> [_asks_news(q) for q in ("Quali sono le ultime notizie su Valtronic?", "Aggiornami sulla frana",
-    ...     "Da quale città è datata la notizia sulla BCE?", "Cosa è successo prima: A o B?")]
-    [True, True, False, False]
+    ...     "Da quale città è datata la notizia sulla BCE?", "Cosa è successo prima: A o B?",
+    ...     "Come sta andando il Matera? Dammi le ultime notizie.")]
+    [True, True, False, False, True]
     """
-    if _EVENT_FACT_RE.search(question):
+    return any(_asks_news_in(part) for part in re.split(r"(?<=[?.!])\s+", question.strip()))
+
+
+def _asks_news_in(sentence: str) -> bool:
+    """``_asks_news`` of one sentence ("Come sta andando X? Dammi le ultime notizie." asks it in its second)."""
+    if _EVENT_FACT_RE.search(sentence):
         return False
-    if _ASKS_THE_NEWS_RE.search(question):  # "Quali articoli sono usciti ieri?", "Qual è stata l'ultima notizia…?"
+    if _ASKS_THE_NEWS_RE.search(sentence):  # "Quali articoli sono usciti ieri?", "Qual è stata l'ultima notizia…?"
         return True
-    return bool(_DIGEST_RE.search(question)) and not _FACT_OPENING_RE.search(question)
+    return bool(_DIGEST_RE.search(sentence)) and not _FACT_OPENING_RE.search(sentence)
 
 
 def _names_no_fact(question: str) -> bool:
@@ -278,8 +284,13 @@ def _topic(question: str, things: str = "") -> str:
     'sport'
     >>> _topic("Di cosa parla la notizia da Padova?")
     'Padova'
+    >>> _topic("Quali notizie sono uscite negli ultimi dieci giorni su Valtronic?")
+    'Valtronic'
     """
-    text = _MONTH_RE.sub(" ", question)
+    text = question
+    for pattern in (_RANGE_RE, _DAY_RE, *(p for p, _ in _RELATIVE_RANGES)):  # the days it names are no topic
+        text = pattern.sub(" ", text)
+    text = _MONTH_RE.sub(" ", text)
     text = re.sub(r"\b\d{4}\b|\b\d{1,2}\b", " ", text)
     stop = all_stopwords() | _FRAME_WORDS | {fold(w) for w in _THINGS.get(things, things).split("|")}
     words = [w for w in re.findall(r"[\w’'-]+", text) if fold(w).strip("'’") not in stop and len(w) > 1]

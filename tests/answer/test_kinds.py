@@ -72,6 +72,7 @@ TODAY = date(2026, 4, 15)  # a Wednesday
         ("Cosa e’ successo oggi?", Kind.DIGEST),
         ("Which articles came out yesterday?", Kind.DIGEST),
         ("Riassumimi le notizie di oggi", Kind.DIGEST),
+        ("Come sta andando il Murgia Matera? Dammi le ultime notizie.", Kind.DIGEST),  # asked in its 2nd sentence
     ],
 )
 def test_the_kind_of_a_question(question, kind):
@@ -116,6 +117,8 @@ def test_the_topic_is_what_is_left_of_the_question():
     assert read_question("Name the people quoted in the article on the ECB", TODAY).topic == "ECB"
     assert read_question("Dammi un riassunto della notizia più recente su Valtronic", TODAY).topic == "Valtronic"
     assert read_question("Riassumi l'ultimo aggiornamento sul morbillo", TODAY).latest
+    # the days a question names are not its topic, however they are written
+    assert read_question("Quali notizie sono uscite negli ultimi dieci giorni?", TODAY).topic == ""
 
 
 def test_squad_it_questions_are_read_as_facts():
