@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from rag.text import fold, format_date
+from rag.text import fold, format_date, sentence_spans
 
 # word -> (days from the article date, or None for "some days after"; language the date is written in)
 _RELATIVE = {
@@ -64,18 +64,15 @@ _PAST_RE = re.compile(
 _AFTER_RE = re.compile(r"(?:\b(?:per|entro|fino a|a partire da|prima di)\s+)$", re.I)
 
 
-def _weekday_date(match: re.Match, text: str, day: date) -> date | None:
+def _weekday_date(match: re.Match, text: str, sentence: str, day: date) -> date | None:
     """The day a weekday named alone stands for, read from its own words ("prossimo", "scorso", "entro")
-    or else from the tense of its sentence (future only: the next one; past only: the last one); None when
-    neither says (a sentence with both tenses, or none)."""
+    or else from the tense of ``sentence``, the one it stands in (future only: the next one; past only: the
+    last one); None when neither says (a sentence with both tenses, or none)."""
     words = match.group(0).lower()
     name = next(w for w in _WEEKDAYS if fold(w) in fold(words))
     ahead = (_WEEKDAYS.index(name) - day.weekday()) % 7
     if not ahead:  # the article's own weekday: today, or a week off; not guessed
         return None
-    start = max(text.rfind(".", 0, match.start()), text.rfind("\n", 0, match.start())) + 1
-    ends = [i for i in (text.find(".", match.end()), text.find("\n", match.end())) if i >= 0]
-    sentence = text[start : min(ends) if ends else len(text)]
     if "prossim" in words:
         future = True
     elif "scors" in words:
@@ -107,8 +104,13 @@ def resolve_relative_dates(text: str, article_date: str | None) -> str:
     except ValueError:
         return text
 
+    spans = None  # the text's sentences, split once and only when a weekday is named
+
     def weekday(match: re.Match) -> str:
-        when = _weekday_date(match, text, day)
+        nonlocal spans
+        spans = sentence_spans(text) if spans is None else spans
+        sentence = next((text[s.start : s.end] for s in spans if s.start <= match.start() < s.end), match.group(0))
+        when = _weekday_date(match, text, sentence, day)
         return f"{match.group(0)} ({format_date(when.isoformat())})" if when else match.group(0)
 
     text = _WEEKDAY_RE.sub(weekday, text)
