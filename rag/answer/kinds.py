@@ -90,13 +90,17 @@ _DIGEST_RE = re.compile(
 _EVENT_FACT_RE = re.compile(
     r"\b(?:success\w*|succede|accad\w*|happen\w*)\s+(?:prima|dopo|quando|mentre|se|before|after|when|if)\b", _I
 )
+# The words that ask a fact ("qual…" is added by each use: as the opening, "quale"; anywhere, any form).
+_FACT_WORDS = r"chi|quando|dove|quant\w*|perch\w*|come|who|when|where|how|why|which|what"
 # A question that opens with a fact's question word asks a fact, unless what it asks for is the news itself.
 _FACT_OPENING_RE = re.compile(
     r"^\W*(?:(?:da|in|a|di|per|con|su|entro|fino a|from|in|on|by)\s+)?"
-    r"(?:chi|quando|dove|quant\w*|perch\w*|come|qual[ei]?|who|when|where|how|why|which|what)\b"
+    rf"(?:{_FACT_WORDS}|qual[ei]?)\b"
     r"|^\W*(?:in|a|da|di|per)\s+che\s+(?!cosa\b)\w+|^\W*(?:quand|dov)'",  # "In che data…?", "Dov'è…?"
     _I,
 )
+# A fact's question word anywhere in a question ("Notizie di marzo: chi ha vinto?").
+_ASKS_A_FACT_RE = re.compile(rf"\b(?:{_FACT_WORDS}|qual\w*|cosa|che (?:ora|data|giorno|anno))\b|\b(?:quand|dov)'", _I)
 _WHAT_IS_RE = re.compile(r"^\W*(?:che\s+)?cos[a']\s*(?:è|e'|sono)|^\W*su\s+(?:che\s+)?cosa\b", _I)
 _ASKS_THE_NEWS_RE = re.compile(
     r"^\W*(?:qual\w*|what|which)(?:\s+|'\s*)"
@@ -240,12 +244,7 @@ def _asks_news_in(sentence: str) -> bool:
 
 def _names_no_fact(question: str) -> bool:
     """A question that names a time but asks no fact of it ("Marzo 2026?", "Notizie di ieri")."""
-    return not re.search(
-        r"\b(?:chi|quando|dove|quant\w+|perch\w+|come|qual\w*|cosa|che (?:ora|data|giorno|anno)|"
-        r"who|when|where|how|why|what|which)\b|\b(?:quand|dov)'",
-        question,
-        _I,
-    )
+    return not _ASKS_A_FACT_RE.search(question)
 
 
 def _list_kind(question: str) -> tuple[Kind, str]:
