@@ -106,20 +106,19 @@ def test_dev_halves_list_every_article_once_and_split_the_questions():
         assert all(q.follows in ids for q in half if q.follows)
 
 
-FRESH = ROOT / "eval" / "fresh"
-
-
-def test_the_fresh_set_is_written_as_its_articles_write_it_and_all_in_test():
-    """eval/fresh: written apart from the code and run once to report, so every article is in test."""
-    articles = FRESH / "articles"
+@pytest.mark.parametrize("name", ["fresh", "fresh2"])
+def test_a_fresh_set_is_written_as_its_articles_write_it_and_all_in_test(name):
+    """eval/fresh, eval/fresh2: written apart from the code and run once to report, so every article is in test."""
+    folder = ROOT / "eval" / name
+    articles = folder / "articles"
     texts = {p.name: p.read_text(encoding="utf-8") for p in articles.iterdir()}
     folded = {name: _folded(text) for name, text in texts.items()}
     heads = {name: _folded(_head(text)) for name, text in texts.items()}
-    questions = load_gold(FRESH / "questions.jsonl")
+    questions = load_gold(folder / "questions.jsonl")
     assert len(questions) >= 90 and {q.kind for q in questions} == set(KINDS)
-    assert set(read_halves(FRESH / HALVES_FILE).values()) == {"test"}
-    assert set(read_halves(FRESH / HALVES_FILE)) == set(texts)
-    assert len(load_gold(FRESH / "questions.jsonl", half="test")) == len(questions)
+    assert set(read_halves(folder / HALVES_FILE).values()) == {"test"}
+    assert set(read_halves(folder / HALVES_FILE)) == set(texts)
+    assert len(load_gold(folder / "questions.jsonl", half="test")) == len(questions)
     for q in questions:
         assert set(q.articles) <= set(texts), q.id
         if q.kind == "fact" and q.answerable and not {"date", "relative"} & set(q.tags):
