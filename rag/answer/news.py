@@ -23,6 +23,7 @@ from rag.answer.dates import resolve_relative_dates
 from rag.answer.kinds import Asked, Kind
 from rag.answer.prompt import PromptPassage, document_hit
 from rag.answer.reply import snap
+from rag.answer.sections import of_section, section_asked
 from rag.index.catalog import documents
 from rag.index.retriever import Retriever
 from rag.sources.dateline import other_opening_end, read_head
@@ -112,7 +113,8 @@ def articles_about(
     Without a topic every article of those days is relevant. With one, an article is relevant when it
     holds the topic's words (title, place, source and text count), else when the embedding model puts it
     as close to the topic as the closest article (within ``_DENSE_MARGIN``) and at least ``min_dense`` (the
-    retrieval check's floor, ``Thresholds.min_dense``): "sport" finds volleyball, "Sanremo" nothing. A summary
+    retrieval check's floor, ``Thresholds.min_dense``): "Sanremo" finds nothing. A topic that names a section
+    ("sport", "il mondo della cultura") gets the articles of that section (``rag.answer.sections``). A summary
     or list of the latest ("l'ultimo aggiornamento su X") puts first the newest article holding all its words.
     """
     filters = _within(filters, asked)
@@ -121,6 +123,12 @@ def articles_about(
         infos = [i for i in documents(store) if _passes(i.id, i.date, i.source, filters)]
         docs = [d for d in (store.document(i.id) for i in infos[: max(limit, 1)]) if d is not None]
         return [(d, 1.0) for d in docs], len(infos)
+    section = section_asked(asked.topic)
+    if section is not None:  # "le notizie di sport": the articles of that section, newest first
+        infos = [i.id for i in documents(store) if _passes(i.id, i.date, i.source, filters)]
+        ids = of_section(retriever, section, infos, filters)
+        docs = [d for d in (store.document(doc_id) for doc_id in ids[: max(limit, 1)]) if d is not None]
+        return [(d, 0.5) for d in docs], len(ids)
     hits = retriever.search(asked.topic, k=max(4 * limit, 12), filters=filters)
     by_doc: dict[str, float] = {}
     for hit in hits:
