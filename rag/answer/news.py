@@ -20,6 +20,7 @@ from functools import lru_cache
 
 from rag.answer.citations import cite
 from rag.answer.dates import resolve_relative_dates
+from rag.answer.gazetteers import comuni_in, people_in
 from rag.answer.kinds import Asked, Kind
 from rag.answer.prompt import PromptPassage, document_hit
 from rag.answer.reply import snap
@@ -546,4 +547,9 @@ def answer_news(
     if asked.things == "countries":
         return listing(doc, asked.things, countries_in(doc), language)
     proposed = proposed_items(propose(list_messages(doc, asked.things, language)) if propose else "")
+    if asked.things == "people":  # and every name the article writes after a known first name
+        proposed += people_in(doc.text)
+    elif asked.things == "places":  # and every Italian comune it names
+        proposed += comuni_in(doc.text)
     return listing(doc, asked.things, names_in(doc, proposed, asked.things == "people"), language)
+

@@ -198,6 +198,21 @@ def test_a_list_keeps_only_what_the_article_writes(dev_retriever):
     assert "carburanti-prezzi" in proposals[0][-1]["content"] or "gasolio" in proposals[0][-1]["content"]
 
 
+@pytest.mark.parametrize(
+    ("question", "proposed", "expected"),
+    [  # what the model missed, the published lists find: ISTAT's comuni, first names and surnames
+        ("Quali comuni sono citati nell'articolo sul bando per le aree interne?", "Norcia",
+         ["Norcia", "Gualdo Tadino", "Cascia"]),
+        ("Quali persone sono citate nell'articolo sulla legge per le aree interne approvata in Umbria?", "nessuno",
+         ["Federica Ottaviani", "Federico Lupattelli", "Marco Fioroni"]),
+    ],
+)  # fmt: skip
+def test_a_list_of_comuni_or_people_holds_every_one_the_article_names(dev_retriever, question, proposed, expected):
+    reply = ask(dev_retriever, question, lambda messages: proposed)
+    items = re.findall(r"^- (.+?) \[\d+\]$", reply.text, re.M)
+    assert items == expected, reply.text
+
+
 def test_nothing_found_to_list_is_refused(dev_retriever):
     reply = ask(
         dev_retriever, "Quali squadre sono citate nell'articolo sui prezzi dei carburanti?", lambda m: "nessuno"
