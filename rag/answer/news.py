@@ -552,4 +552,3 @@ def answer_news(
     elif asked.things == "places":  # and every Italian comune it names
         proposed += comuni_in(doc.text)
     return listing(doc, asked.things, names_in(doc, proposed, asked.things == "people"), language)
-
