@@ -373,11 +373,12 @@ class Store:
         return [r[0] for r in self.query("SELECT id FROM documents ORDER BY id")]
 
     def vectors_of(self, chunk_ids: list[str]) -> np.ndarray:
-        """The stored unit vectors of ``chunk_ids`` (those found), as an (n, dim) array."""
+        """The stored unit vectors of ``chunk_ids`` (those found), as an (n, dim) array in the order asked."""
         if not chunk_ids:
             return np.zeros((0, self.meta.embedder.dim), dtype=np.float32)
         marks = ",".join("?" * len(chunk_ids))
-        rows = [r for (r,) in self.query(f"SELECT row FROM chunks WHERE id IN ({marks})", list(chunk_ids))]
+        row_of = dict(self.query(f"SELECT id, row FROM chunks WHERE id IN ({marks})", list(chunk_ids)))
+        rows = [row_of[c] for c in chunk_ids if c in row_of]  # SQLite gives them in its own order
         if not rows:
             return np.zeros((0, self.meta.embedder.dim), dtype=np.float32)
         return np.stack([self.vectors.reconstruct(int(r)) for r in rows])

@@ -348,12 +348,12 @@ class MilvusStore:
     def vectors_of(self, chunk_ids: list[str]) -> np.ndarray:
         if not chunk_ids:
             return np.zeros((0, self.meta.embedder.dim), dtype=np.float32)
-        found = self.milvus.query(
-            self.collection, ids=[row_id(c) for c in chunk_ids], output_fields=["vector"], consistency_level=STRONG
-        )
-        if not found:
+        rows = [row_id(c) for c in chunk_ids]
+        found = self.milvus.query(self.collection, ids=rows, output_fields=["row", "vector"], consistency_level=STRONG)
+        vector_of = {r["row"]: r["vector"] for r in found}  # Milvus gives them in its own order
+        if not vector_of:
             return np.zeros((0, self.meta.embedder.dim), dtype=np.float32)
-        return np.asarray([r["vector"] for r in found], dtype=np.float32)
+        return np.asarray([vector_of[r] for r in rows if r in vector_of], dtype=np.float32)
 
     @_guarded
     def count(self) -> tuple[int, int]:

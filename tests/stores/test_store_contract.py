@@ -102,6 +102,18 @@ def test_build_counts_and_reads(shared, fake_embedder):
     store.close()
 
 
+def test_vectors_come_back_in_the_order_asked(shared, fake_embedder):
+    """Each vector is its chunk's: its cosine to the query is the dense search's score, whatever the order."""
+    store = open_store(shared[0])
+    query = "Umerov Bruxelles Hnatov Rutte"
+    hits = Retriever(store, fake_embedder).search(query, k=6, mode="dense")
+    assert len(hits) >= 3
+    for ordered in (list(hits), list(reversed(hits))):
+        cosines = store.vectors_of([h.chunk_id for h in ordered]) @ fake_embedder.embed_query(query)
+        assert np.allclose(cosines, [h.score for h in ordered], atol=1e-4)
+    store.close()
+
+
 @pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
 def test_each_mode_finds_the_article(shared, fake_embedder, mode):
     assert _search(shared[0], fake_embedder, "Chi accompagnava Umerov a Bruxelles?", k=1, mode=mode) == ["umerov.txt"]
