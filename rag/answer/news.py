@@ -113,7 +113,7 @@ def articles_about(
 
     Without a topic every article of those days is relevant. With one, an article is relevant when it
     holds the topic's words (title, place, source and text count), else when the embedding model puts it
-    as close to the topic as the closest article (within ``_DENSE_MARGIN``) and at least ``min_dense`` (the
+    as close to the topic as the closest article (``closest``) and at least ``min_dense`` (the
     retrieval check's floor, ``Thresholds.min_dense``): "Sanremo" finds nothing. A topic that names a section
     ("sport", "il mondo della cultura") gets the articles of that section (``rag.answer.sections``). A summary
     or list of the latest ("l'ultimo aggiornamento su X") puts first the newest article holding all its words.
@@ -139,17 +139,12 @@ def articles_about(
         return [], 0
     lexical = {d.id: held(asked.topic, f"{d.title}\n{d.place or ''}\n{d.source or ''}\n{d.text}") for d in found}
     titled = {d.id: held(asked.topic, f"{d.title}\n{d.place or ''}") for d in found}
-    dense = _dense_by_doc(retriever, asked.topic, found)
-    best_dense = max(dense.values(), default=None)
+    close = set() if any(v >= 0.5 for v in lexical.values()) else closest(_dense_by_doc(retriever, asked.topic, found))
     chosen = []
     for d in found:
         if lexical[d.id] >= 0.5:
             relevance = 0.5 + 0.25 * lexical[d.id] + 0.25 * titled[d.id]
-        elif (
-            best_dense is not None
-            and dense.get(d.id, -1.0) >= max(best_dense - _DENSE_MARGIN, min_dense if min_dense is not None else -1.0)
-            and not any(v >= 0.5 for v in lexical.values())
-        ):
+        elif d.id in close and (min_dense is None or close[d.id] >= min_dense):
             relevance = 0.4
         else:
             continue
@@ -161,10 +156,20 @@ def articles_about(
     return chosen[:limit], len(chosen)
 
 
-# Cosine margin (to the closest article) within which an article that does not hold the topic's words is
-# still about it; used only when no article holds them. Set by hand (e5 cosines of one topic sit within a few
-# hundredths), not tuned; the test half shows its limit ("nello sport": eval/RESULTS.md).
-_DENSE_MARGIN = 0.02
+def closest(cosines: dict[str, float]) -> dict[str, float]:
+    """The articles as close to a topic as the closest one, by the embedding model: those above the largest
+    drop between one article's cosine and the next (no margin to set: a story told twice sits together).
+
+    >>> closest({"a": 0.857, "b": 0.833, "c": 0.775, "d": 0.753, "e": 0.751})
+    {'a': 0.857, 'b': 0.833}
+    >>> closest({"a": 0.90, "b": 0.84, "c": 0.835})
+    {'a': 0.9}
+    """
+    ranked = sorted(cosines.items(), key=lambda pair: -pair[1])
+    if len(ranked) <= 1:
+        return dict(ranked)
+    drops = [ranked[i][1] - ranked[i + 1][1] for i in range(len(ranked) - 1)]
+    return dict(ranked[: drops.index(max(drops)) + 1])
 
 
 def _dense_by_doc(retriever: Retriever, topic: str, docs: Sequence[Document]) -> dict[str, float]:
