@@ -82,7 +82,8 @@ _DIGEST_RE = re.compile(
     r"(?:quali|che) notizie|qualcosa di nuovo|cosa dicono (?:gli articoli|le notizie)|^\W*(?:notizie|news|novità)\W*$|"
     r"notizie (?:principali|più importanti)|(?:principali|più importanti) notizie|(?:fammi|fai|facciamo) il punto|"
     r"c['’]\s*è di nuovo|ultime (?:da|dal|dalla|dall\w*|su|sul|sulla|sull\w*|dai|dagli|dalle)\b|"
-    r"what'?s new|latest news|(?:the )?latest (?:on|about|from)|latest developments|any news|what happened|"
+    r"what'?s new|latest news|(?:the )?latest (?:on|about|from)|latest developments|any (?:\w+\s+){0,2}news|"
+    r"what happened|\w+ news\W*$|"
     r"news (?:of|from|about|on|in)|most recent (?:news|story))",
     _I,
 )
@@ -167,11 +168,11 @@ _MONTH_RE = re.compile(
 _MONTH_ALT = "|".join(_MONTH_NAMES)
 # "tra il 16 e il 20 marzo", "dal 28 febbraio al 3 marzo 2026", "between 16 and 20 March"
 _RANGE_RE = re.compile(
-    rf"\b(?:tra il|fra il|tra l['’]|fra l['’]|dal|dall['’]|from|between)\s*(\d{{1,2}})(?:\s+({_MONTH_ALT}))?\s+"
-    rf"(?:e il|e l['’]|al|all['’]|to|and)\s*(\d{{1,2}})\s+({_MONTH_ALT})(?:\s+(\d{{4}}))?\b",
+    rf"\b(?:tra il|fra il|tra l['’]|fra l['’]|dal|dall['’]|from|between)\s*(\d{{1,2}})[°º]?(?:\s+({_MONTH_ALT}))?\s+"
+    rf"(?:e il|e l['’]|al|all['’]|to|and)\s*(\d{{1,2}})[°º]?\s+({_MONTH_ALT})(?:\s+(\d{{4}}))?\b",
     _I,
 )
-_DAY_RE = re.compile(r"\b(\d{1,2})\s+(" + "|".join(_MONTH_NAMES) + r")(?:\s+(\d{4}))?\b", _I)
+_DAY_RE = re.compile(r"\b(\d{1,2})[°º]?\s+(" + "|".join(_MONTH_NAMES) + r")(?:\s+(\d{4}))?\b", _I)  # "1° ottobre"
 _RELATIVE_RANGES = [  # pattern -> (days back from today to the range's start, days back to its end) or a name
     (re.compile(r"\b(?:oggi|today)\b", _I), (0, 0)),
     (re.compile(r"\b(?:ieri|yesterday)\b", _I), (1, 1)),

@@ -73,6 +73,9 @@ TODAY = date(2026, 4, 15)  # a Wednesday
         ("Which articles came out yesterday?", Kind.DIGEST),
         ("Riassumimi le notizie di oggi", Kind.DIGEST),
         ("Come sta andando il Murgia Matera? Dammi le ultime notizie.", Kind.DIGEST),  # asked in its 2nd sentence
+        ("Any sports news?", Kind.DIGEST),
+        ("Sports news?", Kind.DIGEST),
+        ("Who broke the news?", Kind.FACT),
     ],
 )
 def test_the_kind_of_a_question(question, kind):
@@ -100,6 +103,8 @@ def test_a_list_keeps_the_days_it_names_as_a_filter_and_its_noun_out_of_the_topi
         ("Che cosa è successo tra il 16 e il 20 marzo 2026?", ("2026-03-16", "2026-03-20")),
         ("Notizie dal 28 febbraio al 3 marzo?", ("2026-02-28", "2026-03-03")),
         ("What happened between 16 and 20 March 2026?", ("2026-03-16", "2026-03-20")),
+        ("Cosa è successo tra il 1° e il 20 marzo?", ("2026-03-01", "2026-03-20")),  # the ordinal "1°"
+        ("Quali notizie sono uscite il 1º aprile?", ("2026-04-01", "2026-04-01")),
     ],
 )
 def test_the_days_a_question_names_are_read_against_today(question, days):
