@@ -40,7 +40,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("esteri", ("esteri", "estero", "international", "internazionale", "internazionali", "foreign"),
             "Esteri: paesi stranieri, guerra, diplomazia, capi di Stato, relazioni internazionali"),
     Section("cultura", ("cultura", "culture", "arte", "art", "arts", "spettacoli", "spettacolo", "entertainment"),
-            "Cultura e spettacoli: mostre e musei, opere d'arte, libri, teatro, musica, cinema, festival"),
+            "Cultura e spettacoli: mostre e musei, opere d'arte, libri e scrittori, premi letterari, teatro, musica, "
+            "cinema, festival"),
     Section("sport", ("sport", "sports", "sportive", "sportivo"),
             "Sport: partite, campionati, squadre, allenatori, atleti, gol e punti, calcio, basket, pallavolo, "
             "ciclismo"),
