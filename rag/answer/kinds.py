@@ -142,7 +142,7 @@ _NAMED_RE = re.compile(
 _THINGS = {
     "countries": r"paesi|nazioni|stati|countries|nations|states",
     "people": r"persone|personaggi|protagonisti|politici|people|persons",
-    "places": r"città|luoghi|localit\w+|comuni|cities|places|towns|municipalities",
+    "places": r"città|luoghi|localit\w+|cities|places|towns",
     "organisations": r"organizzazioni|enti|istituzioni|organi[sz]ations|institutions",
 }
 _THINGS_RE = {name: re.compile(rf"^(?:{words})$", _I) for name, words in _THINGS.items()}
@@ -254,7 +254,7 @@ def _list_kind(question: str) -> tuple[Kind, str]:
 
     >>> [_list_kind(q)[1] for q in ("Quali paesi hanno firmato?", "Chi viene citato nell'articolo sulla BCE?",
     ...     "Quali sindacati sono citati nell'articolo?", "Quali organismi hanno cloroplasti?", "Elenca i comuni")]
-    ['countries', 'people', 'sindacati', '', 'places']
+    ['countries', 'people', 'sindacati', '', 'comuni']
     """
     if _WHO_NAMED_RE.search(question):
         return Kind.LIST, "people"

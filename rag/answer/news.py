@@ -576,6 +576,6 @@ def answer_news(
     proposed = proposed_items(propose(list_messages(doc, asked.things, language)) if propose else "")
     if asked.things == "people":  # and every name the article writes after a known first name
         proposed += people_in(doc.text)
-    elif asked.things == "places":  # and every Italian comune it names
+    elif asked.things in ("places", "comuni"):  # and every Italian comune it names
         proposed += comuni_in(doc.text)
     return listing(doc, asked.things, names_in(doc, proposed, asked.things == "people"), language)
