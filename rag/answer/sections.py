@@ -3,8 +3,9 @@
 A reader asks for "le notizie di sport" or "novità dal mondo della cultura", and the articles rarely write
 the field's name (a basketball match report never says "sport"). A question whose topic is a section's
 name gets the articles of that section: each article goes to the section whose description the embedding
-model puts closest to one of its passages. The descriptions are a newsroom's plain definitions, written
-once, not fitted to any article.
+model puts closest to one of its passages. The descriptions are a newsroom's plain definitions; two were
+amended on reading articles they missed ("trasporti" added for a bike lane and a metro line, books and
+literary prizes named in culture's), as docs/question-kinds.md says.
 """
 
 from __future__ import annotations
