@@ -345,7 +345,7 @@ def digest(
     if one:
         ordered = ordered[:1]
     lines = []
-    wanted = keys(asked.topic)
+    wanted = set() if section_asked(asked.topic) else keys(asked.topic)  # a section's name is in no lead
     for doc, relevance in ordered[: digest_limit(asked)]:
         day = f"**{format_date(doc.date, language)}**" if doc.date else "**—**"  # rag.render.bold_days reads it
         lead = lead_span(doc)

@@ -53,6 +53,7 @@ def test_the_news_of_a_field_are_its_articles_only(fields_retriever, question, a
     assert section_asked(asked.topic) is not None, asked.topic
     reply = answer_news(asked, question, "it", fields_retriever, TODAY)
     assert {c.doc_id for c in reply.citations} == articles, reply.text
+    assert len(reply.citations) == len(articles)  # each its lead: no sentence added for the field's name
     assert bool(reply.reason) == (not articles)
 
 
