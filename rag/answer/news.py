@@ -120,16 +120,13 @@ def articles_about(
     """
     filters = _within(filters, asked)
     store = retriever.store
-    if not asked.topic:
-        infos = [i for i in documents(store) if _passes(i.id, i.date, i.source, filters)]
-        docs = [d for d in (store.document(i.id) for i in infos[: max(limit, 1)]) if d is not None]
-        return [(d, 1.0) for d in docs], len(infos)
     section = section_asked(asked.topic)
-    if section is not None:  # "le notizie di sport": the articles of that section, newest first
-        infos = [i.id for i in documents(store) if _passes(i.id, i.date, i.source, filters)]
-        ids = of_section(retriever, section, infos, filters)
+    if not asked.topic or section is not None:  # the days' articles, newest first; of a section ("lo sport")
+        ids = [i.id for i in documents(store) if _passes(i.id, i.date, i.source, filters)]
+        if section is not None:
+            ids = of_section(retriever, section, ids, filters)
         docs = [d for d in (store.document(doc_id) for doc_id in ids[: max(limit, 1)]) if d is not None]
-        return [(d, 0.5) for d in docs], len(ids)
+        return [(d, 1.0 if section is None else 0.5) for d in docs], len(ids)
     hits = retriever.search(asked.topic, k=max(4 * limit, 12), filters=filters)
     by_doc: dict[str, float] = {}
     for hit in hits:
