@@ -59,7 +59,8 @@ def _first_names() -> frozenset[str]:
 
 
 def _words(text: str) -> list[re.Match]:
-    return list(_WORD_RE.finditer(text.translate(_APOSTROPHES)))
+    """The words of ``text`` (its apostrophes already made plain by the caller, so offsets stay the same)."""
+    return list(_WORD_RE.finditer(text))
 
 
 def _joined(text: str, words: list[re.Match], i: int, j: int) -> bool:
